@@ -1,0 +1,232 @@
+// ldap_intake.cpp — LDAP change → lifecycle event. The subjects table holds
+// each person's last resting state, so a change is an event only when the
+// state really moves; catch-up and the live callback share the same keys
+// and the same comparison, so seeing a change twice journals it once.
+#include "ldap_intake.hpp"
+
+#include "csn.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace reclaim::ldap {
+namespace {
+
+using json = nlohmann::json;
+
+std::string subject_id_of(const entry &e, const logger &log) {
+  auto uuid = lower_ascii(e.first("entryUUID"));
+  if (!uuid.empty()) return uuid;
+  auto ndn = normalize_dn(e.dn).value_or(e.dn);
+  log.log(log_level::warning, "entry \"{}\" has no entryUUID; using its DN as subject id", e.dn);
+  return "dn:" + ndn;
+}
+
+std::string_view op_name(operation op) {
+  switch (op) {
+  case operation::add: return "add";
+  case operation::modify: return "modify";
+  case operation::modrdn: return "modrdn";
+  case operation::remove: return "delete";
+  }
+  return "?";
+}
+
+std::string event_attributes(const mapping_config &cfg, const change &c, const entry &e) {
+  json attrs = json::object();
+  attrs["dn"] = e.dn;
+  attrs["operation"] = op_name(c.op);
+  if (c.before && c.before->dn != e.dn) attrs["previous_dn"] = c.before->dn;
+  for (const auto &name : needed_attributes(cfg)) {
+    const auto ln = lower_ascii(name);
+    if (ln == "objectclass" || ln == "entryuuid") continue;
+    if (const auto *v = e.find(name)) attrs[name] = *v;
+  }
+  return attrs.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+bool record(journal &j, event_record &ev, const logger &log) {
+  const bool inserted = j.append(ev);
+  if (inserted)
+    log.log(log_level::info, "event {}: {} {} -> {} ({})", ev.seq, ev.subject_name,
+            state_name(ev.previous), state_name(ev.current), ev.source);
+  return inserted;
+}
+
+bool apply_delete(journal &j, const mapping_config &cfg, const change &c, const logger &log) {
+  if (!c.before) {
+    log.log(log_level::warning, "delete without a pre-image ignored (entry unknown)");
+    return false;
+  }
+  const entry &before = *c.before;
+  const auto id = subject_id_of(before, log);
+  j.remove_pending_delete(id);
+  if (c.when != phase::commit || !in_scope(cfg, before) || !is_person(cfg, before)) return false;
+  const auto known = j.subject(id);
+  if (known && known->current == state::deleted) return false;
+  event_record ev;
+  ev.idempotency_key = fmt::format("{}/deleted/{}", id, before.first("entryCSN"));
+  ev.subject_id = id;
+  ev.subject_name = before.dn;
+  ev.source = c.source;
+  ev.previous = known ? known->current : map_state(cfg, before, c.time);
+  ev.current = state::deleted;
+  ev.time = c.time;
+  ev.recorded = now();
+  ev.actor = c.actor;
+  ev.attributes_json = event_attributes(cfg, c, before);
+  j.put_subject({id, before.dn, state::deleted, transfer_key(cfg, before), before.first("entryCSN")});
+  return record(j, ev, log);
+}
+
+} // namespace
+
+std::string entry_json(const entry &e) {
+  json attrs = json::object();
+  for (const auto &[k, v] : e.attrs) attrs[k] = v;
+  return json{{"dn", e.dn}, {"attributes", attrs}}.dump(-1, ' ', false,
+                                                       json::error_handler_t::replace);
+}
+
+entry entry_from_json(const std::string &text) {
+  const auto j = json::parse(text);
+  entry e;
+  e.dn = j.at("dn").get<std::string>();
+  for (const auto &[k, v] : j.at("attributes").items())
+    e.attrs[k] = v.get<std::vector<std::string>>();
+  return e;
+}
+
+std::string person_filter(const mapping_config &cfg) {
+  std::string f = "(|";
+  // Object class names are checked to be plain keystrings by the config.
+  for (const auto &c : cfg.person_classes) f += fmt::format("(objectClass={})", c);
+  return f + ")";
+}
+
+bool apply_change(journal &j, const mapping_config &cfg, const change &c, const logger &log) {
+  if (c.op == operation::remove) return apply_delete(j, cfg, c, log);
+  if (c.when != phase::commit) return false;
+  if (!c.after) {
+    log.log(log_level::warning, "{} without a post-image ignored", op_name(c.op));
+    return false;
+  }
+  const entry &after = *c.after;
+  if (!in_scope(cfg, after) || !is_person(cfg, after)) return false;
+
+  const auto id = subject_id_of(after, log);
+  const auto csn_text = after.first("entryCSN");
+  const auto known = j.subject(id);
+  const state now_state = map_state(cfg, after, c.time);
+  const auto now_transfer = transfer_key(cfg, after);
+
+  state before_state = state::none;
+  std::string before_transfer;
+  if (c.before && is_person(cfg, *c.before)) {
+    before_state = map_state(cfg, *c.before, c.time);
+    before_transfer = transfer_key(cfg, *c.before);
+  } else if (known) {
+    before_state = known->current;
+    before_transfer = known->transfer_key;
+  }
+
+  state event_state = now_state;
+  if (now_state == before_state) {
+    const bool transfer = now_state == state::active && before_state != state::none &&
+                          now_transfer != before_transfer;
+    event_state = transfer ? state::transferred : state::none;
+  } else if (now_state == state::active && is_away(before_state)) {
+    event_state = state::reactivated;
+  }
+
+  // A late callback for an older change must not overwrite a newer state.
+  const bool newest = !known || known->csn.empty() || csn_text >= known->csn;
+  if (newest) j.put_subject({id, after.dn, now_state, now_transfer, csn_text});
+  if (!csn_text.empty()) j.set_resume_csn(csn_text);
+  if (event_state == state::none) return false;
+
+  event_record ev;
+  ev.idempotency_key = csn_text.empty()
+                           ? fmt::format("{}/t{}", id, to_unix_ms(c.time))
+                           : fmt::format("{}/{}", id, csn_text);
+  ev.subject_id = id;
+  ev.subject_name = after.dn;
+  ev.source = c.source;
+  ev.previous = before_state;
+  ev.current = event_state;
+  ev.time = c.time;
+  ev.recorded = now();
+  ev.actor = c.actor;
+  ev.attributes_json = event_attributes(cfg, c, after);
+  return record(j, ev, log);
+}
+
+bool prepare_delete(journal &j, const mapping_config &cfg, const entry &before) {
+  if (!in_scope(cfg, before) || !is_person(cfg, before)) return false;
+  logger quiet;
+  j.put_pending_delete({subject_id_of(before, quiet), before.dn, entry_json(before), now()});
+  return true;
+}
+
+size_t catch_up(journal &j, const mapping_config &cfg, const search_fn &search, const logger &log) {
+  const auto attrs = needed_attributes(cfg);
+  size_t recorded = 0;
+  sqlite::transaction tx(j.db());
+  if (!j.has_baseline()) {
+    size_t people = 0;
+    std::string max_csn;
+    const bool ok = search(cfg.base, person_filter(cfg), attrs, [&](entry &&e) {
+      if (!in_scope(cfg, e) || !is_person(cfg, e)) return;
+      const auto csn_text = e.first("entryCSN");
+      j.put_subject({subject_id_of(e, log), e.dn, map_state(cfg, e, now()), transfer_key(cfg, e),
+                     csn_text});
+      if (csn_text > max_csn) max_csn = csn_text;
+      ++people;
+    });
+    if (!ok) throw std::runtime_error(fmt::format("baseline search under \"{}\" failed", cfg.base));
+    if (!max_csn.empty()) j.set_resume_csn(max_csn);
+    j.mark_baseline();
+    log.log(log_level::info, "baseline: {} people under \"{}\" recorded, no events", people, cfg.base);
+  } else {
+    const auto resume = j.resume_csn();
+    const auto from = csn_minus(resume, cfg.catch_up_margin);
+    const auto filter = from.empty() ? person_filter(cfg)
+                                     : fmt::format("(&{}(entryCSN>={}))", person_filter(cfg), from);
+    std::vector<entry> changed;
+    const bool ok = search(cfg.base, filter, attrs, [&](entry &&e) { changed.push_back(std::move(e)); });
+    if (!ok) throw std::runtime_error(fmt::format("catch-up search \"{}\" failed", filter));
+    for (auto &e : changed) {
+      change c;
+      c.op = operation::modify;
+      c.after = std::move(e);
+      c.time = now();
+      c.source = "ldap-catchup";
+      c.actor = "catch-up";
+      recorded += apply_change(j, cfg, c, log) ? 1 : 0;
+    }
+    log.log(log_level::info, "catch-up from entryCSN {}: {} entries read, {} events", from,
+            changed.size(), recorded);
+  }
+  for (const auto &p : j.pending_deletes()) {
+    bool exists = false;
+    const auto uuid_filter = fmt::format("(entryUUID={})", p.subject_id);
+    if (p.subject_id.rfind("dn:", 0) != 0 &&
+        !search(cfg.base, uuid_filter, attrs, [&](entry &&) { exists = true; }))
+      throw std::runtime_error("pending-delete search failed");
+    if (exists) {
+      j.remove_pending_delete(p.subject_id);
+      continue;
+    }
+    change c;
+    c.op = operation::remove;
+    c.before = entry_from_json(p.entry_json);
+    c.time = p.prepared;
+    c.source = "ldap-catchup";
+    c.actor = "catch-up";
+    recorded += apply_change(j, cfg, c, log) ? 1 : 0;
+  }
+  tx.commit();
+  return recorded;
+}
+
+} // namespace reclaim::ldap

@@ -1,0 +1,54 @@
+// ldap_intake.hpp — turns directory changes into lifecycle events: maps
+// before/after entries to states, decides whether the change is an event
+// (state change, reactivation, transfer), journals it under the key
+// "<entryUUID>/<entryCSN>", and runs start-up catch-up through a search
+// the host provides. Runs on the engine's writer thread, not the host's.
+#pragma once
+
+#include "journal.hpp"
+#include "ldap_mapping.hpp"
+#include "log.hpp"
+
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace reclaim::ldap {
+
+enum class operation { add = 1, modify = 2, modrdn = 3, remove = 4 };
+enum class phase { prepare = 1, commit = 2, abort = 3 };
+
+struct change {
+  operation op = operation::modify;
+  phase when = phase::commit;
+  std::optional<entry> before;
+  std::optional<entry> after;
+  std::string actor;
+  time_point time{};
+  std::string source = "ldap";
+};
+
+// Applies one committed/aborted change; returns true when an event was
+// journalled. Call inside a transaction on j.
+bool apply_change(journal &j, const mapping_config &cfg, const change &c, const logger &log);
+
+// A prepared delete of a person in scope: commits its pre-image.
+// Returns false when the entry is not a watched person (nothing written).
+bool prepare_delete(journal &j, const mapping_config &cfg, const entry &before);
+
+using search_fn = std::function<bool(const std::string &base, const std::string &filter,
+                                     const std::vector<std::string> &attributes,
+                                     const std::function<void(entry &&)> &on_entry)>;
+
+// Start-up catch-up (see reclaim_ldap_catch_up in reclaim.h). Returns the
+// number of events journalled; throws on a failed search.
+size_t catch_up(journal &j, const mapping_config &cfg, const search_fn &search, const logger &log);
+
+// JSON of an entry's attributes (invalid UTF-8 replaced), for the journal.
+std::string entry_json(const entry &e);
+entry entry_from_json(const std::string &json);
+
+// (|(objectClass=a)(objectClass=b)…)
+std::string person_filter(const mapping_config &cfg);
+
+} // namespace reclaim::ldap

@@ -1,0 +1,55 @@
+// ldap_mapping.hpp — which directory entries are people and which
+// lifecycle state an entry's attributes mean. The rules are configuration
+// ([ldap] in reclaim.toml, docs/config.md); this file only evaluates them.
+#pragma once
+
+#include "clock.hpp"
+#include "ldap_entry.hpp"
+#include "states.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace reclaim::ldap {
+
+struct state_rule {
+  enum class test { equals, present, bits_set, expired_days };
+  std::string attribute;           // as configured
+  test kind = test::equals;
+  std::vector<std::string> values; // lower-cased, for equals
+  uint64_t mask = 0;               // for bits_set
+  reclaim::state result = reclaim::state::active;
+  std::string origin;              // "file:line:col", for messages
+};
+
+struct mapping_config {
+  std::string base;                          // as configured
+  std::string base_norm;                     // normalised
+  std::vector<std::string> person_classes;   // lower-cased
+  std::vector<std::string> leavers_norm;     // normalised DNs
+  reclaim::state leavers_state = reclaim::state::terminated;
+  std::vector<std::string> transfer_attributes;
+  reclaim::state default_state = reclaim::state::active;
+  std::chrono::milliseconds catch_up_margin{5 * 60 * 1000};
+  std::vector<state_rule> rules;
+};
+
+bool rule_matches(const state_rule &rule, const entry &e, time_point at);
+
+// The resting state of the entry: leavers subtree first, then the first
+// matching rule, else the default state.
+reclaim::state map_state(const mapping_config &cfg, const entry &e, time_point at);
+
+bool in_scope(const mapping_config &cfg, const entry &e);
+bool is_person(const mapping_config &cfg, const entry &e);
+
+// The values of the transfer attributes, as one comparable string.
+std::string transfer_key(const mapping_config &cfg, const entry &e);
+
+// Every attribute the engine needs in an entry (rules, transfer attributes,
+// objectClass, entryUUID, entryCSN), without duplicates.
+std::vector<std::string> needed_attributes(const mapping_config &cfg);
+
+} // namespace reclaim::ldap

@@ -1,0 +1,430 @@
+// slapi_host.cpp — the SLAPI host adapter: reclaim_slapi_init and the
+// operation callbacks slapd calls. A host like any other, it reaches the
+// engine only through reclaim.h. Like refint, a callback copies what it
+// needs, hands it to the engine's queue and returns at once; the journal is
+// written on the engine's thread. Init only validates the config (it also
+// runs inside slaptest and slapadd); the engine opens in the start function
+// (or on first use when the plugin was added online, where slapd never calls
+// start). Nothing here may throw into slapd or block on the network.
+#include "reclaim/reclaim.h"
+#include "slapi_compat.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace {
+
+char subsystem[] = "reclaim";
+char desc_id[] = "reclaim";
+char desc_vendor[] = "reclaim";
+char desc_version[] = RECLAIM_VERSION;
+char desc_text[] = "reclaim lifecycle hook: journals people's status changes";
+// OpenLDAP keeps the pointer, 389 copies the struct: static storage.
+Slapi_PluginDesc description = {desc_id, desc_vendor, desc_version, desc_text};
+
+void log_line(int severity, const char *message) {
+  // slapi_log_error is printf-like; never pass the message as the format.
+  char fmt[] = "%s\n";
+  slapi_log_error(severity, subsystem, fmt, message);
+}
+
+void engine_log(int level, const char *message, void *) {
+  log_line(level <= RECLAIM_LOG_WARNING ? SLAPI_LOG_FATAL : SLAPI_LOG_PLUGIN, message);
+}
+
+// ------------------------------------------------------------ adapter state
+
+struct adapter {
+  std::mutex mu;
+  std::string config_path;
+  Slapi_ComponentId *identity = nullptr;
+  std::atomic<reclaim_engine *> engine{nullptr};
+  std::vector<std::string> watched; // lower-cased, without entryCSN/entryUUID
+  std::vector<std::string> attrs;   // what internal searches fetch
+  std::chrono::steady_clock::time_point next_attempt{};
+  bool closed = false;
+};
+
+adapter &state() {
+  static adapter a; // never destroyed before slapd's close calls
+  return a;
+}
+
+std::string lower(const char *s) {
+  std::string out = s ? s : "";
+  for (auto &c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// ----------------------------------------------------- owned entry copies
+
+// An entry copied out of slapd's memory, with a reclaim_ldap_entry view.
+struct owned_entry {
+  std::string dn;
+  std::vector<std::string> names;
+  std::vector<std::vector<std::string>> values;
+  std::vector<std::vector<const char *>> value_ptrs;
+  std::vector<reclaim_attribute> attrs;
+  reclaim_ldap_entry view{};
+
+  const reclaim_ldap_entry *finish() {
+    value_ptrs.clear();
+    attrs.clear();
+    for (size_t i = 0; i < names.size(); ++i) {
+      auto &ptrs = value_ptrs.emplace_back();
+      for (auto &v : values[i]) ptrs.push_back(v.c_str());
+    }
+    for (size_t i = 0; i < names.size(); ++i)
+      attrs.push_back({names[i].c_str(), value_ptrs[i].data(), value_ptrs[i].size()});
+    view = {dn.c_str(), attrs.data(), attrs.size()};
+    return &view;
+  }
+};
+
+void copy_entry(Slapi_Entry *e, owned_entry &out) {
+  const char *dn = slapi_entry_get_dn(e);
+  out.dn = dn ? dn : "";
+  Slapi_Attr *attr = nullptr;
+  for (int rc = slapi_entry_first_attr(e, &attr); rc == 0 && attr != nullptr;
+       rc = slapi_entry_next_attr(e, attr, &attr)) {
+    char *type = nullptr;
+    slapi_attr_get_type(attr, &type);
+    if (type == nullptr) continue;
+    std::vector<std::string> vals;
+    Slapi_Value *v = nullptr;
+    for (int i = slapi_attr_first_value(attr, &v); i != -1 && v != nullptr;
+         i = slapi_attr_next_value(attr, i, &v)) {
+      const berval *bv = slapi_value_get_berval(v);
+      // Binary values (a NUL inside) cannot be state values: skip them.
+      if (bv == nullptr || bv->bv_val == nullptr || std::memchr(bv->bv_val, 0, bv->bv_len))
+        continue;
+      vals.emplace_back(bv->bv_val, bv->bv_len);
+    }
+    out.names.emplace_back(type);
+    out.values.push_back(std::move(vals));
+  }
+}
+
+// Internal search; calls on_entry for each entry. Returns the LDAP result
+// code (32 "no such object" is reported as success with no entries).
+template <typename F>
+int internal_search(const char *base, int scope, const char *filter, char **attrs, F &&on_entry) {
+  Slapi_PBlock *pb = slapi_pblock_new();
+  if (pb == nullptr) return LDAP_NO_MEMORY;
+  slapi_search_internal_set_pb(pb, base, scope, filter, attrs, 0, nullptr, nullptr,
+                               state().identity, 0);
+  slapi_search_internal_pb(pb);
+  int rc = LDAP_OTHER;
+  slapi_pblock_get(pb, SLAPI_PLUGIN_INTOP_RESULT, &rc);
+  Slapi_Entry **entries = nullptr;
+  if (rc == LDAP_SUCCESS) slapi_pblock_get(pb, SLAPI_PLUGIN_INTOP_SEARCH_ENTRIES, &entries);
+  for (size_t i = 0; entries != nullptr && entries[i] != nullptr; ++i) on_entry(entries[i]);
+  slapi_free_search_results_internal(pb);
+  slapi_pblock_destroy(pb);
+  return rc == LDAP_NO_SUCH_OBJECT ? LDAP_SUCCESS : rc;
+}
+
+bool fetch_entry(const char *dn, owned_entry &out) {
+  auto &a = state();
+  std::vector<char *> attrs;
+  for (auto &n : a.attrs) attrs.push_back(n.data());
+  attrs.push_back(nullptr);
+  bool found = false;
+  internal_search(dn, LDAP_SCOPE_BASE, "(objectClass=*)", attrs.data(), [&](Slapi_Entry *e) {
+    copy_entry(e, out);
+    found = true;
+  });
+  return found;
+}
+
+// The search catch-up uses, over slapd's internal search.
+int catch_up_search(const char *base, const char *filter, const char *const *attributes,
+                    reclaim_ldap_entry_fn on_entry, void *entry_payload, void *) {
+  std::vector<std::string> names;
+  for (size_t i = 0; attributes != nullptr && attributes[i] != nullptr; ++i) names.emplace_back(attributes[i]);
+  std::vector<char *> attrs;
+  for (auto &n : names) attrs.push_back(n.data());
+  attrs.push_back(nullptr);
+  const int rc = internal_search(base, LDAP_SCOPE_SUBTREE, filter, attrs.data(), [&](Slapi_Entry *e) {
+    owned_entry copy;
+    copy_entry(e, copy);
+    on_entry(copy.finish(), entry_payload);
+  });
+  return rc == LDAP_SUCCESS ? 0 : -1;
+}
+
+// ------------------------------------------------------------ engine life
+
+void log_failure(const char *what) {
+  std::string msg = std::string(what) + ": " + reclaim_error_last();
+  log_line(SLAPI_LOG_FATAL, msg.c_str());
+}
+
+// Opens the engine and runs catch-up; called from start or on first use.
+reclaim_engine *open_engine() {
+  auto &a = state();
+  if (auto *e = a.engine.load(std::memory_order_acquire)) return e;
+  std::lock_guard lock(a.mu);
+  if (auto *e = a.engine.load()) return e;
+  const auto now = std::chrono::steady_clock::now();
+  if (a.closed || now < a.next_attempt) return nullptr;
+  a.next_attempt = now + std::chrono::seconds(30);
+
+  reclaim_open_options o = RECLAIM_OPEN_OPTIONS_INIT;
+  o.config_path = a.config_path.c_str();
+  o.log = engine_log;
+  reclaim_engine *e = nullptr;
+  if (reclaim_engine_open(&e, &o) != RECLAIM_OK) {
+    log_failure("cannot open the engine; status changes are not journalled until it opens");
+    return nullptr;
+  }
+  const char *const *names = nullptr;
+  size_t count = 0;
+  reclaim_ldap_attribute_names(&names, &count, e);
+  a.attrs.clear();
+  a.watched.clear();
+  for (size_t i = 0; i < count; ++i) {
+    a.attrs.emplace_back(names[i]);
+    const auto l = lower(names[i]);
+    if (l != "entrycsn" && l != "entryuuid") a.watched.push_back(l);
+  }
+  size_t recorded = 0;
+  if (reclaim_ldap_catch_up(&recorded, e, catch_up_search, nullptr) != RECLAIM_OK)
+    log_failure("catch-up failed; changes made while reclaim was not running may be missing");
+  a.engine.store(e, std::memory_order_release);
+  return e;
+}
+
+int on_start(Slapi_PBlock *) noexcept {
+  try {
+    open_engine();
+  } catch (...) {
+    log_line(SLAPI_LOG_FATAL, "unexpected failure while starting");
+  }
+  return 0;
+}
+
+int on_close(Slapi_PBlock *) noexcept {
+  try {
+    auto &a = state();
+    std::lock_guard lock(a.mu);
+    a.closed = true;
+    reclaim_engine_close(a.engine.exchange(nullptr));
+  } catch (...) {
+  }
+  return 0;
+}
+
+// ---------------------------------------------------------- the callbacks
+
+// Changes a syncrepl consumer applies run without a client connection
+// (conn id -1, measured); the originating server journals them.
+bool from_client(Slapi_PBlock *pb) {
+  long long conn = 0; // zeroed 64-bit buffer: long on OpenLDAP, uint64 on 389
+  if (slapi_pblock_get(pb, SLAPI_CONN_ID, &conn) != 0) return false;
+  int replicated = 0;
+  slapi_pblock_get(pb, SLAPI_IS_REPLICATED_OPERATION, &replicated);
+  return conn != -1 && replicated == 0;
+}
+
+bool touches_watched(Slapi_PBlock *pb) {
+  LDAPMod **mods = nullptr;
+  slapi_pblock_get(pb, SLAPI_MODIFY_MODS, &mods);
+  const auto &watched = state().watched;
+  for (size_t i = 0; mods != nullptr && mods[i] != nullptr; ++i) {
+    std::string type = lower(mods[i]->mod_type);
+    type = type.substr(0, type.find(';'));
+    if (std::find(watched.begin(), watched.end(), type) != watched.end()) return true;
+  }
+  return false;
+}
+
+// The pre-image taken in the pre-operation callback, for the post-operation
+// callback of the same operation on the same thread.
+struct pending_op {
+  void *op = nullptr;
+  owned_entry before;
+};
+thread_local pending_op pending;
+
+void *operation_of(Slapi_PBlock *pb) {
+  void *op = nullptr;
+  slapi_pblock_get(pb, SLAPI_OPERATION, &op);
+  return op;
+}
+
+const char *target_dn(Slapi_PBlock *pb) {
+  char *dn = nullptr;
+  slapi_pblock_get(pb, SLAPI_TARGET_DN, &dn);
+  return dn;
+}
+
+void submit(reclaim_engine *e, Slapi_PBlock *pb, int op, int phase, owned_entry *before,
+            owned_entry *after) {
+  reclaim_ldap_change c = RECLAIM_LDAP_CHANGE_INIT;
+  c.operation = op;
+  c.phase = phase;
+  c.before = before ? before->finish() : nullptr;
+  c.after = after ? after->finish() : nullptr;
+  char *actor = nullptr;
+  slapi_pblock_get(pb, SLAPI_REQUESTOR_DN, &actor);
+  c.actor = actor;
+  if (reclaim_ldap_submit(e, &c) != RECLAIM_OK) log_failure("change not journalled");
+}
+
+int pre_op(Slapi_PBlock *pb, int op) noexcept {
+  try {
+    pending.op = nullptr;
+    if (!from_client(pb)) return 0;
+    auto *e = open_engine();
+    if (e == nullptr) return 0;
+    if (op == RECLAIM_LDAP_MODIFY && !touches_watched(pb)) return 0;
+    const char *dn = target_dn(pb);
+    if (dn == nullptr) return 0;
+    owned_entry before;
+    if (!fetch_entry(dn, before)) return 0;
+    if (op == RECLAIM_LDAP_DELETE) submit(e, pb, op, RECLAIM_LDAP_PREPARE, &before, nullptr);
+    pending.before = std::move(before);
+    pending.op = operation_of(pb);
+  } catch (...) {
+    pending.op = nullptr;
+    log_line(SLAPI_LOG_FATAL, "pre-operation callback failed; the operation goes on");
+  }
+  return 0; // a pre-operation plugin must never refuse the change
+}
+
+std::string new_dn_after_modrdn(Slapi_PBlock *pb, const char *old_dn) {
+  char *newrdn = nullptr, *superior = nullptr;
+  slapi_pblock_get(pb, SLAPI_MODRDN_NEWRDN, &newrdn);
+  slapi_pblock_get(pb, SLAPI_MODRDN_NEWSUPERIOR, &superior);
+  if (newrdn == nullptr) return {};
+  if (superior != nullptr) return *superior ? std::string(newrdn) + "," + superior : newrdn;
+  char *parent = slapi_dn_parent(old_dn);
+  std::string dn = parent && *parent ? std::string(newrdn) + "," + parent : newrdn;
+  slapi_ch_free_string(&parent);
+  return dn;
+}
+
+int post_op(Slapi_PBlock *pb, int op) noexcept {
+  try {
+    const bool have_before = pending.op != nullptr && pending.op == operation_of(pb);
+    pending.op = nullptr;
+    int result = LDAP_OTHER;
+    slapi_pblock_get(pb, SLAPI_RESULT_CODE, &result);
+    if (!from_client(pb)) return 0;
+    auto *e = state().engine.load(std::memory_order_acquire);
+    if (e == nullptr) e = open_engine();
+    if (e == nullptr) return 0;
+    if (result != LDAP_SUCCESS) {
+      if (op == RECLAIM_LDAP_DELETE && have_before)
+        submit(e, pb, op, RECLAIM_LDAP_ABORT, &pending.before, nullptr);
+      return 0;
+    }
+    if (op == RECLAIM_LDAP_MODIFY && !have_before && !touches_watched(pb)) return 0;
+    if (op == RECLAIM_LDAP_DELETE) {
+      if (have_before) submit(e, pb, op, RECLAIM_LDAP_COMMIT, &pending.before, nullptr);
+      return 0;
+    }
+    const char *dn = target_dn(pb);
+    if (dn == nullptr) return 0;
+    const std::string after_dn = op == RECLAIM_LDAP_MODRDN ? new_dn_after_modrdn(pb, dn) : dn;
+    owned_entry after;
+    if (after_dn.empty() || !fetch_entry(after_dn.c_str(), after)) return 0;
+    submit(e, pb, op, RECLAIM_LDAP_COMMIT, have_before ? &pending.before : nullptr, &after);
+  } catch (...) {
+    log_line(SLAPI_LOG_FATAL, "post-operation callback failed; the operation goes on");
+  }
+  return 0;
+}
+
+int pre_modify(Slapi_PBlock *pb) { return pre_op(pb, RECLAIM_LDAP_MODIFY); }
+int pre_modrdn(Slapi_PBlock *pb) { return pre_op(pb, RECLAIM_LDAP_MODRDN); }
+int pre_delete(Slapi_PBlock *pb) { return pre_op(pb, RECLAIM_LDAP_DELETE); }
+int post_add(Slapi_PBlock *pb) { return post_op(pb, RECLAIM_LDAP_ADD); }
+int post_modify(Slapi_PBlock *pb) { return post_op(pb, RECLAIM_LDAP_MODIFY); }
+int post_modrdn(Slapi_PBlock *pb) { return post_op(pb, RECLAIM_LDAP_MODRDN); }
+int post_delete(Slapi_PBlock *pb) { return post_op(pb, RECLAIM_LDAP_DELETE); }
+
+template <typename F> int set_fn(Slapi_PBlock *pb, int which, F *fn) {
+  return slapi_pblock_set(pb, which, reinterpret_cast<void *>(fn));
+}
+
+int init(Slapi_PBlock *pb) {
+  int argc = 0;
+  char **argv = nullptr;
+  slapi_pblock_get(pb, SLAPI_PLUGIN_ARGC, &argc);
+  slapi_pblock_get(pb, SLAPI_PLUGIN_ARGV, &argv);
+  if (argc > 1) {
+    log_line(SLAPI_LOG_FATAL, "usage: reclaim_slapi_init [/path/to/reclaim.toml] (one argument)");
+    std::fprintf(stderr, "reclaim: usage: reclaim_slapi_init [/path/to/reclaim.toml]\n");
+    return -1;
+  }
+  auto &a = state();
+  std::string path = argc == 1 && argv && argv[0] ? argv[0] : "/etc/reclaim/reclaim.toml";
+
+  // Validate only: init also runs in slaptest and slapadd, before slapd
+  // forks; threads and files start later.
+  reclaim_open_options o = RECLAIM_OPEN_OPTIONS_INIT;
+  o.config_path = path.c_str();
+  o.flags = RECLAIM_OPEN_VALIDATE_ONLY;
+  reclaim_engine *probe = nullptr;
+  if (reclaim_engine_open(&probe, &o) != RECLAIM_OK) {
+    std::string msg = std::string("configuration refused: ") + reclaim_error_last();
+    log_line(SLAPI_LOG_FATAL, msg.c_str());
+    // slapd prints only "handler exited with 1"; the admin needs the reason.
+    std::fprintf(stderr, "reclaim: %s\n", msg.c_str());
+    return -1;
+  }
+  reclaim_engine_close(probe);
+  {
+    std::lock_guard lock(a.mu);
+    if (!a.config_path.empty() && a.config_path != path) {
+      std::fprintf(stderr, "reclaim: loaded twice with different configs (%s, %s)\n",
+                   a.config_path.c_str(), path.c_str());
+      return -1;
+    }
+    a.config_path = path;
+    a.closed = false;
+  }
+  slapi_pblock_get(pb, SLAPI_PLUGIN_IDENTITY, &a.identity);
+
+  int rc = 0;
+  rc |= slapi_pblock_set(pb, SLAPI_PLUGIN_VERSION, const_cast<char *>(SLAPI_PLUGIN_VERSION_03));
+  rc |= slapi_pblock_set(pb, SLAPI_PLUGIN_DESCRIPTION, &description);
+  rc |= set_fn(pb, SLAPI_PLUGIN_START_FN, on_start);
+  rc |= set_fn(pb, SLAPI_PLUGIN_CLOSE_FN, on_close);
+  // OpenLDAP calls any function a plugin registers, whatever its type, so
+  // one `plugin postoperation` line gives us the pre-images too.
+  rc |= set_fn(pb, SLAPI_PLUGIN_PRE_MODIFY_FN, pre_modify);
+  rc |= set_fn(pb, SLAPI_PLUGIN_PRE_MODRDN_FN, pre_modrdn);
+  rc |= set_fn(pb, SLAPI_PLUGIN_PRE_DELETE_FN, pre_delete);
+  rc |= set_fn(pb, SLAPI_PLUGIN_POST_ADD_FN, post_add);
+  rc |= set_fn(pb, SLAPI_PLUGIN_POST_MODIFY_FN, post_modify);
+  rc |= set_fn(pb, SLAPI_PLUGIN_POST_MODRDN_FN, post_modrdn);
+  rc |= set_fn(pb, SLAPI_PLUGIN_POST_DELETE_FN, post_delete);
+  if (rc != 0) {
+    log_line(SLAPI_LOG_FATAL, "could not register callbacks");
+    return -1;
+  }
+  std::string msg = "reclaim " RECLAIM_VERSION " loaded with " + path;
+  log_line(SLAPI_LOG_PLUGIN, msg.c_str());
+  return 0;
+}
+
+} // namespace
+
+extern "C" RECLAIM_API int reclaim_slapi_init(Slapi_PBlock *pb) noexcept {
+  try {
+    return init(pb);
+  } catch (...) {
+    std::fprintf(stderr, "reclaim: unexpected failure in reclaim_slapi_init\n");
+    return -1;
+  }
+}

@@ -1,0 +1,51 @@
+// config.hpp — reclaim.toml, loaded once, checked completely: an unknown
+// key, a wrong type or an unsafe file mode stops the load with a message
+// naming file:line:column and the key (DESIGN.md decision 5).
+#pragma once
+
+#include "ldap_mapping.hpp"
+#include "log.hpp"
+
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+
+namespace reclaim {
+
+class config_error : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+class permission_error : public config_error {
+public:
+  using config_error::config_error;
+};
+
+struct engine_config {
+  std::filesystem::path state_dir = "/var/lib/reclaim";
+  log_level level = log_level::info;
+};
+
+struct config {
+  std::filesystem::path path;
+  std::string sha256; // of the file's bytes, hex
+  engine_config engine;
+  ldap::mapping_config ldap;
+
+  std::filesystem::path journal_path() const { return engine.state_dir / "journal.sqlite3"; }
+};
+
+inline constexpr const char *default_config_path = "/etc/reclaim/reclaim.toml";
+
+// The path tools use: explicit, else $RECLAIM_CONFIG, else the default.
+std::filesystem::path resolve_config_path(const char *explicit_path);
+
+// Refuses a file writable by group or other (and, when secret, readable by
+// other). Throws permission_error naming the file and its mode.
+void check_file_mode(const std::filesystem::path &path, bool secret);
+
+// Loads and validates; throws config_error / permission_error.
+config load_config(const std::filesystem::path &path);
+
+} // namespace reclaim

@@ -1,0 +1,71 @@
+// engine.hpp — one reclaim engine: its configuration, the journal, and the
+// writer thread that journals LDAP changes off the host's operation thread.
+// The C ABI (c_api.cpp) is a thin shell over this class.
+#pragma once
+
+#include "config.hpp"
+#include "journal.hpp"
+#include "ldap_intake.hpp"
+#include "log.hpp"
+
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+namespace reclaim {
+
+struct open_options {
+  std::filesystem::path config_path;
+  bool validate_only = false;
+  log_sink sink = nullptr;
+  void *sink_payload = nullptr;
+};
+
+class engine {
+public:
+  explicit engine(const open_options &o);
+  ~engine();
+  engine(const engine &) = delete;
+  engine &operator=(const engine &) = delete;
+
+  const config &cfg() const { return cfg_; }
+  const logger &log() const { return log_; }
+
+  // Durable before return; true when new.
+  bool submit(event_record ev);
+
+  // Queues a committed change (or commits a delete's pre-image now).
+  void ldap_submit(ldap::change c);
+  size_t ldap_catch_up(const ldap::search_fn &search);
+  const std::vector<std::string> &ldap_attribute_names() const { return ldap_attrs_; }
+
+  // Waits for the writer to drain; false on timeout.
+  bool flush(std::chrono::milliseconds timeout);
+
+private:
+  void writer_loop();
+  void write_batch(std::deque<ldap::change> &batch);
+  journal &sync_journal();
+
+  config cfg_;
+  logger log_;
+  std::vector<std::string> ldap_attrs_;
+  bool validate_only_;
+
+  std::mutex sync_mu_; // guards sync_ (host threads, synchronous commits)
+  std::unique_ptr<journal> sync_;
+
+  std::mutex mu_; // guards the queue and counters
+  std::condition_variable wake_, drained_;
+  std::deque<ldap::change> queue_;
+  uint64_t queued_ = 0, written_ = 0, dropped_ = 0;
+  bool stop_ = false;
+  std::unique_ptr<journal> writer_journal_;
+  std::thread writer_;
+};
+
+inline constexpr size_t max_queue = 1'000'000;
+
+} // namespace reclaim

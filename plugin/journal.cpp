@@ -1,0 +1,181 @@
+// journal.cpp — schema and queries of the journal. Times are stored as UTC
+// milliseconds since the epoch; states by name, so the store reads well
+// with the sqlite3 shell.
+#include "journal.hpp"
+
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+namespace reclaim {
+namespace {
+
+constexpr const char *schema = R"sql(
+CREATE TABLE IF NOT EXISTS events(
+  seq INTEGER PRIMARY KEY,
+  idempotency_key TEXT NOT NULL UNIQUE,
+  subject_id TEXT NOT NULL,
+  subject_name TEXT NOT NULL DEFAULT '',
+  source TEXT NOT NULL,
+  state TEXT NOT NULL,
+  previous_state TEXT NOT NULL,
+  event_time_ms INTEGER NOT NULL,
+  recorded_ms INTEGER NOT NULL,
+  actor TEXT NOT NULL DEFAULT '',
+  attributes TEXT NOT NULL DEFAULT '{}');
+CREATE INDEX IF NOT EXISTS events_subject ON events(subject_id, seq);
+CREATE TABLE IF NOT EXISTS subjects(
+  subject_id TEXT PRIMARY KEY,
+  name TEXT NOT NULL DEFAULT '',
+  state TEXT NOT NULL,
+  transfer_key TEXT NOT NULL DEFAULT '',
+  csn TEXT NOT NULL DEFAULT '');
+CREATE TABLE IF NOT EXISTS ldap_progress(
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  resume_csn TEXT NOT NULL DEFAULT '',
+  baseline_done INTEGER NOT NULL DEFAULT 0);
+INSERT OR IGNORE INTO ldap_progress(id) VALUES (1);
+CREATE TABLE IF NOT EXISTS ldap_pending_deletes(
+  subject_id TEXT PRIMARY KEY,
+  dn TEXT NOT NULL,
+  entry TEXT NOT NULL,
+  prepared_ms INTEGER NOT NULL);
+PRAGMA user_version = 1;
+)sql";
+
+state state_from_text(const std::string &s) { return parse_state(s).value_or(state::none); }
+
+constexpr const char *select_events =
+    "SELECT seq, idempotency_key, subject_id, subject_name, source, state, previous_state,"
+    " event_time_ms, recorded_ms, actor, attributes FROM events";
+
+std::vector<event_record> query_events(sqlite::database &db, const event_filter &f) {
+  std::string sql = select_events;
+  sql += " WHERE seq > ?1";
+  if (f.subject_id) sql += " AND subject_id = ?2";
+  sql += " ORDER BY seq LIMIT ?3";
+  auto st = db.prepare(sql);
+  st.bind(1, f.after_seq);
+  if (f.subject_id) st.bind(2, *f.subject_id);
+  st.bind(3, f.limit);
+  std::vector<event_record> out;
+  while (st.step()) {
+    event_record e;
+    e.seq = st.integer(0);
+    e.idempotency_key = st.text(1);
+    e.subject_id = st.text(2);
+    e.subject_name = st.text(3);
+    e.source = st.text(4);
+    e.current = state_from_text(st.text(5));
+    e.previous = state_from_text(st.text(6));
+    e.time = from_unix_ms(st.integer(7));
+    e.recorded = from_unix_ms(st.integer(8));
+    e.actor = st.text(9);
+    e.attributes_json = st.text(10);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+std::filesystem::path prepare_dir(const std::filesystem::path &path) {
+  const auto dir = path.parent_path();
+  if (!dir.empty() && !std::filesystem::exists(dir)) {
+    std::filesystem::create_directories(dir);
+    ::chmod(dir.c_str(), 0700);
+  }
+  return path;
+}
+
+} // namespace
+
+journal::journal(const std::filesystem::path &path, sqlite::durability d)
+    : db_(prepare_dir(path), d) {
+  db_.exec(schema);
+}
+
+bool journal::append(event_record &ev) {
+  auto st = db_.prepare(
+      "INSERT OR IGNORE INTO events(idempotency_key, subject_id, subject_name, source, state,"
+      " previous_state, event_time_ms, recorded_ms, actor, attributes)"
+      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+  st.bind(1, ev.idempotency_key).bind(2, ev.subject_id).bind(3, ev.subject_name);
+  st.bind(4, ev.source).bind(5, state_name(ev.current)).bind(6, state_name(ev.previous));
+  st.bind(7, to_unix_ms(ev.time)).bind(8, to_unix_ms(ev.recorded));
+  st.bind(9, ev.actor).bind(10, ev.attributes_json);
+  st.step();
+  if (db_.changes() == 0) return false;
+  ev.seq = db_.last_insert_rowid();
+  return true;
+}
+
+std::optional<subject_record> journal::subject(const std::string &id) {
+  auto st = db_.prepare("SELECT name, state, transfer_key, csn FROM subjects WHERE subject_id = ?1");
+  st.bind(1, id);
+  if (!st.step()) return std::nullopt;
+  return subject_record{id, st.text(0), state_from_text(st.text(1)), st.text(2), st.text(3)};
+}
+
+void journal::put_subject(const subject_record &s) {
+  auto st = db_.prepare(
+      "INSERT INTO subjects(subject_id, name, state, transfer_key, csn) VALUES (?1, ?2, ?3, ?4, ?5)"
+      " ON CONFLICT(subject_id) DO UPDATE SET name = excluded.name, state = excluded.state,"
+      " transfer_key = excluded.transfer_key, csn = excluded.csn");
+  st.bind(1, s.id).bind(2, s.name).bind(3, state_name(s.current)).bind(4, s.transfer_key).bind(5, s.csn);
+  st.step();
+}
+
+std::string journal::resume_csn() {
+  auto st = db_.prepare("SELECT resume_csn FROM ldap_progress WHERE id = 1");
+  return st.step() ? st.text(0) : std::string{};
+}
+
+void journal::set_resume_csn(const std::string &csn) {
+  // CSNs compare as strings (fixed-width timestamp first).
+  auto st = db_.prepare("UPDATE ldap_progress SET resume_csn = ?1 WHERE id = 1 AND resume_csn < ?1");
+  st.bind(1, csn);
+  st.step();
+}
+
+bool journal::has_baseline() {
+  auto st = db_.prepare("SELECT baseline_done FROM ldap_progress WHERE id = 1");
+  return st.step() && st.integer(0) != 0;
+}
+
+void journal::mark_baseline() { db_.exec("UPDATE ldap_progress SET baseline_done = 1 WHERE id = 1"); }
+
+void journal::put_pending_delete(const pending_delete &p) {
+  auto st = db_.prepare(
+      "INSERT OR REPLACE INTO ldap_pending_deletes(subject_id, dn, entry, prepared_ms)"
+      " VALUES (?1, ?2, ?3, ?4)");
+  st.bind(1, p.subject_id).bind(2, p.dn).bind(3, p.entry_json).bind(4, to_unix_ms(p.prepared));
+  st.step();
+}
+
+void journal::remove_pending_delete(const std::string &subject_id) {
+  auto st = db_.prepare("DELETE FROM ldap_pending_deletes WHERE subject_id = ?1");
+  st.bind(1, subject_id);
+  st.step();
+}
+
+std::vector<pending_delete> journal::pending_deletes() {
+  auto st = db_.prepare("SELECT subject_id, dn, entry, prepared_ms FROM ldap_pending_deletes");
+  std::vector<pending_delete> out;
+  while (st.step())
+    out.push_back({st.text(0), st.text(1), st.text(2), from_unix_ms(st.integer(3))});
+  return out;
+}
+
+std::vector<event_record> journal::events(const event_filter &f) { return query_events(db_, f); }
+
+int64_t journal::event_count() {
+  auto st = db_.prepare("SELECT count(*) FROM events");
+  return st.step() ? st.integer(0) : 0;
+}
+
+std::vector<event_record> read_events(const std::filesystem::path &path, const event_filter &f) {
+  if (!std::filesystem::exists(path))
+    throw sqlite::store_error(fmt::format("{}: no journal yet (nothing recorded)", path.string()));
+  sqlite::database db(path, sqlite::durability::normal, true);
+  return query_events(db, f);
+}
+
+} // namespace reclaim

@@ -1,0 +1,84 @@
+// journal.hpp — the durable journal of lifecycle events in the SQLite state
+// store, plus what LDAP intake needs to resume: each subject's last known
+// state, the last journalled entryCSN, and prepared deletes.
+// The idempotency key is UNIQUE, so an event seen twice is stored once.
+#pragma once
+
+#include "clock.hpp"
+#include "sqlite.hpp"
+#include "states.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace reclaim {
+
+struct event_record {
+  int64_t seq = 0;
+  std::string idempotency_key;
+  std::string subject_id;
+  std::string subject_name;
+  std::string source;
+  state current = state::none;
+  state previous = state::none;
+  time_point time{};
+  time_point recorded{};
+  std::string actor;
+  std::string attributes_json = "{}";
+};
+
+struct subject_record {
+  std::string id;
+  std::string name;
+  state current = state::none;
+  std::string transfer_key;
+  std::string csn; // LDAP: entryCSN of the last change applied
+};
+
+struct pending_delete {
+  std::string subject_id;
+  std::string dn;
+  std::string entry_json; // the pre-image, for the deleted event
+  time_point prepared{};
+};
+
+struct event_filter {
+  std::optional<std::string> subject_id;
+  int64_t after_seq = 0;
+  int64_t limit = -1;
+};
+
+class journal {
+public:
+  // Creates the store (and its directory, mode 0700) when missing.
+  journal(const std::filesystem::path &path, sqlite::durability d);
+
+  sqlite::database &db() { return db_; }
+
+  // Inserts unless the idempotency key exists; true when inserted.
+  bool append(event_record &ev);
+
+  std::optional<subject_record> subject(const std::string &id);
+  void put_subject(const subject_record &s);
+
+  std::string resume_csn();
+  void set_resume_csn(const std::string &csn); // keeps the maximum
+  bool has_baseline();
+  void mark_baseline();
+
+  void put_pending_delete(const pending_delete &p);
+  void remove_pending_delete(const std::string &subject_id);
+  std::vector<pending_delete> pending_deletes();
+
+  std::vector<event_record> events(const event_filter &f);
+  int64_t event_count();
+
+private:
+  sqlite::database db_;
+};
+
+// Opens an existing store read-only (for reclaimctl).
+std::vector<event_record> read_events(const std::filesystem::path &path, const event_filter &f);
+
+} // namespace reclaim
