@@ -60,28 +60,33 @@ typedef struct slapi_plugindesc {
 #define SLAPI_LOG_FATAL 0
 #define SLAPI_LOG_PLUGIN 14
 
-int slapi_pblock_get(Slapi_PBlock *pb, int arg, void *value);
-int slapi_pblock_set(Slapi_PBlock *pb, int arg, void *value);
-Slapi_PBlock *slapi_pblock_new(void);
-void slapi_pblock_destroy(Slapi_PBlock *pb);
+/* Weak: resolved from the directory server process when libreclaim runs
+ * inside one, NULL elsewhere — so any other host (reclaim-scimd, ctypes)
+ * loads the same library without the server's libraries. */
+#define RECLAIM_SLAPI_FN __attribute__((weak))
 
-void slapi_search_internal_set_pb(Slapi_PBlock *pb, const char *base, int scope,
+RECLAIM_SLAPI_FN int slapi_pblock_get(Slapi_PBlock *pb, int arg, void *value);
+RECLAIM_SLAPI_FN int slapi_pblock_set(Slapi_PBlock *pb, int arg, void *value);
+RECLAIM_SLAPI_FN Slapi_PBlock *slapi_pblock_new(void);
+RECLAIM_SLAPI_FN void slapi_pblock_destroy(Slapi_PBlock *pb);
+
+RECLAIM_SLAPI_FN void slapi_search_internal_set_pb(Slapi_PBlock *pb, const char *base, int scope,
                                   const char *filter, char **attrs, int attrsonly,
                                   LDAPControl **controls, const char *uniqueid,
                                   Slapi_ComponentId *plugin_identity, int operation_flags);
-int slapi_search_internal_pb(Slapi_PBlock *pb);
-void slapi_free_search_results_internal(Slapi_PBlock *pb);
+RECLAIM_SLAPI_FN int slapi_search_internal_pb(Slapi_PBlock *pb);
+RECLAIM_SLAPI_FN void slapi_free_search_results_internal(Slapi_PBlock *pb);
 
-char *slapi_entry_get_dn(Slapi_Entry *e);
-int slapi_entry_first_attr(const Slapi_Entry *e, Slapi_Attr **attr);
-int slapi_entry_next_attr(const Slapi_Entry *e, Slapi_Attr *prevattr, Slapi_Attr **attr);
-int slapi_attr_get_type(const Slapi_Attr *attr, char **type);
-int slapi_attr_first_value(Slapi_Attr *a, Slapi_Value **v);
-int slapi_attr_next_value(Slapi_Attr *a, int hint, Slapi_Value **v);
-const struct berval *slapi_value_get_berval(const Slapi_Value *value);
-char *slapi_dn_parent(const char *dn);
-void slapi_ch_free_string(char **s);
-int slapi_log_error(int severity, char *subsystem, char *fmt, ...);
+RECLAIM_SLAPI_FN char *slapi_entry_get_dn(Slapi_Entry *e);
+RECLAIM_SLAPI_FN int slapi_entry_first_attr(const Slapi_Entry *e, Slapi_Attr **attr);
+RECLAIM_SLAPI_FN int slapi_entry_next_attr(const Slapi_Entry *e, Slapi_Attr *prevattr, Slapi_Attr **attr);
+RECLAIM_SLAPI_FN int slapi_attr_get_type(const Slapi_Attr *attr, char **type);
+RECLAIM_SLAPI_FN int slapi_attr_first_value(Slapi_Attr *a, Slapi_Value **v);
+RECLAIM_SLAPI_FN int slapi_attr_next_value(Slapi_Attr *a, int hint, Slapi_Value **v);
+RECLAIM_SLAPI_FN const struct berval *slapi_value_get_berval(const Slapi_Value *value);
+RECLAIM_SLAPI_FN char *slapi_dn_parent(const char *dn);
+RECLAIM_SLAPI_FN void slapi_ch_free_string(char **s);
+RECLAIM_SLAPI_FN int slapi_log_error(int severity, char *subsystem, char *fmt, ...);
 
 #ifdef __cplusplus
 }

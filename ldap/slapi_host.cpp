@@ -15,6 +15,7 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <dlfcn.h>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -167,6 +168,14 @@ void log_failure(const char *what) {
   log_line(SLAPI_LOG_FATAL, msg.c_str());
 }
 
+// slapadd, slapindex and friends call the start function too (measured);
+// the engine must not open, baseline or journal inside an offline tool.
+// OpenLDAP exports slapMode; SLAP_TOOL_MODE is 0x0002 (servers/slapd/slap.h).
+bool in_offline_tool() {
+  const auto *mode = static_cast<const int *>(dlsym(RTLD_DEFAULT, "slapMode"));
+  return mode != nullptr && (*mode & 0x0002) != 0;
+}
+
 // Opens the engine and runs catch-up; called from start or on first use.
 reclaim_engine *open_engine() {
   auto &a = state();
@@ -174,7 +183,7 @@ reclaim_engine *open_engine() {
   std::lock_guard lock(a.mu);
   if (auto *e = a.engine.load()) return e;
   const auto now = std::chrono::steady_clock::now();
-  if (a.closed || now < a.next_attempt) return nullptr;
+  if (a.closed || now < a.next_attempt || in_offline_tool()) return nullptr;
   a.next_attempt = now + std::chrono::seconds(30);
 
   reclaim_open_options o = RECLAIM_OPEN_OPTIONS_INIT;
@@ -357,6 +366,10 @@ template <typename F> int set_fn(Slapi_PBlock *pb, int which, F *fn) {
 }
 
 int init(Slapi_PBlock *pb) {
+  if (slapi_pblock_get == nullptr || slapi_search_internal_pb == nullptr) {
+    std::fprintf(stderr, "reclaim: reclaim_slapi_init called outside a SLAPI directory server\n");
+    return -1;
+  }
   int argc = 0;
   char **argv = nullptr;
   slapi_pblock_get(pb, SLAPI_PLUGIN_ARGC, &argc);
