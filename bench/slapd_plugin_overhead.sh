@@ -1,0 +1,277 @@
+#!/usr/bin/env bash
+# slapd_plugin_overhead.sh — what the reclaim SLAPI plugin costs OpenLDAP
+# slapd on modifies. For each commit mode (durable, dbnosync) it runs slapd
+# without and with the plugin, alternating within each round (ABBA order, so
+# slow drift of a shared machine hits both variants alike), every run on an
+# identical fresh copy of one prebuilt 10,000-entry database and, for the
+# plugin, an empty state_dir. Each run: warm-up, then a measured window of
+# ldap_modify_load (8 connections, employeeType active <-> terminated).
+# Prints medians per variant and the ratios with/without against the target
+# (throughput >= 0.95x, p99 <= 1.10x). Not a test: exits 0 unless it breaks.
+#
+#   bench/slapd_plugin_overhead.sh [--rounds 3] [--seconds 10] [--warmup 3]
+#       [--threads 8] [--entries 10000] [--modes "durable dbnosync"]
+#       [--null-plugin] [--ppolicy] [--plugin SO] [--build-dir build]
+#       [--workdir DIR] [--keep] [--no-build]
+set -u -o pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+rounds=3 seconds=10 warmup=3 threads=8 entries=10000 modes="durable dbnosync"
+null_plugin="" ppolicy="" plugin="" build_dir="$root/build" workdir="" keep="" no_build=""
+
+usage() { sed -n '2,/^set -u/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; }
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --rounds) rounds="$2"; shift ;;
+    --seconds) seconds="$2"; shift ;;
+    --warmup) warmup="$2"; shift ;;
+    --threads) threads="$2"; shift ;;
+    --entries) entries="$2"; shift ;;
+    --modes) modes="$2"; shift ;;
+    --null-plugin) null_plugin=yes ;;
+    --ppolicy) ppolicy=yes ;;
+    --plugin) plugin="$2"; shift ;;
+    --build-dir) build_dir="$2"; shift ;;
+    --workdir) workdir="$2"; shift ;;
+    --keep) keep=yes ;;
+    --no-build) no_build=yes ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "unknown option: $1" >&2; usage >&2; exit 2 ;;
+  esac
+  shift
+done
+for v in rounds seconds warmup threads entries; do
+  [[ "${!v}" =~ ^[0-9]+$ ]] || { echo "--$v needs a whole number" >&2; exit 2; }
+done
+
+# shellcheck source=../packaging/sandbox/slapd-sandbox.sh
+source "$root/packaging/sandbox/slapd-sandbox.sh"
+export LDAPNOINIT=1
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+if [[ -z "$workdir" ]]; then workdir="$(mktemp -d /tmp/reclaim-bench.XXXXXX)"; else mkdir -p "$workdir"; fi
+workdir="$(cd "$workdir" && pwd -P)"
+current=""
+cleanup() {
+  [[ -n "$current" ]] && slapd_sandbox_stop "$current" >/dev/null 2>&1
+  if [[ -z "$keep" ]]; then rm -rf -- "$workdir"; else log "kept $workdir"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- build -----------------------------------------------------------------
+find_plugin() {
+  [[ -n "$plugin" ]] && { readlink -f -- "$plugin"; return; }
+  find "$build_dir" -name 'libreclaim.so.1' \( -type f -o -type l \) 2>/dev/null | head -n 1
+}
+loadgen="$build_dir/bench/ldap_modify_load"
+if [[ -z "$no_build" ]]; then
+  if [[ ! -f "$build_dir/CMakeCache.txt" ]] || ! grep -q '^RECLAIM_DEVELOPER:BOOL=ON' "$build_dir/CMakeCache.txt"; then
+    log "configuring $build_dir"
+    cmake -S "$root" -B "$build_dir" -DRECLAIM_DEVELOPER=ON >"$workdir/configure.log" 2>&1 ||
+      { log "cmake configure failed:"; tail -n 15 "$workdir/configure.log" >&2; }
+  fi
+  # Only what the bench needs; everything is rebuilt if out of date.
+  log "building ldap_modify_load and reclaim"
+  cmake --build "$build_dir" -j2 --target ldap_modify_load >"$workdir/build.log" 2>&1 ||
+    { log "building ldap_modify_load with cmake failed:"; tail -n 15 "$workdir/build.log" >&2; }
+  if [[ -z "$plugin" ]] && ! cmake --build "$build_dir" -j2 --target reclaim >"$workdir/build.log" 2>&1; then
+    log "building the plugin failed:"; tail -n 15 "$workdir/build.log" >&2
+  fi
+fi
+if [[ ! -x "$loadgen" ]]; then
+  # The load generator needs nothing of the project; build it by hand.
+  loadgen="$workdir/ldap_modify_load"
+  log "building $loadgen with g++ directly"
+  g++ -std=c++20 -O2 -o "$loadgen" "$root/bench/ldap_modify_load.cpp" -lldap -llber -pthread ||
+    die "cannot build ldap_modify_load"
+fi
+plugin="$(find_plugin)"
+[[ -n "$plugin" && -f "$plugin" ]] || die "libreclaim.so.1 not found under $build_dir (build it: cmake -S . -B build -DRECLAIM_DEVELOPER=ON && cmake --build build -j2)"
+
+# --- work area and the database every run starts from ---------------------
+
+# A private copy: a rebuild in build/ during the benchmark must not change
+# the binary between rounds.
+cp -- "$plugin" "$workdir/libreclaim.so.1" || die "cannot copy $plugin"
+plugin_src="$plugin"; plugin="$workdir/libreclaim.so.1"
+keep_run=""
+
+common=(--quiet)
+[[ -z "$ppolicy" ]] && common+=(--no-ppolicy)
+
+log "generating $entries people"
+"$loadgen" --generate-ldif "$entries" >"$workdir/people.ldif" || die "LDIF generation failed"
+log "loading them into the golden database"
+slapd_sandbox_start "$workdir/golden" "${common[@]}" --ldif "$workdir/people.ldif" || die "golden load failed"
+slapd_sandbox_stop "$workdir/golden"
+
+null_so=""
+if [[ -n "$null_plugin" ]]; then
+  null_so="$workdir/null-plugin.so"
+  cc -O2 -shared -fPIC -o "$null_so" "$root/packaging/sandbox/probe-plugin.c" || die "cannot build the null plugin"
+fi
+
+variants=(without with)
+[[ -n "$null_so" ]] && variants=(without null with)
+
+clk_tck="$(getconf CLK_TCK 2>/dev/null || echo 100)"
+# "busy total" jiffies of the whole machine (all CPUs) from /proc/stat.
+machine_jiffies() {
+  awk '/^cpu / { busy = $2 + $3 + $4 + $7 + $8 + $9; print busy, busy + $5 + $6; exit }' /proc/stat
+}
+# utime + stime jiffies of one process (fields after the ")" of comm).
+process_jiffies() {
+  sed -E 's/^.*\) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13 }'
+}
+json_field() { sed -nE "s/.*\"$1\": ([0-9.]+).*/\\1/p" <<<"$2"; }
+
+# One run: fresh copy of the golden DB, fresh plugin state, start, load, stop.
+# Appends one line to results.tsv:
+#   mode variant round ops_per_s p50 p99 errors all_ops slapd_us_per_op
+#   other_cpu_pct journalled
+run_one() {
+  local mode="$1" variant="$2" round="$3" run="$workdir/run-$1-$2-$3"
+  local -a opts=("${common[@]}")
+  rm -rf -- "$run"; mkdir -p "$run"
+  cp -a --sparse=always "$workdir/golden/db" "$run/db" || die "copy of the golden db failed"
+  [[ "$mode" == dbnosync ]] && opts+=(--dbnosync)
+  case "$variant" in
+    with)
+      mkdir -m 0700 "$run/state"
+      sed -E "s|^([[:space:]]*state_dir[[:space:]]*=).*|\1 \"$run/state\"|" \
+        "$root/packaging/config/reclaim.toml" >"$run/reclaim.toml"
+      chmod 0600 "$run/reclaim.toml"
+      opts+=(--plugin "$plugin" --plugin-config "$run/reclaim.toml") ;;
+    null) opts+=(--plugin "$null_so") ;;
+  esac
+  current="$run"
+  slapd_sandbox_start "$run" "${opts[@]}" || die "slapd did not start ($mode, $variant)"
+  local pid="$SLAPD_SANDBOX_PID" m0 m1 p0 p1 json
+  m0="$(machine_jiffies)"; p0="$(process_jiffies "$pid")"
+  json="$("$loadgen" --uri "$SLAPD_SANDBOX_URI" --threads "$threads" --entries "$entries" \
+            --warmup "$warmup" --duration "$seconds" --label "$mode/$variant/$round")" ||
+    log "load generator reported a failure: $json"
+  m1="$(machine_jiffies)"; p1="$(process_jiffies "$pid")"
+  printf '%s\n' "$json" >>"$workdir/runs.jsonl"
+  if ! _slapd_sandbox_alive "$pid"; then
+    log "slapd died during $mode/$variant/$round; last lines of its log:"; tail -n 10 "$run/slapd.log" >&2
+    p1="$p0"
+  fi
+  slapd_sandbox_stop "$run"; current=""
+
+  local ops p50 p99 errors all_ops gen_cpu us_per_op other journalled="-"
+  ops="$(json_field ops_per_s "$json")"; p50="$(json_field p50 "$json")"
+  p99="$(json_field p99 "$json")"; errors="$(json_field errors "$json")"
+  all_ops="$(json_field all_ops "$json")"; gen_cpu="$(json_field cpu_s "$json")"
+  # slapd CPU per modify (whole run incl. warm-up, plugin threads included),
+  # and the share of the machine that neither slapd nor the load took: other
+  # tenants, builds, the hypervisor (steal). High values mean a noisy run.
+  read -r us_per_op other < <(awk -v m0="$m0" -v m1="$m1" -v p0="$p0" -v p1="$p1" \
+      -v hz="$clk_tck" -v n="${all_ops:-0}" -v g="${gen_cpu:-0}" 'BEGIN {
+    split(m0, a, " "); split(m1, b, " ")
+    busy = b[1] - a[1]; total = b[2] - a[2]; slapd = p1 - p0
+    us = n > 0 ? slapd / hz * 1e6 / n : 0
+    other = total > 0 ? (busy - slapd - g * hz) / total * 100 : 0
+    if (other < 0) other = 0
+    printf "%.1f %.1f\n", us, other }')
+  if [[ "$variant" == with ]] && command -v sqlite3 >/dev/null && [[ -f "$run/state/journal.sqlite3" ]]; then
+    journalled="$(sqlite3 "$run/state/journal.sqlite3" 'SELECT count(*) FROM events' 2>/dev/null || echo "?")"
+  fi
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$mode" "$variant" "$round" "$ops" "$p50" \
+    "$p99" "$errors" "$all_ops" "$us_per_op" "$other" "$journalled" >>"$workdir/results.tsv"
+  local extra=""
+  if [[ "$variant" == with ]]; then
+    extra=", journalled $journalled of $all_ops modifies"
+    local complaints
+    complaints="$(grep -ciE 'error|fail|full|dropp' "$run/plugin.log" 2>/dev/null)"
+    [[ "${complaints:-0}" -gt 0 ]] && extra+=", plugin.log has $complaints complaint lines (kept in $run)"
+    [[ "${complaints:-0}" -gt 0 ]] && keep_run=yes
+  fi
+  log "$mode/$variant #$round: $ops/s p50 $p50 ms p99 $p99 ms, slapd ${us_per_op} µs CPU/modify, other load ${other}%, errors $errors$extra"
+  if [[ -z "$keep" && -z "${keep_run:-}" ]]; then rm -rf -- "$run"; else rm -rf -- "$run/db"; fi
+  keep_run=""
+}
+
+: >"$workdir/results.tsv"
+log "plugin: $plugin_src ($(sha256sum "$plugin" | cut -c1-12), built $(date -r "$plugin_src" +%H:%M))"
+log "$rounds rounds x ${#variants[@]} variants x (${warmup}s warm-up + ${seconds}s) per mode: $modes"
+for mode in $modes; do
+  for ((r = 1; r <= rounds; r++)); do
+    order=("${variants[@]}")
+    if ((r % 2 == 0)); then  # ABBA: reverse every other round
+      order=(); for ((i = ${#variants[@]} - 1; i >= 0; i--)); do order+=("${variants[i]}"); done
+    fi
+    for variant in "${order[@]}"; do run_one "$mode" "$variant" "$r"; done
+  done
+done
+
+# --- summary: medians over rounds, ratios against "without" ---------------
+summary() {
+  awk -F'\t' -v variants="${variants[*]}" -v modes="$modes" -v nrounds="$rounds" '
+    function sorted(key, a,   n, i, j, t) {
+      n = split(vals[key], a, " ")
+      for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] + 0 > t + 0; j--) a[j + 1] = a[j]; a[j + 1] = t }
+      return n
+    }
+    function median(key,   n, a) {
+      n = sorted(key, a)
+      if (n == 0) return 0
+      return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+    }
+    function range(key, fmt,   n, a) {
+      n = sorted(key, a)
+      return n ? sprintf(fmt "–" fmt, a[1], a[n]) : "-"
+    }
+    function total(key,   n, a, i, t) { n = split(vals[key], a, " "); t = 0; for (i = 1; i <= n; i++) t += a[i]; return t }
+    { for (f = 4; f <= 11; f++) vals[$1 SUBSEP $2 SUBSEP f] = vals[$1 SUBSEP $2 SUBSEP f] " " $f
+      for (f = 4; f <= 9; f++) cell[$1 SUBSEP $3 SUBSEP $2 SUBSEP f] = $f }
+    END {
+      nv = split(variants, V, " "); nm = split(modes, M, " ")
+      print "| mode | plugin | modifies/s, median (range) | p50 ms | p99 ms (range) | slapd CPU µs/modify | other load % | errors |"
+      print "|---|---|---|---|---|---|---|---|"
+      for (m = 1; m <= nm; m++) for (v = 1; v <= nv; v++) {
+        k = M[m] SUBSEP V[v]
+        printf "| %s | %s | %.0f (%s) | %.2f | %.2f (%s) | %.0f | %.0f (%s) | %d |\n", M[m], V[v],
+          median(k SUBSEP 4), range(k SUBSEP 4, "%.0f"), median(k SUBSEP 5), median(k SUBSEP 6),
+          range(k SUBSEP 6, "%.1f"), median(k SUBSEP 9), median(k SUBSEP 10), range(k SUBSEP 10, "%.0f"),
+          total(k SUBSEP 7)
+      }
+      print ""
+      for (m = 1; m <= nm; m++) for (v = 1; v <= nv; v++) {
+        if (V[v] == "without") continue
+        b = M[m] SUBSEP "without"; k = M[m] SUBSEP V[v]
+        rt = median(b SUBSEP 4) > 0 ? median(k SUBSEP 4) / median(b SUBSEP 4) : 0
+        rp = median(b SUBSEP 6) > 0 ? median(k SUBSEP 6) / median(b SUBSEP 6) : 0
+        rc = median(b SUBSEP 9) > 0 ? median(k SUBSEP 9) / median(b SUBSEP 9) : 0
+        # Paired ratios: each round compares runs adjacent in time.
+        pr = ""; pp = ""
+        for (r = 1; r <= nrounds; r++) {
+          a = cell[M[m] SUBSEP r SUBSEP V[v] SUBSEP 4]; c = cell[M[m] SUBSEP r SUBSEP "without" SUBSEP 4]
+          d = cell[M[m] SUBSEP r SUBSEP V[v] SUBSEP 6]; e = cell[M[m] SUBSEP r SUBSEP "without" SUBSEP 6]
+          pr = pr sprintf(" %.3f", c > 0 ? a / c : 0); pp = pp sprintf(" %.3f", e > 0 ? d / e : 0)
+        }
+        if (V[v] == "with") {
+          vt = (rt >= 0.95) ? "met" : "MISSED"; vp = (rp <= 1.10) ? "met" : "MISSED"
+          printf "%s, with/without: throughput %.3fx (target >= 0.95: %s), p99 %.3fx (target <= 1.10: %s), slapd CPU per modify %.2fx\n",
+            M[m], rt, vt, rp, vp, rc
+          j = total(k SUBSEP 11); o = total(k SUBSEP 8)
+          if (vals[k SUBSEP 11] !~ /[-?]/) printf "  journalled %d events for %d successful modifies\n", j, o
+        } else {
+          printf "%s, %s/without: throughput %.3fx, p99 %.3fx, slapd CPU per modify %.2fx\n", M[m], V[v], rt, rp, rc
+        }
+        printf "  per round, throughput:%s; p99:%s\n", pr, pp
+      }
+    }' "$workdir/results.tsv"
+}
+
+echo
+echo "slapd modify overhead of the reclaim plugin — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, $(uname -r)"
+echo "slapd $("$(_slapd_sandbox_bin slapd "${SLAPD:-}")" -VV 2>&1 | sed -n 's/.*slapd \([^ ]*\) .*/\1/p' | head -n 1), plugin $plugin_src (sha256 $(sha256sum "$plugin" | cut -c1-12)), git $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')"
+echo "$rounds rounds, ${warmup}s warm-up + ${seconds}s measured per run, $threads connections, $entries entries, ppolicy ${ppolicy:-off}"
+echo
+summary
+echo
+echo "raw runs: $workdir/runs.jsonl${keep:+ (kept)}"
+[[ -n "$keep" ]] || { echo; echo "--- runs.jsonl"; cat "$workdir/runs.jsonl"; }
