@@ -93,7 +93,7 @@ journal::journal(const std::filesystem::path &path, sqlite::durability d)
 }
 
 bool journal::append(event_record &ev) {
-  auto st = db_.prepare(
+  auto &st = db_.cached(
       "INSERT OR IGNORE INTO events(idempotency_key, subject_id, subject_name, source, state,"
       " previous_state, event_time_ms, recorded_ms, actor, attributes)"
       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
@@ -108,14 +108,16 @@ bool journal::append(event_record &ev) {
 }
 
 std::optional<subject_record> journal::subject(const std::string &id) {
-  auto st = db_.prepare("SELECT name, state, transfer_key, csn FROM subjects WHERE subject_id = ?1");
+  auto &st = db_.cached("SELECT name, state, transfer_key, csn FROM subjects WHERE subject_id = ?1");
   st.bind(1, id);
   if (!st.step()) return std::nullopt;
-  return subject_record{id, st.text(0), state_from_text(st.text(1)), st.text(2), st.text(3)};
+  subject_record r{id, st.text(0), state_from_text(st.text(1)), st.text(2), st.text(3)};
+  st.reset(); // a cached SELECT left mid-step would pin an old snapshot
+  return r;
 }
 
 void journal::put_subject(const subject_record &s) {
-  auto st = db_.prepare(
+  auto &st = db_.cached(
       "INSERT INTO subjects(subject_id, name, state, transfer_key, csn) VALUES (?1, ?2, ?3, ?4, ?5)"
       " ON CONFLICT(subject_id) DO UPDATE SET name = excluded.name, state = excluded.state,"
       " transfer_key = excluded.transfer_key, csn = excluded.csn");
@@ -124,26 +126,30 @@ void journal::put_subject(const subject_record &s) {
 }
 
 std::string journal::resume_csn() {
-  auto st = db_.prepare("SELECT resume_csn FROM ldap_progress WHERE id = 1");
-  return st.step() ? st.text(0) : std::string{};
+  auto &st = db_.cached("SELECT resume_csn FROM ldap_progress WHERE id = 1");
+  std::string csn = st.step() ? st.text(0) : std::string{};
+  st.reset();
+  return csn;
 }
 
 void journal::set_resume_csn(const std::string &csn) {
   // CSNs compare as strings (fixed-width timestamp first).
-  auto st = db_.prepare("UPDATE ldap_progress SET resume_csn = ?1 WHERE id = 1 AND resume_csn < ?1");
+  auto &st = db_.cached("UPDATE ldap_progress SET resume_csn = ?1 WHERE id = 1 AND resume_csn < ?1");
   st.bind(1, csn);
   st.step();
 }
 
 bool journal::has_baseline() {
-  auto st = db_.prepare("SELECT baseline_done FROM ldap_progress WHERE id = 1");
-  return st.step() && st.integer(0) != 0;
+  auto &st = db_.cached("SELECT baseline_done FROM ldap_progress WHERE id = 1");
+  const bool done = st.step() && st.integer(0) != 0;
+  st.reset();
+  return done;
 }
 
 void journal::mark_baseline() { db_.exec("UPDATE ldap_progress SET baseline_done = 1 WHERE id = 1"); }
 
 void journal::put_pending_delete(const pending_delete &p) {
-  auto st = db_.prepare(
+  auto &st = db_.cached(
       "INSERT OR REPLACE INTO ldap_pending_deletes(subject_id, dn, entry, prepared_ms)"
       " VALUES (?1, ?2, ?3, ?4)");
   st.bind(1, p.subject_id).bind(2, p.dn).bind(3, p.entry_json).bind(4, to_unix_ms(p.prepared));
@@ -151,13 +157,13 @@ void journal::put_pending_delete(const pending_delete &p) {
 }
 
 void journal::remove_pending_delete(const std::string &subject_id) {
-  auto st = db_.prepare("DELETE FROM ldap_pending_deletes WHERE subject_id = ?1");
+  auto &st = db_.cached("DELETE FROM ldap_pending_deletes WHERE subject_id = ?1");
   st.bind(1, subject_id);
   st.step();
 }
 
 std::vector<pending_delete> journal::pending_deletes() {
-  auto st = db_.prepare("SELECT subject_id, dn, entry, prepared_ms FROM ldap_pending_deletes");
+  auto &st = db_.cached("SELECT subject_id, dn, entry, prepared_ms FROM ldap_pending_deletes");
   std::vector<pending_delete> out;
   while (st.step())
     out.push_back({st.text(0), st.text(1), st.text(2), from_unix_ms(st.integer(3))});
@@ -167,8 +173,10 @@ std::vector<pending_delete> journal::pending_deletes() {
 std::vector<event_record> journal::events(const event_filter &f) { return query_events(db_, f); }
 
 int64_t journal::event_count() {
-  auto st = db_.prepare("SELECT count(*) FROM events");
-  return st.step() ? st.integer(0) : 0;
+  auto &st = db_.cached("SELECT count(*) FROM events");
+  const int64_t n = st.step() ? st.integer(0) : 0;
+  st.reset();
+  return n;
 }
 
 std::vector<event_record> read_events(const std::filesystem::path &path, const event_filter &f) {

@@ -26,7 +26,18 @@ database::database(const std::filesystem::path &path, durability d, bool read_on
   exec("PRAGMA foreign_keys=ON");
 }
 
-database::~database() { sqlite3_close(db_); }
+database::~database() {
+  cache_.clear(); // finalize statements before closing
+  sqlite3_close(db_);
+}
+
+statement &database::cached(const std::string &sql) {
+  auto it = cache_.find(sql);
+  if (it == cache_.end())
+    it = cache_.emplace(sql, std::make_unique<statement>(*this, sql)).first;
+  it->second->reset();
+  return *it->second;
+}
 
 void database::fail(std::string_view what) const {
   throw store_error(fmt::format("{}: {}: {}", path_, what, sqlite3_errmsg(db_)));

@@ -5,6 +5,8 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
+#include <unordered_map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -33,6 +35,8 @@ public:
 
   void exec(const char *sql);
   statement prepare(std::string_view sql);
+  // A statement prepared once per connection and reset before each reuse.
+  statement &cached(const std::string &sql);
   int64_t changes() const;
   int64_t last_insert_rowid() const;
   sqlite3 *handle() const { return db_; }
@@ -41,6 +45,7 @@ public:
 private:
   sqlite3 *db_ = nullptr;
   std::string path_;
+  std::unordered_map<std::string, std::unique_ptr<statement>> cache_;
 };
 
 class statement {
