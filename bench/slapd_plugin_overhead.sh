@@ -12,12 +12,15 @@
 #   bench/slapd_plugin_overhead.sh [--rounds 3] [--seconds 10] [--warmup 3]
 #       [--threads 8] [--entries 10000] [--modes "durable dbnosync"]
 #       [--null-plugin] [--ppolicy] [--plugin SO] [--build-dir build]
-#       [--workdir DIR] [--keep] [--no-build]
+#       [--workdir DIR] [--keep] [--no-build] [--perf]
+# --perf adds, after the rounds, one profiled run (perf record -e cpu-clock)
+# per mode and variant, not counted in the figures; the flat profiles go to
+# <workdir>/perf-<mode>-<variant>.txt and are printed at the end.
 set -u -o pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 rounds=3 seconds=10 warmup=3 threads=8 entries=10000 modes="durable dbnosync"
-null_plugin="" ppolicy="" plugin="" build_dir="$root/build" workdir="" keep="" no_build=""
+null_plugin="" ppolicy="" plugin="" build_dir="$root/build" workdir="" keep="" no_build="" perf_runs=""
 
 usage() { sed -n '2,/^set -u/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; }
 while [[ $# -gt 0 ]]; do
@@ -35,6 +38,7 @@ while [[ $# -gt 0 ]]; do
     --workdir) workdir="$2"; shift ;;
     --keep) keep=yes ;;
     --no-build) no_build=yes ;;
+    --perf) perf_runs=yes ;;
     -h|--help) usage; exit 0 ;;
     *) echo "unknown option: $1" >&2; usage >&2; exit 2 ;;
   esac
@@ -132,7 +136,7 @@ json_field() { sed -nE "s/.*\"$1\": ([0-9.]+).*/\\1/p" <<<"$2"; }
 #   mode variant round ops_per_s p50 p99 errors all_ops slapd_us_per_op
 #   other_cpu_pct journalled
 run_one() {
-  local mode="$1" variant="$2" round="$3" run="$workdir/run-$1-$2-$3"
+  local mode="$1" variant="$2" round="$3" profile="${4:-}" run="$workdir/run-$1-$2-$3"
   local -a opts=("${common[@]}")
   rm -rf -- "$run"; mkdir -p "$run"
   cp -a --sparse=always "$workdir/golden/db" "$run/db" || die "copy of the golden db failed"
@@ -149,11 +153,31 @@ run_one() {
   current="$run"
   slapd_sandbox_start "$run" "${opts[@]}" || die "slapd did not start ($mode, $variant)"
   local pid="$SLAPD_SANDBOX_PID" m0 m1 p0 p1 json
+  local perf_pid=""
+  if [[ -n "$profile" ]]; then
+    perf record -q -e cpu-clock -F 999 -g -p "$pid" -o "$run.perf.data" -- sleep "$((warmup + seconds))" \
+      >/dev/null 2>&1 &
+    perf_pid=$!
+  fi
   m0="$(machine_jiffies)"; p0="$(process_jiffies "$pid")"
   json="$("$loadgen" --uri "$SLAPD_SANDBOX_URI" --threads "$threads" --entries "$entries" \
             --warmup "$warmup" --duration "$seconds" --label "$mode/$variant/$round")" ||
     log "load generator reported a failure: $json"
   m1="$(machine_jiffies)"; p1="$(process_jiffies "$pid")"
+  if [[ -n "$perf_pid" ]]; then
+    wait "$perf_pid"
+    {
+      echo "## slapd CPU profile, $mode, $variant (perf record -e cpu-clock; by DSO)"
+      perf report -i "$run.perf.data" --stdio --no-children --sort dso -g none --percent-limit 0.5 2>/dev/null | grep -v '^#' | grep -v '^$'
+      echo "## by symbol (top 40)"
+      perf report -i "$run.perf.data" --stdio --no-children --sort dso,sym -g none --percent-limit 0.4 2>/dev/null |
+        grep -v '^#' | grep -v '^$' | head -n 40
+    } >"$workdir/perf-$mode-$variant.txt"
+    rm -f -- "$run.perf.data"
+    log "$mode/$variant profiled run: $(json_field ops_per_s "$json")/s (not counted)"
+    slapd_sandbox_stop "$run"; current=""; rm -rf -- "$run"
+    return 0
+  fi
   printf '%s\n' "$json" >>"$workdir/runs.jsonl"
   if ! _slapd_sandbox_alive "$pid"; then
     log "slapd died during $mode/$variant/$round; last lines of its log:"; tail -n 10 "$run/slapd.log" >&2
@@ -206,6 +230,14 @@ for mode in $modes; do
     for variant in "${order[@]}"; do run_one "$mode" "$variant" "$r"; done
   done
 done
+
+if [[ -n "$perf_runs" ]]; then
+  if perf record -q -e cpu-clock -o "$workdir/perf.check" -- true >/dev/null 2>&1; then
+    for mode in $modes; do for variant in without with; do run_one "$mode" "$variant" p yes; done; done
+  else
+    log "perf record does not work here; no profiles"; perf_runs=""
+  fi
+fi
 
 # --- summary: medians over rounds, ratios against "without" ---------------
 summary() {
@@ -275,3 +307,6 @@ summary
 echo
 echo "raw runs: $workdir/runs.jsonl${keep:+ (kept)}"
 [[ -n "$keep" ]] || { echo; echo "--- runs.jsonl"; cat "$workdir/runs.jsonl"; }
+if [[ -n "$perf_runs" ]]; then
+  for f in "$workdir"/perf-*.txt; do echo; cat "$f"; done
+fi
