@@ -13,9 +13,9 @@
 #       [--threads 8] [--entries 10000] [--modes "durable dbnosync"]
 #       [--null-plugin] [--ppolicy] [--plugin SO] [--build-dir build]
 #       [--workdir DIR] [--keep] [--no-build] [--perf]
-#       [--max-wait 300] [--noisy-limit 20] [--repeats 2]
+#       [--max-wait 900] [--noisy-limit 20] [--repeats 2]
 # Before each run it waits (up to --max-wait s) until the machine is idle
-# (< 15 % busy over 2 s); a run during which other processes took more than
+# (< 15 % busy for 6 s); a run during which other processes took more than
 # --noisy-limit % of the machine is discarded and repeated (--repeats times),
 # then kept with its "other load" figure shown.
 # --perf adds, after the rounds, one profiled run (perf record -e cpu-clock)
@@ -29,7 +29,7 @@ set -u -o pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 rounds=3 seconds=10 warmup=3 threads=8 entries=10000 modes="durable dbnosync"
 null_plugin="" ppolicy="" plugin="" build_dir="$root/build" workdir="" keep="" no_build="" perf_runs=""
-max_wait=300 noisy_limit=20 repeats=2
+max_wait=900 noisy_limit=20 repeats=2
 
 usage() { sed -n '2,/^set -u/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; }
 while [[ $# -gt 0 ]]; do
@@ -146,15 +146,16 @@ json_field() { sed -nE "s/.*\"$1\": ([0-9.]+).*/\\1/p" <<<"$2"; }
 # Waits until the machine is nearly idle: shared 2-CPU machines run other
 # people's builds, which would otherwise land in one variant's figures.
 wait_quiet() {
-  local waited=0 busy m0 m1
+  local waited=0 busy m0 m1 calm=0
   while :; do
-    m0="$(machine_jiffies)"; sleep 2; m1="$(machine_jiffies)"
+    m0="$(machine_jiffies)"; sleep 3; m1="$(machine_jiffies)"
     busy="$(awk -v a="$m0" -v b="$m1" 'BEGIN { split(a, x, " "); split(b, y, " ");
       t = y[2] - x[2]; printf "%d", t > 0 ? (y[1] - x[1]) * 100 / t : 0 }')"
-    ((busy < 15)) && return 0
-    if ((waited >= max_wait)); then log "machine still ${busy}% busy after ${waited}s; running anyway"; return 0; fi
-    ((waited == 0)) && log "machine ${busy}% busy (other work); waiting up to ${max_wait}s"
-    sleep 3; waited=$((waited + 5))
+    if ((busy < 15)); then calm=$((calm + 1)); else calm=0; fi
+    ((calm >= 2)) && return 0  # idle for 6 s in a row
+    if ((waited >= max_wait)); then log "machine ${busy}% busy after waiting ${waited}s; running anyway"; return 0; fi
+    ((waited == 0 && calm == 0)) && log "machine ${busy}% busy (other work); waiting up to ${max_wait}s for it to settle"
+    waited=$((waited + 3))
   done
 }
 
@@ -196,6 +197,9 @@ run_one() {
     {
       echo "## slapd CPU profile, $mode, $variant (perf record -e cpu-clock; by DSO)"
       perf report -i "$run.perf.data" --stdio --no-children --sort dso -g none --percent-limit 0.5 2>/dev/null | grep -v '^#' | grep -v '^$'
+      echo "## by thread (one slapd thread far above the others is a plugin background thread)"
+      perf report -i "$run.perf.data" --stdio --no-children --sort tid -g none --percent-limit 2 2>/dev/null |
+        grep -v '^#' | grep -v '^$' | head -n 8
       echo "## by symbol (top 40)"
       perf report -i "$run.perf.data" --stdio --no-children --sort dso,sym -g none --percent-limit 0.4 2>/dev/null |
         grep -v '^#' | grep -v '^$' | head -n 40
