@@ -1,0 +1,267 @@
+// test_journal.cpp — plugin/journal: idempotent appends, subjects, the
+// resume CSN, prepared deletes, and that all of it survives a reopen.
+#include "journal.hpp"
+#include "unit_support.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <sys/stat.h>
+
+using reclaim::event_record;
+using reclaim::journal;
+using reclaim::state;
+namespace sqlite = reclaim::sqlite;
+
+namespace {
+
+struct journal_fixture {
+  reclaim::unit::temp_dir dir;
+  std::filesystem::path path = dir / "state" / "journal.sqlite3";
+};
+
+event_record make_event(const std::string &key, const std::string &subject = "u1",
+                        state current = state::terminated, state previous = state::active) {
+  event_record ev;
+  ev.idempotency_key = key;
+  ev.subject_id = subject;
+  ev.subject_name = "cn=Ann,ou=People,dc=example,dc=com";
+  ev.source = "ldap";
+  ev.current = current;
+  ev.previous = previous;
+  ev.time = reclaim::from_unix_ms(1'795'820'468'669);
+  ev.recorded = reclaim::from_unix_ms(1'795'820'468'700);
+  ev.actor = "cn=admin,dc=example,dc=com";
+  ev.attributes_json = R"({"employeeType":["terminated"]})";
+  return ev;
+}
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(journal_store, journal_fixture)
+
+BOOST_AUTO_TEST_CASE(creates_its_directory_private) {
+  journal j(path, sqlite::durability::normal);
+  BOOST_TEST(std::filesystem::exists(path));
+  struct stat st {};
+  BOOST_TEST_REQUIRE(::stat(path.parent_path().c_str(), &st) == 0);
+  BOOST_TEST((st.st_mode & 07777) == 0700u);
+}
+
+BOOST_AUTO_TEST_CASE(same_idempotency_key_is_stored_once) {
+  journal j(path, sqlite::durability::normal);
+  auto first = make_event("u1/20261127230108.669444Z#000000#000#000000");
+  BOOST_TEST(j.append(first));
+  BOOST_TEST(first.seq > 0);
+  BOOST_TEST(j.event_count() == 1);
+
+  // Same key, even with different content: not inserted, nothing changes.
+  auto again = make_event("u1/20261127230108.669444Z#000000#000#000000", "u2", state::leave);
+  BOOST_TEST(!j.append(again));
+  BOOST_TEST(j.event_count() == 1);
+  const auto stored = j.events({});
+  BOOST_TEST_REQUIRE(stored.size() == 1u);
+  BOOST_TEST(stored[0].subject_id == "u1");
+  BOOST_TEST(stored[0].current == state::terminated);
+
+  auto other = make_event("u1/20261127230109.000000Z#000000#000#000000");
+  BOOST_TEST(j.append(other));
+  BOOST_TEST(other.seq > first.seq);
+  BOOST_TEST(j.event_count() == 2);
+}
+
+BOOST_AUTO_TEST_CASE(events_round_trip_every_field) {
+  journal j(path, sqlite::durability::full);
+  auto ev = make_event("k1");
+  ev.subject_name = "cn=J\xC3\xBCrgen\\, M.,ou=People,dc=example,dc=com";
+  BOOST_TEST(j.append(ev));
+  const auto got = j.events({});
+  BOOST_TEST_REQUIRE(got.size() == 1u);
+  const auto &e = got[0];
+  BOOST_TEST(e.seq == ev.seq);
+  BOOST_TEST(e.idempotency_key == "k1");
+  BOOST_TEST(e.subject_id == "u1");
+  BOOST_TEST(e.subject_name == ev.subject_name);
+  BOOST_TEST(e.source == "ldap");
+  BOOST_TEST(e.current == state::terminated);
+  BOOST_TEST(e.previous == state::active);
+  BOOST_TEST(reclaim::to_unix_ms(e.time) == 1'795'820'468'669);
+  BOOST_TEST(reclaim::to_unix_ms(e.recorded) == 1'795'820'468'700);
+  BOOST_TEST(e.actor == "cn=admin,dc=example,dc=com");
+  BOOST_TEST(e.attributes_json == ev.attributes_json);
+}
+
+BOOST_AUTO_TEST_CASE(every_state_round_trips) {
+  journal j(path, sqlite::durability::normal);
+  for (int s = 0; s < reclaim::state_count; ++s) {
+    auto ev = make_event("k" + std::to_string(s), "u1", static_cast<state>(s),
+                         static_cast<state>((s + 1) % reclaim::state_count));
+    BOOST_TEST(j.append(ev));
+  }
+  const auto got = j.events({});
+  BOOST_TEST_REQUIRE(got.size() == static_cast<size_t>(reclaim::state_count));
+  for (int s = 0; s < reclaim::state_count; ++s) {
+    BOOST_TEST(static_cast<int>(got[static_cast<size_t>(s)].current) == s);
+    BOOST_TEST(static_cast<int>(got[static_cast<size_t>(s)].previous) == (s + 1) % reclaim::state_count);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(event_filter_by_subject_seq_and_limit) {
+  journal j(path, sqlite::durability::normal);
+  for (int i = 0; i < 6; ++i) {
+    auto ev = make_event("k" + std::to_string(i), i % 2 ? "odd" : "even");
+    j.append(ev);
+  }
+  BOOST_TEST(j.events({}).size() == 6u);
+  reclaim::event_filter odd;
+  odd.subject_id = "odd";
+  const auto odds = j.events(odd);
+  BOOST_TEST_REQUIRE(odds.size() == 3u);
+  for (const auto &e : odds) BOOST_TEST(e.subject_id == "odd");
+  reclaim::event_filter later;
+  later.after_seq = odds[0].seq;
+  BOOST_TEST(j.events(later).size() == static_cast<size_t>(6 - odds[0].seq));
+  reclaim::event_filter two;
+  two.limit = 2;
+  const auto first_two = j.events(two);
+  BOOST_TEST_REQUIRE(first_two.size() == 2u);
+  BOOST_TEST(first_two[0].seq < first_two[1].seq);
+}
+
+BOOST_AUTO_TEST_CASE(subjects_round_trip) {
+  journal j(path, sqlite::durability::normal);
+  BOOST_TEST(!j.subject("u1").has_value());
+  const reclaim::subject_record s{"u1", "cn=Ann,ou=People,dc=example,dc=com", state::leave,
+                                  std::string("departmentnumber=100\x1f\x1etitle=\x1e"),
+                                  "20261127230108.669444Z#000000#000#000000"};
+  j.put_subject(s);
+  auto got = j.subject("u1");
+  BOOST_TEST_REQUIRE(got.has_value());
+  BOOST_TEST(got->id == s.id);
+  BOOST_TEST(got->name == s.name);
+  BOOST_TEST(got->current == state::leave);
+  BOOST_TEST(got->transfer_key == s.transfer_key);
+  BOOST_TEST(got->csn == s.csn);
+
+  // put_subject replaces.
+  j.put_subject({"u1", "cn=Ann,ou=Leavers,dc=example,dc=com", state::terminated, "", "x"});
+  got = j.subject("u1");
+  BOOST_TEST_REQUIRE(got.has_value());
+  BOOST_TEST(got->name == "cn=Ann,ou=Leavers,dc=example,dc=com");
+  BOOST_TEST(got->current == state::terminated);
+  BOOST_TEST(got->transfer_key.empty());
+  BOOST_TEST(got->csn == "x");
+  BOOST_TEST(!j.subject("U1").has_value());
+}
+
+BOOST_AUTO_TEST_CASE(resume_csn_only_increases) {
+  journal j(path, sqlite::durability::normal);
+  BOOST_TEST(j.resume_csn().empty());
+  const std::string c1 = "20261127230108.000001Z#000000#000#000000";
+  const std::string c2 = "20261127230108.000002Z#000000#000#000000";
+  const std::string c3 = "20261128000000.000000Z#000000#001#000000";
+  j.set_resume_csn(c2);
+  BOOST_TEST(j.resume_csn() == c2);
+  j.set_resume_csn(c1);
+  BOOST_TEST(j.resume_csn() == c2);
+  j.set_resume_csn("");
+  BOOST_TEST(j.resume_csn() == c2);
+  j.set_resume_csn(c3);
+  BOOST_TEST(j.resume_csn() == c3);
+  j.set_resume_csn(c3);
+  BOOST_TEST(j.resume_csn() == c3);
+}
+
+BOOST_AUTO_TEST_CASE(baseline_flag) {
+  journal j(path, sqlite::durability::normal);
+  BOOST_TEST(!j.has_baseline());
+  j.mark_baseline();
+  BOOST_TEST(j.has_baseline());
+  j.mark_baseline();
+  BOOST_TEST(j.has_baseline());
+}
+
+BOOST_AUTO_TEST_CASE(pending_deletes_round_trip) {
+  journal j(path, sqlite::durability::normal);
+  BOOST_TEST(j.pending_deletes().empty());
+  const auto t = reclaim::from_unix_ms(1'795'820'468'669);
+  j.put_pending_delete({"u1", "cn=Ann,ou=People,dc=example,dc=com", R"({"dn":"cn=Ann"})", t});
+  j.put_pending_delete({"u2", "cn=Bob,ou=People,dc=example,dc=com", R"({"dn":"cn=Bob"})", t});
+  // Preparing the same subject again replaces its pre-image.
+  j.put_pending_delete({"u1", "cn=Ann2,ou=People,dc=example,dc=com", R"({"dn":"cn=Ann2"})", t});
+  auto pending = j.pending_deletes();
+  BOOST_TEST_REQUIRE(pending.size() == 2u);
+  std::sort(pending.begin(), pending.end(),
+            [](const auto &a, const auto &b) { return a.subject_id < b.subject_id; });
+  BOOST_TEST(pending[0].subject_id == "u1");
+  BOOST_TEST(pending[0].dn == "cn=Ann2,ou=People,dc=example,dc=com");
+  BOOST_TEST(pending[0].entry_json == R"({"dn":"cn=Ann2"})");
+  BOOST_TEST(reclaim::to_unix_ms(pending[0].prepared) == 1'795'820'468'669);
+  BOOST_TEST(pending[1].subject_id == "u2");
+
+  j.remove_pending_delete("u1");
+  j.remove_pending_delete("nobody");
+  pending = j.pending_deletes();
+  BOOST_TEST_REQUIRE(pending.size() == 1u);
+  BOOST_TEST(pending[0].subject_id == "u2");
+}
+
+BOOST_AUTO_TEST_CASE(data_persists_across_reopen) {
+  int64_t seq = 0;
+  {
+    journal j(path, sqlite::durability::full);
+    auto ev = make_event("k1");
+    BOOST_TEST(j.append(ev));
+    seq = ev.seq;
+    j.put_subject({"u1", "cn=Ann", state::terminated, "tk", "c5"});
+    j.set_resume_csn("c5");
+    j.mark_baseline();
+    j.put_pending_delete({"u2", "cn=Bob", "{}", reclaim::from_unix_ms(42)});
+  }
+  {
+    journal j(path, sqlite::durability::normal);
+    BOOST_TEST(j.event_count() == 1);
+    auto again = make_event("k1");
+    BOOST_TEST(!j.append(again)); // the key is remembered across opens
+    const auto s = j.subject("u1");
+    BOOST_TEST_REQUIRE(s.has_value());
+    BOOST_TEST(s->current == state::terminated);
+    BOOST_TEST(s->transfer_key == "tk");
+    BOOST_TEST(j.resume_csn() == "c5");
+    BOOST_TEST(j.has_baseline());
+    BOOST_TEST_REQUIRE(j.pending_deletes().size() == 1u);
+    BOOST_TEST(reclaim::to_unix_ms(j.pending_deletes()[0].prepared) == 42);
+    auto next = make_event("k2");
+    BOOST_TEST(j.append(next));
+    BOOST_TEST(next.seq > seq);
+  }
+  // The read-only path reclaimctl uses sees the same events.
+  const auto events = reclaim::read_events(path, {});
+  BOOST_TEST_REQUIRE(events.size() == 2u);
+  BOOST_TEST(events[0].idempotency_key == "k1");
+  BOOST_TEST(events[1].idempotency_key == "k2");
+}
+
+BOOST_AUTO_TEST_CASE(rolled_back_transaction_leaves_nothing) {
+  journal j(path, sqlite::durability::normal);
+  {
+    sqlite::transaction tx(j.db());
+    auto ev = make_event("k1");
+    BOOST_TEST(j.append(ev));
+    j.put_subject({"u1", "cn=Ann", state::terminated, "", "c1"});
+    // no commit
+  }
+  BOOST_TEST(j.event_count() == 0);
+  BOOST_TEST(!j.subject("u1").has_value());
+  auto ev = make_event("k1");
+  BOOST_TEST(j.append(ev));
+}
+
+BOOST_AUTO_TEST_CASE(read_events_without_a_store_says_so) {
+  BOOST_CHECK_EXCEPTION(reclaim::read_events(path, {}), sqlite::store_error,
+                        [&](const sqlite::store_error &e) {
+                          return std::string(e.what()).find(path.string()) != std::string::npos;
+                        });
+  BOOST_TEST(!std::filesystem::exists(path));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
