@@ -13,11 +13,13 @@
 #       [--threads 8] [--entries 10000] [--modes "durable dbnosync"]
 #       [--null-plugin] [--ppolicy] [--plugin SO] [--build-dir build]
 #       [--workdir DIR] [--keep] [--no-build] [--perf]
-#       [--max-wait 900] [--noisy-limit 20] [--repeats 2]
+#       [--max-wait 900] [--noisy-limit 20] [--repeats 2] [--nice -10]
 # Before each run it waits (up to --max-wait s) until the machine is idle
 # (< 15 % busy for 6 s); a run during which other processes took more than
 # --noisy-limit % of the machine is discarded and repeated (--repeats times),
-# then kept with its "other load" figure shown.
+# then kept with its "other load" figure shown. --nice N renices this script
+# and so everything it starts (slapd, the load): both variants alike, but
+# other people's compilers then disturb the runs far less (root only for N<0).
 # --perf adds, after the rounds, one profiled run (perf record -e cpu-clock)
 # per mode and variant, not counted in the figures; the flat profiles go to
 # <workdir>/perf-<mode>-<variant>.txt and are printed at the end.
@@ -29,7 +31,7 @@ set -u -o pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 rounds=3 seconds=10 warmup=3 threads=8 entries=10000 modes="durable dbnosync"
 null_plugin="" ppolicy="" plugin="" build_dir="$root/build" workdir="" keep="" no_build="" perf_runs=""
-max_wait=900 noisy_limit=20 repeats=2
+max_wait=900 noisy_limit=20 repeats=2 nice_level=""
 
 usage() { sed -n '2,/^set -u/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; }
 while [[ $# -gt 0 ]]; do
@@ -51,6 +53,7 @@ while [[ $# -gt 0 ]]; do
     --max-wait) max_wait="$2"; shift ;;
     --noisy-limit) noisy_limit="$2"; shift ;;
     --repeats) repeats="$2"; shift ;;
+    --nice) nice_level="$2"; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "unknown option: $1" >&2; usage >&2; exit 2 ;;
   esac
@@ -59,6 +62,11 @@ done
 for v in rounds seconds warmup threads entries max_wait noisy_limit repeats; do
   [[ "${!v}" =~ ^[0-9]+$ ]] || { echo "--$v needs a whole number" >&2; exit 2; }
 done
+
+if [[ -n "$nice_level" ]]; then
+  [[ "$nice_level" =~ ^-?[0-9]+$ ]] || { echo "--nice needs a number" >&2; exit 2; }
+  renice -n "$nice_level" -p $$ >/dev/null || { echo "renice $nice_level failed" >&2; exit 1; }
+fi
 
 # shellcheck source=../packaging/sandbox/slapd-sandbox.sh
 source "$root/packaging/sandbox/slapd-sandbox.sh"
@@ -343,7 +351,7 @@ summary() {
 echo
 echo "slapd modify overhead of the reclaim plugin — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, $(uname -r)"
 echo "slapd $("$(_slapd_sandbox_bin slapd "${SLAPD:-}")" -VV 2>&1 | sed -n 's/.*slapd \([^ ]*\) .*/\1/p' | head -n 1), plugin $plugin_src (sha256 $(sha256sum "$plugin" | cut -c1-12)), git $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')"
-echo "$rounds rounds, ${warmup}s warm-up + ${seconds}s measured per run, $threads connections, $entries entries, ppolicy ${ppolicy:-off}"
+echo "$rounds rounds, ${warmup}s warm-up + ${seconds}s measured per run, $threads connections, $entries entries, ppolicy ${ppolicy:-off}, nice ${nice_level:-0}"
 echo
 summary
 echo
