@@ -1,0 +1,48 @@
+// test_env.cpp — locating the plugin, reclaimctl and the example config.
+#include "test_env.hpp"
+
+#include "temp_dir.hpp"
+
+#include <cstdlib>
+#include <regex>
+#include <stdexcept>
+
+namespace reclaim::test {
+namespace fs = std::filesystem;
+namespace {
+
+fs::path existing(const char *variable) {
+  const char *value = std::getenv(variable);
+  if (value == nullptr || *value == '\0' || !fs::exists(value)) {
+    return {};
+  }
+  return value;
+}
+
+} // namespace
+
+fs::path plugin_path() { return existing("RECLAIM_TEST_PLUGIN"); }
+fs::path reclaimctl_path() { return existing("RECLAIM_TEST_RECLAIMCTL"); }
+fs::path source_dir() { return existing("RECLAIM_TEST_SOURCE_DIR"); }
+
+std::string example_config(const fs::path &state_dir) {
+  const auto path = source_dir() / "packaging" / "config" / "reclaim.toml";
+  const auto text = read_text_file(path);
+  if (text.empty()) {
+    throw std::runtime_error("cannot read " + path.string() +
+                             " (is RECLAIM_TEST_SOURCE_DIR set?)");
+  }
+  static const std::regex state_dir_line(R"(^state_dir\s*=.*$)", std::regex::multiline);
+  if (!std::regex_search(text, state_dir_line)) {
+    throw std::runtime_error(path.string() + " has no state_dir line");
+  }
+  return std::regex_replace(text, state_dir_line, "state_dir = \"" + state_dir.string() + "\"");
+}
+
+void write_plugin_config(const fs::path &path, const std::string &text, const fs::path &state_dir) {
+  fs::create_directories(state_dir);
+  fs::permissions(state_dir, fs::perms::owner_all);
+  write_text_file(path, text);
+}
+
+} // namespace reclaim::test
