@@ -6,7 +6,9 @@
 
 #include "csn.hpp"
 
+#include <charconv>
 #include <fmt/format.h>
+#include <set>
 #include <nlohmann/json.hpp>
 
 namespace reclaim::ldap {
@@ -37,11 +39,16 @@ std::string event_attributes(const mapping_config &cfg, const change &c, const e
   attrs["dn"] = e.dn;
   attrs["operation"] = op_name(c.op);
   if (c.before && c.before->dn != e.dn) attrs["previous_dn"] = c.before->dn;
+  json before = json::object();
   for (const auto &name : needed_attributes(cfg)) {
     const auto ln = lower_ascii(name);
     if (ln == "objectclass" || ln == "entryuuid") continue;
     if (const auto *v = e.find(name)) attrs[name] = *v;
+    if (ln == "entrycsn" || !c.before || &*c.before == &e) continue;
+    if (const auto *v = c.before->find(name)) before[name] = *v;
   }
+  // The values before the change, so a transfer can be diffed by role.
+  if (c.before && &*c.before != &e) attrs["before"] = before;
   return attrs.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
@@ -117,6 +124,12 @@ bool apply_change(journal &j, const mapping_config &cfg, const change &c, const 
   const auto id = subject_id_of(after, log);
   const auto csn_text = after.first("entryCSN");
   const auto known = j.subject(id);
+  // Without a before-image (catch-up, or a callback that could not read
+  // one), a change no newer than what is recorded carries nothing new.
+  if (!c.before && known && !known->csn.empty() && !csn_text.empty() && csn_text <= known->csn) return false;
+  // A host that could not learn the change's own entryCSN names the version
+  // it followed (reclaimFollowsCSN); the change is newer than that version.
+  const auto follows = after.first("reclaimFollowsCSN");
   const state now_state = map_state(cfg, after, c.time);
   const auto now_transfer = transfer_key(cfg, after);
 
@@ -140,15 +153,19 @@ bool apply_change(journal &j, const mapping_config &cfg, const change &c, const 
   }
 
   // A late callback for an older change must not overwrite a newer state.
-  const bool newest = !known || known->csn.empty() || csn_text >= known->csn;
-  if (newest) j.put_subject({id, after.dn, now_state, now_transfer, csn_text});
+  // A deleted subject keeps the CSN of its last modify, so a late callback
+  // for that modify must not bring it back.
+  const bool newest = !known || known->csn.empty() || csn_text > known->csn ||
+                      (csn_text == known->csn && known->current != state::deleted) ||
+                      (csn_text.empty() && follows >= known->csn && known->current != state::deleted);
+  if (newest) j.put_subject({id, after.dn, now_state, now_transfer, csn_text.empty() ? follows : csn_text});
   if (!csn_text.empty()) j.set_resume_csn(csn_text);
   if (event_state == state::none) return false;
 
   event_record ev;
-  ev.idempotency_key = csn_text.empty()
-                           ? fmt::format("{}/t{}", id, to_unix_ms(c.time))
-                           : fmt::format("{}/{}", id, csn_text);
+  ev.idempotency_key = !csn_text.empty() ? fmt::format("{}/{}", id, csn_text)
+                       : !follows.empty() ? fmt::format("{}/after/{}/{}", id, follows, to_unix_ms(c.time))
+                                          : fmt::format("{}/t{}", id, to_unix_ms(c.time));
   ev.subject_id = id;
   ev.subject_name = after.dn;
   ev.source = c.source;
@@ -166,6 +183,29 @@ bool prepare_delete(journal &j, const mapping_config &cfg, const entry &before) 
   logger quiet;
   j.put_pending_delete({subject_id_of(before, quiet), before.dn, entry_json(before), now()});
   return true;
+}
+
+std::optional<std::set<unsigned>> local_server_ids(const search_fn &search, const logger &log) {
+  std::vector<std::string> values;
+  search("cn=config", "(olcServerID=*)", {"olcServerID"}, [&](entry &&e) {
+    if (const auto *v = e.find("olcServerID")) values.insert(values.end(), v->begin(), v->end());
+  });
+  // "2", "0x2", or "1 ldap://a/" "2 ldap://b/" (several servers sharing one
+  // config: which one is local is not known here).
+  if (values.size() > 1) {
+    log.log(log_level::warning, "several olcServerID values; catch-up cannot tell replicated changes apart");
+    return std::nullopt;
+  }
+  std::set<unsigned> ids{0};
+  if (values.size() == 1) {
+    const auto &v = values.front();
+    const bool hex = v.rfind("0x", 0) == 0 || v.rfind("0X", 0) == 0;
+    unsigned id = 0;
+    const char *begin = v.data() + (hex ? 2 : 0);
+    if (std::from_chars(begin, v.data() + v.size(), id, hex ? 16 : 10).ec != std::errc{}) return std::nullopt;
+    ids = {id};
+  }
+  return ids;
 }
 
 size_t catch_up(journal &j, const mapping_config &cfg, const search_fn &search, const logger &log) {
@@ -188,6 +228,7 @@ size_t catch_up(journal &j, const mapping_config &cfg, const search_fn &search, 
     j.mark_baseline();
     log.log(log_level::info, "baseline: {} people under \"{}\" recorded, no events", people, cfg.base);
   } else {
+    const auto local = local_server_ids(search, log);
     const auto resume = j.resume_csn();
     const auto from = csn_minus(resume, cfg.catch_up_margin);
     const auto filter = from.empty() ? person_filter(cfg)
@@ -195,7 +236,14 @@ size_t catch_up(journal &j, const mapping_config &cfg, const search_fn &search, 
     std::vector<entry> changed;
     const bool ok = search(cfg.base, filter, attrs, [&](entry &&e) { changed.push_back(std::move(e)); });
     if (!ok) throw std::runtime_error(fmt::format("catch-up search \"{}\" failed", filter));
+    size_t replicated = 0;
     for (auto &e : changed) {
+      // A change that came from another server by replication is journalled
+      // there, by the server where it was made.
+      if (const auto parsed = parse_csn(e.first("entryCSN")); parsed && local && !local->count(parsed->server_id)) {
+        ++replicated;
+        continue;
+      }
       change c;
       c.op = operation::modify;
       c.after = std::move(e);
@@ -204,14 +252,16 @@ size_t catch_up(journal &j, const mapping_config &cfg, const search_fn &search, 
       c.actor = "catch-up";
       recorded += apply_change(j, cfg, c, log) ? 1 : 0;
     }
-    log.log(log_level::info, "catch-up from entryCSN {}: {} entries read, {} events", from,
-            changed.size(), recorded);
+    log.log(log_level::info, "catch-up from entryCSN {}: {} entries read, {} replicated skipped, {} events",
+            from.empty() ? "(start)" : from, changed.size(), replicated, recorded);
   }
   for (const auto &p : j.pending_deletes()) {
     bool exists = false;
-    const auto uuid_filter = fmt::format("(entryUUID={})", p.subject_id);
-    if (p.subject_id.rfind("dn:", 0) != 0 &&
-        !search(cfg.base, uuid_filter, attrs, [&](entry &&) { exists = true; }))
+    // By entryUUID; an entry without one is looked up at its DN.
+    const bool by_dn = p.subject_id.rfind("dn:", 0) == 0;
+    const auto base = by_dn ? p.dn : cfg.base;
+    const auto filter = by_dn ? std::string("(objectClass=*)") : fmt::format("(entryUUID={})", p.subject_id);
+    if (!search(base, filter, attrs, [&](entry &&e) { exists = exists || !by_dn || e.dn == p.dn; }))
       throw std::runtime_error("pending-delete search failed");
     if (exists) {
       j.remove_pending_delete(p.subject_id);

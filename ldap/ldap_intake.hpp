@@ -11,6 +11,7 @@
 
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 
 namespace reclaim::ldap {
@@ -43,6 +44,10 @@ using search_fn = std::function<bool(const std::string &base, const std::string 
 // Start-up catch-up (see reclaim_ldap_catch_up in reclaim.h). Returns the
 // number of events journalled; throws on a failed search.
 size_t catch_up(journal &j, const mapping_config &cfg, const search_fn &search, const logger &log);
+
+// The server ids (entryCSN's third field) of changes made on this server,
+// read from cn=config's olcServerID; nullopt when it cannot be told.
+std::optional<std::set<unsigned>> local_server_ids(const search_fn &search, const logger &log);
 
 // JSON of an entry's attributes (invalid UTF-8 replaced), for the journal.
 std::string entry_json(const entry &e);

@@ -75,7 +75,8 @@ std::string transfer_key(const mapping_config &cfg, const entry &e) {
     key += lower_ascii(name);
     key += '=';
     if (const auto *values = e.find(name)) {
-      auto sorted = *values;
+      std::vector<std::string> sorted;
+      for (const auto &v : *values) sorted.push_back(lower_ascii(v)); // LDAP compares these ignoring case
       std::sort(sorted.begin(), sorted.end());
       for (const auto &v : sorted) {
         key += v;

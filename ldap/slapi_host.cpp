@@ -18,6 +18,7 @@
 #include <dlfcn.h>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -88,6 +89,98 @@ struct owned_entry {
     return &view;
   }
 };
+
+size_t find_attr(const owned_entry &e, const char *type) {
+  const std::string want = lower(type);
+  for (size_t i = 0; i < e.names.size(); ++i)
+    if (lower(e.names[i].c_str()) == want) return i;
+  return e.names.size();
+}
+
+// The entry after the operation, computed from the pre-image and the
+// operation's own modifications (which on OpenLDAP include the new
+// entryCSN). Reading the entry again after the reply would race with the
+// client's next operation.
+void apply_mods(owned_entry &e, LDAPMod **mods) {
+  for (size_t m = 0; mods != nullptr && mods[m] != nullptr; ++m) {
+    const LDAPMod *mod = mods[m];
+    if (mod->mod_type == nullptr) continue;
+    std::vector<std::string> vals;
+    if (mod->mod_op & LDAP_MOD_BVALUES) {
+      for (size_t v = 0; mod->mod_bvalues != nullptr && mod->mod_bvalues[v] != nullptr; ++v) {
+        const berval *bv = mod->mod_bvalues[v];
+        if (bv->bv_val != nullptr && std::memchr(bv->bv_val, 0, bv->bv_len) == nullptr)
+          vals.emplace_back(bv->bv_val, bv->bv_len);
+      }
+    } else {
+      for (size_t v = 0; mod->mod_values != nullptr && mod->mod_values[v] != nullptr; ++v)
+        vals.emplace_back(mod->mod_values[v]);
+    }
+    size_t i = find_attr(e, mod->mod_type);
+    if (i == e.names.size()) {
+      e.names.emplace_back(mod->mod_type);
+      e.values.emplace_back();
+    }
+    auto &have = e.values[i];
+    auto same = [](const std::string &a, const std::string &b) { return lower(a.c_str()) == lower(b.c_str()); };
+    switch (mod->mod_op & 0x3) { // slapd's soft add/delete (0x1000…) keep these low bits
+    case LDAP_MOD_ADD:
+      for (auto &v : vals)
+        if (std::none_of(have.begin(), have.end(), [&](auto &h) { return same(h, v); })) have.push_back(v);
+      break;
+    case LDAP_MOD_DELETE:
+      if (vals.empty()) have.clear();
+      for (auto &v : vals) have.erase(std::remove_if(have.begin(), have.end(), [&](auto &h) { return same(h, v); }), have.end());
+      break;
+    case LDAP_MOD_REPLACE:
+      have = std::move(vals);
+      break;
+    default: // increment: not a status attribute; keep what is known
+      break;
+    }
+  }
+}
+
+std::vector<std::string> sorted_lower(const owned_entry &e, const std::string &name) {
+  std::vector<std::string> out;
+  const size_t i = find_attr(e, name.c_str());
+  if (i < e.names.size())
+    for (const auto &v : e.values[i]) out.push_back(lower(v.c_str()));
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+bool fetch_entry(const char *dn, owned_entry &out);
+
+// SLAPI gives no operation's entryCSN (OpenLDAP's modify mods hold only the
+// client's changes, measured). Read the entry back: if its watched values
+// are what this operation produced, its entryCSN is this operation's (or
+// that of a later change that touched nothing watched, which is as good).
+// Otherwise a later change already landed; the entryCSN is then dropped and
+// the engine keys the event by the version it followed.
+bool settle_csn(owned_entry &after) {
+  const size_t csn_at = find_attr(after, "entryCSN");
+  std::string before_csn;
+  if (csn_at < after.names.size()) {
+    if (!after.values[csn_at].empty()) before_csn = after.values[csn_at].front();
+    after.names.erase(after.names.begin() + static_cast<std::ptrdiff_t>(csn_at));
+    after.values.erase(after.values.begin() + static_cast<std::ptrdiff_t>(csn_at));
+  }
+  owned_entry now;
+  if (!fetch_entry(after.dn.c_str(), now)) return false; // gone already: read nothing
+  for (const auto &name : state().watched)
+    if (sorted_lower(after, name) != sorted_lower(now, name)) {
+      after.names.emplace_back("reclaimFollowsCSN");
+      after.values.push_back({before_csn});
+      return true;
+    }
+  const size_t now_csn = find_attr(now, "entryCSN");
+  if (now_csn < now.names.size()) {
+    after.names.emplace_back("entryCSN");
+    after.values.push_back(now.values[now_csn]);
+  }
+  return true;
+}
 
 void copy_entry(Slapi_Entry *e, owned_entry &out) {
   const char *dn = slapi_entry_get_dn(e);
@@ -176,7 +269,45 @@ bool in_offline_tool() {
   return mode != nullptr && (*mode & 0x0002) != 0;
 }
 
-// Opens the engine and runs catch-up; called from start or on first use.
+void run_catch_up(reclaim_engine *e) {
+  size_t recorded = 0;
+  if (reclaim_ldap_catch_up(&recorded, e, catch_up_search, nullptr) != RECLAIM_OK)
+    log_failure("catch-up failed; changes made while reclaim was not running may be missing");
+}
+
+// OpenLDAP: slapMode gains SLAP_SERVER_RUNNING (0x8000) once every backend
+// is open. A plugin on the frontend is started before the databases are
+// open, and an internal search then crashes slapd (measured), so catch-up
+// runs as a task in slapd's own thread pool that waits for that bit.
+using pool_task = void *(void *ctx, void *arg);
+using pool_submit_fn = int (*)(void *pool, pool_task *task, void *arg);
+
+void *catch_up_task(void *, void *arg) {
+  auto *e = static_cast<reclaim_engine *>(arg);
+  const auto *mode = static_cast<const int *>(dlsym(RTLD_DEFAULT, "slapMode"));
+  for (int waited = 0; mode != nullptr && (*mode & 0x8000) == 0; waited += 10) {
+    if (waited >= 120000 || state().closed) {
+      log_line(SLAPI_LOG_FATAL, "slapd did not finish starting within 120 s; catch-up skipped");
+      return nullptr;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (state().engine.load() == e) run_catch_up(e);
+  return nullptr;
+}
+
+void start_catch_up(reclaim_engine *e) {
+  const auto *mode = static_cast<const int *>(dlsym(RTLD_DEFAULT, "slapMode"));
+  void *pool = dlsym(RTLD_DEFAULT, "connection_pool");
+  auto submit_task = reinterpret_cast<pool_submit_fn>(dlsym(RTLD_DEFAULT, "ldap_pvt_thread_pool_submit"));
+  if (mode != nullptr && (*mode & 0x8000) == 0 && pool != nullptr && submit_task != nullptr) {
+    if (submit_task(pool, catch_up_task, e) == 0) return;
+    log_line(SLAPI_LOG_FATAL, "could not queue catch-up in slapd's thread pool; running it now");
+  }
+  run_catch_up(e);
+}
+
+// Opens the engine and starts catch-up; called from start or on first use.
 reclaim_engine *open_engine() {
   auto &a = state();
   if (auto *e = a.engine.load(std::memory_order_acquire)) return e;
@@ -204,10 +335,8 @@ reclaim_engine *open_engine() {
     const auto l = lower(names[i]);
     if (l != "entrycsn" && l != "entryuuid") a.watched.push_back(l);
   }
-  size_t recorded = 0;
-  if (reclaim_ldap_catch_up(&recorded, e, catch_up_search, nullptr) != RECLAIM_OK)
-    log_failure("catch-up failed; changes made while reclaim was not running may be missing");
   a.engine.store(e, std::memory_order_release);
+  start_catch_up(e);
   return e;
 }
 
@@ -343,9 +472,31 @@ int post_op(Slapi_PBlock *pb, int op) noexcept {
     }
     const char *dn = target_dn(pb);
     if (dn == nullptr) return 0;
-    const std::string after_dn = op == RECLAIM_LDAP_MODRDN ? new_dn_after_modrdn(pb, dn) : dn;
     owned_entry after;
-    if (after_dn.empty() || !fetch_entry(after_dn.c_str(), after)) return 0;
+    bool have_after = false;
+    if (op == RECLAIM_LDAP_ADD) {
+      Slapi_Entry *added = nullptr;
+      slapi_pblock_get(pb, SLAPI_ADD_ENTRY, &added);
+      if (added != nullptr) {
+        copy_entry(added, after);
+        // OpenLDAP's add entry carries entryUUID and entryCSN; a server whose
+        // does not is read back instead.
+        have_after = find_attr(after, "entryCSN") < after.names.size() &&
+                     find_attr(after, "entryUUID") < after.names.size();
+      }
+    } else if (have_before) {
+      after = pending.before;
+      if (op == RECLAIM_LDAP_MODRDN) after.dn = new_dn_after_modrdn(pb, dn);
+      LDAPMod **mods = nullptr;
+      slapi_pblock_get(pb, SLAPI_MODIFY_MODS, &mods);
+      apply_mods(after, mods);
+      have_after = !after.dn.empty() && settle_csn(after);
+    }
+    if (!have_after) {
+      after = owned_entry{};
+      const std::string after_dn = op == RECLAIM_LDAP_MODRDN ? new_dn_after_modrdn(pb, dn) : dn;
+      if (after_dn.empty() || !fetch_entry(after_dn.c_str(), after)) return 0;
+    }
     submit(e, pb, op, RECLAIM_LDAP_COMMIT, have_before ? &pending.before : nullptr, &after);
   } catch (...) {
     log_line(SLAPI_LOG_FATAL, "post-operation callback failed; the operation goes on");

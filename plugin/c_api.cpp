@@ -37,6 +37,8 @@ template <typename F> int guarded(F &&body) noexcept {
     return fail(RECLAIM_ERR_CONFIG, e.what());
   } catch (const reclaim::sqlite::store_error &e) {
     return fail(RECLAIM_ERR_STORE, e.what());
+  } catch (const reclaim::usage_error &e) {
+    return fail(RECLAIM_ERR_INVALID_ARGUMENT, e.what());
   } catch (const std::exception &e) {
     return fail(RECLAIM_ERR_INTERNAL, e.what());
   } catch (...) {
@@ -66,9 +68,13 @@ reclaim::ldap::entry copy_entry(const reclaim_ldap_entry &in) {
   reclaim::ldap::entry e;
   if (in.dn == nullptr) throw std::invalid_argument("entry dn is NULL");
   e.dn = in.dn;
+  if (in.attribute_count > 0 && in.attributes == nullptr)
+    throw std::invalid_argument("entry attributes is NULL but attribute_count > 0");
   for (size_t i = 0; i < in.attribute_count; ++i) {
     const auto &a = in.attributes[i];
     if (a.name == nullptr) throw std::invalid_argument("attribute name is NULL");
+    if (a.value_count > 0 && a.values == nullptr)
+      throw std::invalid_argument(std::string("attribute ") + a.name + ": values is NULL but value_count > 0");
     for (size_t v = 0; v < a.value_count; ++v)
       if (a.values[v] != nullptr) e.add(a.name, a.values[v]);
   }
@@ -178,6 +184,9 @@ int reclaim_submit(bool *out_recorded, reclaim_engine *engine, const reclaim_eve
     for (size_t i = 0; i < event->attribute_count; ++i) {
       const auto &a = event->attributes[i];
       if (a.name == nullptr) return fail(RECLAIM_ERR_INVALID_ARGUMENT, "attribute name is NULL");
+      if (a.value_count > 0 && a.values == nullptr)
+        return fail(RECLAIM_ERR_INVALID_ARGUMENT,
+                    std::string("attribute ") + a.name + ": values is NULL but value_count > 0");
       auto &values = attrs[a.name] = nlohmann::json::array();
       for (size_t v = 0; v < a.value_count; ++v)
         if (a.values[v] != nullptr) values.push_back(a.values[v]);

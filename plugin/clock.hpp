@@ -22,6 +22,9 @@ int64_t to_unix_ms(time_point t);
 // "2026-11-27T23:01:02.123Z"
 std::string format_utc(time_point t);
 
+// "2026-11-27T23:01:02Z" or with ".123" fraction; nullopt when not UTC ISO 8601.
+std::optional<time_point> parse_utc(std::string_view text);
+
 // ISO 8601 duration: PnW, PnDTnHnMnS (fractional seconds allowed), no years
 // or months (their length is ambiguous). nullopt when unparsable or negative.
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);

@@ -4,6 +4,8 @@
 #include "config.hpp"
 
 #include "ldap_entry.hpp"
+#include "config_policy.hpp"
+#include "toml_reader.hpp"
 
 #include <fmt/format.h>
 #include <openssl/evp.h>
@@ -22,103 +24,11 @@
 namespace reclaim {
 namespace {
 
-class reader {
-public:
-  explicit reader(std::string file) : file_(std::move(file)) {}
-
-  [[noreturn]] void fail(const toml::source_region &where, std::string_view key,
-                         std::string_view problem) const {
-    throw config_error(fmt::format("{}:{}:{}: {}: {}", file_, where.begin.line,
-                                   where.begin.column, key, problem));
-  }
-
-  std::string origin(const toml::source_region &where) const {
-    return fmt::format("{}:{}:{}", file_, where.begin.line, where.begin.column);
-  }
-
-  void only_keys(const toml::table &t, std::string_view prefix,
-                 std::initializer_list<std::string_view> allowed) const {
-    for (auto &&[k, v] : t) {
-      bool ok = false;
-      for (auto a : allowed) ok = ok || k.str() == a;
-      if (!ok)
-        fail(k.source(), join(prefix, k.str()),
-             fmt::format("unknown key (expected one of: {})", fmt::join(allowed, ", ")));
-    }
-  }
-
-  static std::string join(std::string_view prefix, std::string_view key) {
-    return prefix.empty() ? std::string(key) : fmt::format("{}.{}", prefix, key);
-  }
-
-  std::optional<std::string> str(const toml::table &t, std::string_view prefix,
-                                 std::string_view key) const {
-    const auto *n = t.get(key);
-    if (n == nullptr) return std::nullopt;
-    const auto *s = n->as_string();
-    if (s == nullptr) fail(n->source(), join(prefix, key), "must be a string");
-    return s->get();
-  }
-
-  std::optional<bool> boolean(const toml::table &t, std::string_view prefix,
-                              std::string_view key) const {
-    const auto *n = t.get(key);
-    if (n == nullptr) return std::nullopt;
-    const auto *b = n->as_boolean();
-    if (b == nullptr) fail(n->source(), join(prefix, key), "must be true or false");
-    return b->get();
-  }
-
-  std::optional<std::vector<std::string>> strings(const toml::table &t, std::string_view prefix,
-                                                  std::string_view key) const {
-    const auto *n = t.get(key);
-    if (n == nullptr) return std::nullopt;
-    const auto *arr = n->as_array();
-    if (arr == nullptr) fail(n->source(), join(prefix, key), "must be an array of strings");
-    std::vector<std::string> out;
-    for (const auto &item : *arr) {
-      const auto *s = item.as_string();
-      if (s == nullptr || s->get().empty())
-        fail(item.source(), join(prefix, key), "every element must be a non-empty string");
-      out.push_back(s->get());
-    }
-    return out;
-  }
-
-  state state_value(const toml::table &t, std::string_view prefix, std::string_view key,
-                    std::initializer_list<state> allowed) const {
-    const auto *n = t.get(key);
-    const auto name = str(t, prefix, key);
-    if (!name) fail(t.source(), join(prefix, key), "is required");
-    const auto s = parse_state(*name);
-    bool ok = false;
-    for (auto a : allowed) ok = ok || (s && *s == a);
-    if (!ok) {
-      std::vector<std::string_view> names;
-      for (auto a : allowed) names.push_back(state_name(a));
-      fail(n->source(), join(prefix, key),
-           fmt::format("unknown or unusable state \"{}\" (expected one of: {})", *name,
-                       fmt::join(names, ", ")));
-    }
-    return *s;
-  }
-
-  std::string normalized_dn(const toml::table &t, std::string_view prefix, std::string_view key,
-                            const std::string &dn) const {
-    auto n = ldap::normalize_dn(dn);
-    if (!n) fail(t.get(key)->source(), join(prefix, key), fmt::format("\"{}\" is not a valid DN", dn));
-    return *n;
-  }
-
-private:
-  std::string file_;
-};
-
 constexpr std::initializer_list<state> resting_states = {
     state::active, state::leave, state::terminated, state::contract_ended};
 
 void load_engine(const reader &r, const toml::table &t, engine_config &out) {
-  r.only_keys(t, "engine", {"state_dir", "log_level"});
+  r.only_keys(t, "engine", {"state_dir", "log_level", "mode"});
   if (auto v = r.str(t, "engine", "state_dir")) {
     if (v->empty() || (*v)[0] != '/')
       r.fail(t.get("state_dir")->source(), "engine.state_dir", "must be an absolute path");
@@ -205,7 +115,13 @@ void load_ldap(const reader &r, const toml::table &t, ldap::mapping_config &out)
     out.person_classes = {"inetorgperson", "organizationalperson", "person", "posixaccount"};
   }
   if (auto v = r.strings(t, "ldap", "leavers"))
-    for (auto &dn : *v) out.leavers_norm.push_back(r.normalized_dn(t, "ldap", "leavers", dn));
+    for (auto &dn : *v) {
+      auto n = r.normalized_dn(t, "ldap", "leavers", dn);
+      if (!ldap::dn_is_under(n, out.base_norm))
+        r.fail(t.get("leavers")->source(), "ldap.leavers",
+               fmt::format("\"{}\" is outside ldap.base \"{}\": moves into it would not be seen", dn, out.base));
+      out.leavers_norm.push_back(std::move(n));
+    }
   if (t.get("leavers_state"))
     out.leavers_state = r.state_value(t, "ldap", "leavers_state", resting_states);
   if (auto v = r.strings(t, "ldap", "transfer_attributes")) out.transfer_attributes = *v;
@@ -283,7 +199,7 @@ config load_config(const std::filesystem::path &path) {
                                    e.description()));
   }
   reader r(path.string());
-  r.only_keys(root, "", {"engine", "ldap"});
+  r.only_keys(root, "", {"engine", "ldap", "application", "tiers", "policy", "guard", "scheduler"});
   auto section = [&](std::string_view name) -> const toml::table * {
     const auto *n = root.get(name);
     if (n == nullptr) return nullptr;
@@ -293,6 +209,7 @@ config load_config(const std::filesystem::path &path) {
   if (const auto *t = section("engine")) load_engine(r, *t, cfg.engine);
   if (const auto *t = section("ldap")) load_ldap(r, *t, cfg.ldap);
   else throw config_error(fmt::format("{}: [ldap] section is required", path.string()));
+  load_policy(r, root, cfg.policy);
   return cfg;
 }
 

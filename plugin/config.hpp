@@ -5,6 +5,7 @@
 
 #include "ldap_mapping.hpp"
 #include "log.hpp"
+#include "policy_config.hpp"
 
 #include <filesystem>
 #include <stdexcept>
@@ -32,6 +33,7 @@ struct config {
   std::string sha256; // of the file's bytes, hex
   engine_config engine;
   ldap::mapping_config ldap;
+  policy_config policy;
 
   std::filesystem::path journal_path() const { return engine.state_dir / "journal.sqlite3"; }
 };

@@ -18,6 +18,16 @@ engine::engine(const open_options &o)
   if (validate_only_) return;
   writer_journal_ = std::make_unique<journal>(cfg_.journal_path(), sqlite::durability::normal);
   writer_ = std::thread([this] { writer_loop(); });
+  {
+    // Actions a crash left "running" go back to the queue; connectors'
+    // check-before-act makes the replay harmless.
+    scheduler recover(cfg_, log_);
+    if (const auto n = recover.requeue_running())
+      log_.log(log_level::warning, "{} actions interrupted by a stop were requeued", n);
+  }
+  planner_thread_ = std::thread([this] { planner_loop(); });
+  if (cfg_.policy.scheduler.in_process)
+    for (int i = 0; i < cfg_.policy.scheduler.workers; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
   log_.log(log_level::info, "engine started: config {} (sha256 {}), journal {}",
            cfg_.path.string(), cfg_.sha256, cfg_.journal_path().string());
 }
@@ -29,6 +39,70 @@ engine::~engine() {
   }
   wake_.notify_all();
   if (writer_.joinable()) writer_.join();
+  {
+    std::lock_guard lock(work_mu_);
+    ++kicks_;
+  }
+  work_cv_.notify_all();
+  if (planner_thread_.joinable()) planner_thread_.join();
+  dispatch_cv_.notify_all();
+  for (auto &w : workers_) w.join();
+}
+
+void engine::kick() {
+  {
+    std::lock_guard lock(work_mu_);
+    ++kicks_;
+  }
+  work_cv_.notify_all();
+}
+
+bool engine::stopping() {
+  std::lock_guard lock(mu_);
+  return stop_;
+}
+
+void engine::planner_loop() {
+  journal j(cfg_.journal_path(), sqlite::durability::normal);
+  planner p(cfg_, j, log_);
+  for (;;) {
+    uint64_t seen;
+    {
+      std::unique_lock lock(work_mu_);
+      work_cv_.wait_for(lock, cfg_.policy.scheduler.poll, [&] { return kicks_ != planned_kicks_; });
+      seen = kicks_;
+    }
+    try {
+      if (p.plan_pending() > 0) kick_workers();
+    } catch (const std::exception &e) {
+      log_.log(log_level::error, "planning failed (retried): {}", e.what());
+    }
+    {
+      std::lock_guard lock(work_mu_);
+      planned_kicks_ = seen;
+    }
+    planned_cv_.notify_all();
+    if (stopping()) return;
+  }
+}
+
+void engine::kick_workers() { dispatch_cv_.notify_all(); }
+
+void engine::worker_loop(int index) {
+  std::unique_ptr<scheduler> s;
+  for (;;) {
+    try {
+      if (!s) s = std::make_unique<scheduler>(cfg_, log_);
+      while (!stopping() && s->run_one(now())) {
+      }
+    } catch (const std::exception &e) {
+      log_.log(log_level::error, "dispatch worker {} failed (retried): {}", index, e.what());
+      s.reset();
+    }
+    if (stopping()) return;
+    std::unique_lock lock(work_mu_);
+    dispatch_cv_.wait_for(lock, cfg_.policy.scheduler.poll);
+  }
 }
 
 journal &engine::sync_journal() {
@@ -37,18 +111,19 @@ journal &engine::sync_journal() {
 }
 
 bool engine::submit(event_record ev) {
-  if (validate_only_) throw std::logic_error("engine opened with RECLAIM_OPEN_VALIDATE_ONLY");
+  if (validate_only_) throw usage_error("engine opened with RECLAIM_OPEN_VALIDATE_ONLY");
   ev.recorded = now();
   std::lock_guard lock(sync_mu_);
   auto &j = sync_journal();
   sqlite::transaction tx(j.db());
   const bool inserted = j.append(ev);
   tx.commit();
+  kick();
   return inserted;
 }
 
 void engine::ldap_submit(ldap::change c) {
-  if (validate_only_) throw std::logic_error("engine opened with RECLAIM_OPEN_VALIDATE_ONLY");
+  if (validate_only_) throw usage_error("engine opened with RECLAIM_OPEN_VALIDATE_ONLY");
   if (c.op == ldap::operation::remove && c.when == ldap::phase::prepare) {
     if (!c.before) return;
     std::lock_guard lock(sync_mu_);
@@ -74,20 +149,25 @@ void engine::ldap_submit(ldap::change c) {
 }
 
 size_t engine::ldap_catch_up(const ldap::search_fn &search) {
-  if (validate_only_) throw std::logic_error("engine opened with RECLAIM_OPEN_VALIDATE_ONLY");
+  if (validate_only_) throw usage_error("engine opened with RECLAIM_OPEN_VALIDATE_ONLY");
   std::lock_guard lock(sync_mu_);
-  return ldap::catch_up(sync_journal(), cfg_.ldap, search, log_);
+  const auto n = ldap::catch_up(sync_journal(), cfg_.ldap, search, log_);
+  kick();
+  return n;
 }
 
 bool engine::flush(std::chrono::milliseconds timeout) {
-  std::unique_lock lock(mu_);
-  const uint64_t target = queued_;
-  auto done = [&] { return written_ >= target; };
-  if (timeout.count() == 0) {
-    drained_.wait(lock, done);
-    return true;
+  const auto deadline = std::chrono::steady_clock::now() + (timeout.count() == 0 ? std::chrono::hours(24 * 365) : timeout);
+  {
+    std::unique_lock lock(mu_);
+    const uint64_t target = queued_;
+    if (!drained_.wait_until(lock, deadline, [&] { return written_ >= target; })) return false;
   }
-  return drained_.wait_for(lock, timeout, done);
+  // Then one full planning pass over what was journalled.
+  std::unique_lock lock(work_mu_);
+  const uint64_t target = ++kicks_;
+  work_cv_.notify_all();
+  return planned_cv_.wait_until(lock, deadline, [&] { return planned_kicks_ >= target; });
 }
 
 void engine::writer_loop() {
@@ -100,6 +180,7 @@ void engine::writer_loop() {
     lock.unlock();
     const auto n = batch.size();
     write_batch(batch);
+    kick();
     lock.lock();
     written_ += n;
     drained_.notify_all();

@@ -7,6 +7,8 @@
 #include "journal.hpp"
 #include "ldap_intake.hpp"
 #include "log.hpp"
+#include "planner.hpp"
+#include "scheduler.hpp"
 
 #include <condition_variable>
 #include <deque>
@@ -15,6 +17,12 @@
 #include <thread>
 
 namespace reclaim {
+
+// A call the engine cannot serve in its mode (e.g. validate-only).
+class usage_error : public std::logic_error {
+public:
+  using std::logic_error::logic_error;
+};
 
 struct open_options {
   std::filesystem::path config_path;
@@ -41,11 +49,19 @@ public:
   size_t ldap_catch_up(const ldap::search_fn &search);
   const std::vector<std::string> &ldap_attribute_names() const { return ldap_attrs_; }
 
-  // Waits for the writer to drain; false on timeout.
+  // Waits for the writer to drain and the planner to plan it; false on
+  // timeout.
   bool flush(std::chrono::milliseconds timeout);
+
+  // Wakes the planner and the dispatch workers.
+  void kick();
 
 private:
   void writer_loop();
+  void planner_loop();
+  void worker_loop(int index);
+  void kick_workers();
+  bool stopping();
   void write_batch(std::deque<ldap::change> &batch);
   journal &sync_journal();
 
@@ -64,6 +80,13 @@ private:
   bool stop_ = false;
   std::unique_ptr<journal> writer_journal_;
   std::thread writer_;
+
+  // Planning and dispatch (their own connections, their own threads).
+  std::mutex work_mu_;
+  std::condition_variable work_cv_, planned_cv_, dispatch_cv_;
+  uint64_t kicks_ = 0, planned_kicks_ = 0;
+  std::thread planner_thread_;
+  std::vector<std::thread> workers_;
 };
 
 inline constexpr size_t max_queue = 1'000'000;

@@ -4,7 +4,9 @@
 #include "journal.hpp"
 
 #include <fmt/format.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 namespace reclaim {
 namespace {
@@ -78,10 +80,18 @@ std::vector<event_record> query_events(sqlite::database &db, const event_filter 
 
 std::filesystem::path prepare_dir(const std::filesystem::path &path) {
   const auto dir = path.parent_path();
-  if (!dir.empty() && !std::filesystem::exists(dir)) {
-    std::filesystem::create_directories(dir);
-    ::chmod(dir.c_str(), 0700);
+  try {
+    if (!dir.empty() && !std::filesystem::exists(dir)) {
+      std::filesystem::create_directories(dir);
+      ::chmod(dir.c_str(), 0700);
+    }
+  } catch (const std::filesystem::filesystem_error &e) {
+    throw sqlite::store_error(fmt::format("{}: cannot create the state directory: {}", dir.string(), e.what()));
   }
+  // The journal names people: readable by its owner only. SQLite gives the
+  // -wal and -shm files the same mode.
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (fd >= 0) ::close(fd);
   return path;
 }
 

@@ -1,9 +1,12 @@
-// reclaimctl — the administrator's command line: inspect the journal and
-// check a configuration. Exit codes: 0 ok, 1 failure (message on stderr),
-// 2 usage error. --json prints machine-readable output on stdout.
+// reclaimctl — the administrator's command line: the journal, plans and
+// actions, approvals, exceptions, dispatch, the inventory, config checks.
+// Exit codes: 0 ok, 1 failure, 2 usage error (bad argument, refused
+// approval), 3 not found; messages on stderr. --json prints JSON on stdout.
 #include "config.hpp"
 #include "journal.hpp"
+#include "planner.hpp"
 #include "reclaim/reclaim.h"
+#include "reclaimctl_policy.hpp"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -76,6 +79,9 @@ int main(int argc, char **argv) {
   config_cmd->require_subcommand(1);
   auto *check = config_cmd->add_subcommand("check", "load and validate the config, then exit");
 
+  reclaim::ctl::policy_args policy;
+  reclaim::ctl::add_policy_commands(app, policy);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError &e) {
@@ -96,8 +102,19 @@ int main(int argc, char **argv) {
       f.limit = limit;
       f.after_seq = after;
       print_events(reclaim::read_events(cfg.journal_path(), f), as_json);
+      return 0;
     }
+    reclaim::ctl::run_policy_command(cfg, policy);
     return 0;
+  } catch (const reclaim::ctl::usage_error &e) {
+    std::fprintf(stderr, "reclaimctl: %s\n", e.what());
+    return 2;
+  } catch (const reclaim::approval_error &e) {
+    std::fprintf(stderr, "reclaimctl: %s\n", e.what());
+    return std::string(e.what()).rfind("no plan", 0) == 0 ? 3 : 2;
+  } catch (const reclaim::ctl::not_found_error &e) {
+    std::fprintf(stderr, "reclaimctl: %s\n", e.what());
+    return 3;
   } catch (const std::exception &e) {
     std::fprintf(stderr, "reclaimctl: %s\n", e.what());
     return 1;

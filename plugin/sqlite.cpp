@@ -81,6 +81,13 @@ statement &statement::bind(int i, int64_t v) {
   return *this;
 }
 
+statement &statement::bind_double(int i, double v) {
+  if (sqlite3_bind_double(st_, i, v) != SQLITE_OK) db_->fail("bind");
+  return *this;
+}
+
+double statement::real(int col) const { return sqlite3_column_double(st_, col); }
+
 statement &statement::bind_null(int i) {
   if (sqlite3_bind_null(st_, i) != SQLITE_OK) db_->fail("bind");
   return *this;

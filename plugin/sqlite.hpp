@@ -59,6 +59,7 @@ public:
   statement &bind(int i, std::string_view v);
   statement &bind(int i, int64_t v);
   statement &bind_null(int i);
+  statement &bind_double(int i, double v);
   // true while a row is available
   bool step();
   void run() { step(); reset(); }
@@ -66,6 +67,7 @@ public:
 
   std::string text(int col) const;
   int64_t integer(int col) const;
+  double real(int col) const;
   bool is_null(int col) const;
 
 private:

@@ -319,7 +319,7 @@ BOOST_AUTO_TEST_CASE(values_are_loaded) {
       dir, "[engine]\nstate_dir = \"/srv/reclaim\"\nlog_level = \"debug\"\n"
            "[ldap]\nbase = \"OU=People, DC=Example,DC=com\"\n"
            "person_object_classes = [\"inetOrgPerson\", \"x-Custom-Person\"]\n"
-           "leavers = [\"ou=Leavers, dc=example,dc=com\"]\nleavers_state = \"contract_ended\"\n"
+           "leavers = [\"ou=Leavers, ou=People, dc=example,dc=com\"]\nleavers_state = \"contract_ended\"\n"
            "default_state = \"leave\"\ncatch_up_margin = \"P1D\"\n"
            "[[ldap.rule]]\nattribute = \"employeeType\"\nequals = [\"GONE\", \"Left\"]\nstate = \"terminated\"\n"
            "[[ldap.rule]]\nattribute = \"userAccountControl\"\nbits_set = 514\nstate = \"leave\"\n");
@@ -330,7 +330,7 @@ BOOST_AUTO_TEST_CASE(values_are_loaded) {
   const std::vector<std::string> classes{"inetorgperson", "x-custom-person"};
   BOOST_TEST(cfg.ldap.person_classes == classes, boost::test_tools::per_element());
   BOOST_TEST_REQUIRE(cfg.ldap.leavers_norm.size() == 1u);
-  BOOST_TEST(cfg.ldap.leavers_norm[0] == "ou=leavers,dc=example,dc=com");
+  BOOST_TEST(cfg.ldap.leavers_norm[0] == "ou=leavers,ou=people,dc=example,dc=com");
   BOOST_TEST(cfg.ldap.leavers_state == state::contract_ended);
   BOOST_TEST(cfg.ldap.default_state == state::leave);
   BOOST_TEST(cfg.ldap.catch_up_margin.count() == std::chrono::milliseconds(std::chrono::days{1}).count());

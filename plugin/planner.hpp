@@ -1,0 +1,56 @@
+// planner.hpp — from journalled events to stored plans: applies the policy,
+// the mass-revocation guard and the approval requirements, handles
+// reactivation (cancel what is pending, restore what ran) and contract end
+// dates. Planning advances a cursor over the journal in the same
+// transaction as the plans it writes, so each event is planned exactly once
+// even across crashes and concurrent planners.
+#pragma once
+
+#include "config.hpp"
+#include "journal.hpp"
+#include "log.hpp"
+#include "plan_store.hpp"
+#include "policy.hpp"
+
+#include <stdexcept>
+
+namespace reclaim {
+
+class approval_error : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+class planner {
+public:
+  planner(const config &cfg, journal &j, const logger &log);
+
+  // Plans every journalled event not planned yet; returns plans created.
+  size_t plan_pending();
+
+  // What would happen for a hypothetical transition; records nothing.
+  std::vector<action_row> preview(const std::string &subject, state from, state to,
+                                  const std::map<std::string, std::vector<std::string>> &attrs);
+
+  // Two-person rule: the approver must differ from the requester.
+  void approve(int64_t plan_id, const std::string &approver);
+  void reject(int64_t plan_id, const std::string &by, const std::string &reason);
+
+  plan_store &store() { return store_; }
+
+private:
+  void plan_event(const event_record &ev);
+  void plan_reclaim(const event_record &ev, const plan_input &in, const std::string &key, state to,
+                    std::vector<planned_action> actions);
+  void plan_restore(const event_record &ev, const plan_input &in);
+  std::string decide_status(const plan_row &p, const std::vector<action_row> &actions, bool departure);
+  std::vector<action_row> to_rows(const std::string &subject, const std::vector<planned_action> &planned);
+  double licence_cost(const std::string &subject, const action_row &a, std::string &currency);
+
+  const config &cfg_;
+  journal &journal_;
+  plan_store store_;
+  const logger &log_;
+};
+
+} // namespace reclaim

@@ -1,0 +1,45 @@
+// scheduler.hpp — runs due actions: claims one at a time from the store's
+// due-time queue, checks legal holds and extensions, calls the connector,
+// and records the outcome; transient failures are retried with exponential
+// backoff and jitter, and after max_attempts the action is dead-lettered
+// with an alert. Runs on the engine's worker threads, or once from
+// `reclaimctl dispatch` (a dispatcher process sharing the store).
+#pragma once
+
+#include "config.hpp"
+#include "connector.hpp"
+#include "log.hpp"
+#include "plan_store.hpp"
+
+#include <memory>
+#include <random>
+
+namespace reclaim {
+
+class scheduler {
+public:
+  // Uses its own connection to the store at cfg.journal_path().
+  scheduler(const config &cfg, const logger &log);
+  ~scheduler();
+
+  // Runs one due action if there is one; false when none is due at t.
+  bool run_one(time_point t);
+  // Runs until nothing is due at t (or max actions ran); returns how many.
+  size_t run_due(time_point t, size_t max = SIZE_MAX);
+  int64_t requeue_running();
+
+  // For tests: replace the connector used for one connector name.
+  void set_connector(const std::string &name, std::shared_ptr<connector> c);
+
+  std::chrono::milliseconds backoff(int attempts);
+
+private:
+  const config &cfg_;
+  const logger &log_;
+  std::unique_ptr<sqlite::database> db_;
+  std::unique_ptr<plan_store> store_;
+  std::map<std::string, std::shared_ptr<connector>> connectors_;
+  std::mt19937_64 rng_{std::random_device{}()};
+};
+
+} // namespace reclaim
