@@ -52,6 +52,8 @@ struct adapter {
   std::vector<std::string> attrs;   // what internal searches fetch
   std::chrono::steady_clock::time_point next_attempt{};
   bool closed = false;
+  std::mutex catch_up_mu;
+  std::atomic<bool> caught_up{false};
 };
 
 adapter &state() {
@@ -275,36 +277,19 @@ void run_catch_up(reclaim_engine *e) {
     log_failure("catch-up failed; changes made while reclaim was not running may be missing");
 }
 
-// OpenLDAP: slapMode gains SLAP_SERVER_RUNNING (0x8000) once every backend
-// is open. A plugin on the frontend is started before the databases are
-// open, and an internal search then crashes slapd (measured), so catch-up
-// runs as a task in slapd's own thread pool that waits for that bit.
-using pool_task = void *(void *ctx, void *arg);
-using pool_submit_fn = int (*)(void *pool, pool_task *task, void *arg);
-
-void *catch_up_task(void *, void *arg) {
-  auto *e = static_cast<reclaim_engine *>(arg);
-  const auto *mode = static_cast<const int *>(dlsym(RTLD_DEFAULT, "slapMode"));
-  for (int waited = 0; mode != nullptr && (*mode & 0x8000) == 0; waited += 10) {
-    if (waited >= 120000 || state().closed) {
-      log_line(SLAPI_LOG_FATAL, "slapd did not finish starting within 120 s; catch-up skipped");
-      return nullptr;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  if (state().engine.load() == e) run_catch_up(e);
-  return nullptr;
-}
-
-void start_catch_up(reclaim_engine *e) {
-  const auto *mode = static_cast<const int *>(dlsym(RTLD_DEFAULT, "slapMode"));
-  void *pool = dlsym(RTLD_DEFAULT, "connection_pool");
-  auto submit_task = reinterpret_cast<pool_submit_fn>(dlsym(RTLD_DEFAULT, "ldap_pvt_thread_pool_submit"));
-  if (mode != nullptr && (*mode & 0x8000) == 0 && pool != nullptr && submit_task != nullptr) {
-    if (submit_task(pool, catch_up_task, e) == 0) return;
-    log_line(SLAPI_LOG_FATAL, "could not queue catch-up in slapd's thread pool; running it now");
-  }
+// Catch-up runs in the first client operation's callback, before that
+// change is handed over: a pool thread serving an operation is where
+// internal searches are known to work. The start function may run before
+// the databases are open (a plugin on the frontend: an internal search there
+// crashed slapd, measured), and a task of our own in slapd's pool disturbed
+// syncrepl (measured), so neither is used.
+void ensure_caught_up(reclaim_engine *e) {
+  auto &a = state();
+  if (a.caught_up.load(std::memory_order_acquire)) return;
+  std::lock_guard lock(a.catch_up_mu);
+  if (a.caught_up.load()) return;
   run_catch_up(e);
+  a.caught_up.store(true, std::memory_order_release);
 }
 
 // Opens the engine and starts catch-up; called from start or on first use.
@@ -336,7 +321,6 @@ reclaim_engine *open_engine() {
     if (l != "entrycsn" && l != "entryuuid") a.watched.push_back(l);
   }
   a.engine.store(e, std::memory_order_release);
-  start_catch_up(e);
   return e;
 }
 
@@ -423,6 +407,8 @@ int pre_op(Slapi_PBlock *pb, int op) noexcept {
     if (!from_client(pb)) return 0;
     auto *e = open_engine();
     if (e == nullptr) return 0;
+    ensure_caught_up(e); // before this change is applied
+    if (op == RECLAIM_LDAP_ADD) return 0;
     if (op == RECLAIM_LDAP_MODIFY && !touches_watched(pb)) return 0;
     const char *dn = target_dn(pb);
     if (dn == nullptr) return 0;
@@ -460,6 +446,7 @@ int post_op(Slapi_PBlock *pb, int op) noexcept {
     auto *e = state().engine.load(std::memory_order_acquire);
     if (e == nullptr) e = open_engine();
     if (e == nullptr) return 0;
+    ensure_caught_up(e);
     if (result != LDAP_SUCCESS) {
       if (op == RECLAIM_LDAP_DELETE && have_before)
         submit(e, pb, op, RECLAIM_LDAP_ABORT, &pending.before, nullptr);
@@ -504,6 +491,7 @@ int post_op(Slapi_PBlock *pb, int op) noexcept {
   return 0;
 }
 
+int pre_add(Slapi_PBlock *pb) { return pre_op(pb, RECLAIM_LDAP_ADD); }
 int pre_modify(Slapi_PBlock *pb) { return pre_op(pb, RECLAIM_LDAP_MODIFY); }
 int pre_modrdn(Slapi_PBlock *pb) { return pre_op(pb, RECLAIM_LDAP_MODRDN); }
 int pre_delete(Slapi_PBlock *pb) { return pre_op(pb, RECLAIM_LDAP_DELETE); }
@@ -566,6 +554,7 @@ int init(Slapi_PBlock *pb) {
   rc |= set_fn(pb, SLAPI_PLUGIN_CLOSE_FN, on_close);
   // OpenLDAP calls any function a plugin registers, whatever its type, so
   // one `plugin postoperation` line gives us the pre-images too.
+  rc |= set_fn(pb, SLAPI_PLUGIN_PRE_ADD_FN, pre_add);
   rc |= set_fn(pb, SLAPI_PLUGIN_PRE_MODIFY_FN, pre_modify);
   rc |= set_fn(pb, SLAPI_PLUGIN_PRE_MODRDN_FN, pre_modrdn);
   rc |= set_fn(pb, SLAPI_PLUGIN_PRE_DELETE_FN, pre_delete);
