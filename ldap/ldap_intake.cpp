@@ -126,7 +126,11 @@ bool apply_change(journal &j, const mapping_config &cfg, const change &c, const 
   const auto known = j.subject(id);
   // Without a before-image (catch-up, or a callback that could not read
   // one), a change no newer than what is recorded carries nothing new.
-  if (!c.before && known && !known->csn.empty() && !csn_text.empty() && csn_text <= known->csn) return false;
+  // (An add always has no before-image: it is the person's first state,
+  // even when its callback arrives after the next change's.)
+  const bool is_add = c.op == operation::add && c.source == "ldap";
+  if (!is_add && !c.before && known && !known->csn.empty() && !csn_text.empty() && csn_text <= known->csn)
+    return false;
   // A host that could not learn the change's own entryCSN names the version
   // it followed (reclaimFollowsCSN); the change is newer than that version.
   const auto follows = after.first("reclaimFollowsCSN");
@@ -135,7 +139,9 @@ bool apply_change(journal &j, const mapping_config &cfg, const change &c, const 
 
   state before_state = state::none;
   std::string before_transfer;
-  if (c.before && is_person(cfg, *c.before)) {
+  if (is_add) {
+    before_state = state::none;
+  } else if (c.before && is_person(cfg, *c.before)) {
     before_state = map_state(cfg, *c.before, c.time);
     before_transfer = transfer_key(cfg, *c.before);
   } else if (known) {

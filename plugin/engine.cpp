@@ -6,6 +6,7 @@
 // (docs/journal.md).
 #include "engine.hpp"
 
+#include <algorithm>
 #include <fmt/format.h>
 
 namespace reclaim {
@@ -175,6 +176,11 @@ void engine::writer_loop() {
   for (;;) {
     wake_.wait(lock, [&] { return stop_ || !queue_.empty(); });
     if (queue_.empty() && stop_) return;
+    // Let callbacks of operations committed just before arrive, so the batch
+    // can be put in commit order (see write_batch).
+    lock.unlock();
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    lock.lock();
     std::deque<ldap::change> batch;
     batch.swap(queue_);
     lock.unlock();
@@ -187,7 +193,22 @@ void engine::writer_loop() {
   }
 }
 
+namespace {
+// The directory's commit order: entryCSN (a delete carries its last one).
+std::string change_csn(const ldap::change &c) {
+  if (c.after) return c.after->first("entryCSN");
+  return c.before ? c.before->first("entryCSN") : std::string{};
+}
+} // namespace
+
 void engine::write_batch(std::deque<ldap::change> &batch) {
+  // Callbacks of consecutive operations run on different threads and may
+  // queue out of order (an add's after the same person's next modify).
+  // Within a batch, journal in commit order when every change has a CSN.
+  if (std::all_of(batch.begin(), batch.end(), [](const ldap::change &c) { return !change_csn(c).empty(); }))
+    std::stable_sort(batch.begin(), batch.end(), [](const ldap::change &a, const ldap::change &b) {
+      return change_csn(a) < change_csn(b);
+    });
   for (int attempt = 1;; ++attempt) {
     try {
       auto &j = *writer_journal_;

@@ -2,6 +2,9 @@
 // in a crash) are journalled when the plugin starts again, from the
 // directory's own entryCSN, with source "ldap-catchup", exactly once even
 // after further restarts; and the live path works again afterwards.
+// Catch-up runs before the first client write after a start is applied
+// (docs/journal.md explains why not in the start function), so each restart
+// is followed by a write to an organizational unit, which is no event.
 #define BOOST_TEST_MODULE ldap_catch_up
 #include "scenario.hpp"
 
@@ -19,11 +22,18 @@ directory_options seeded() {
   return o;
 }
 
+// A client write that is no status change: it lets catch-up run.
+void first_write(directory &d) {
+  BOOST_REQUIRE(d.ldap().modify("ou=People,dc=example,dc=com",
+                                {{mod_op::replace, "description", {"first write after start"}}}) == 0);
+}
+
 } // namespace
 
 BOOST_AUTO_TEST_CASE(changes_made_without_the_plugin_are_caught_up_once) {
   directory d(seeded(), "catchup");
   d.start();
+  first_write(d); // the baseline
   d.events().wait_readable();
   const auto dave = d.add_person("cu.dave");
   const std::vector<expected_event> live = {change_of(dave, "none", "active")};
@@ -40,6 +50,7 @@ BOOST_AUTO_TEST_CASE(changes_made_without_the_plugin_are_caught_up_once) {
   const auto erin = d.add_person("cu.erin");
 
   d.restart(true);
+  first_write(d);
   const std::vector<expected_event> caught = {
       change_of(alice, "active", "terminated", "ldap-catchup"),
       change_of(carol, "leave", "reactivated", "ldap-catchup"),
@@ -49,6 +60,7 @@ BOOST_AUTO_TEST_CASE(changes_made_without_the_plugin_are_caught_up_once) {
   check_events(after_first, caught, "first start with the plugin again");
 
   d.restart(true);
+  first_write(d);
   check_events(d.events().wait_after(1, caught.size()), caught,
                "second restart: nothing journalled twice");
 
@@ -60,6 +72,7 @@ BOOST_AUTO_TEST_CASE(changes_made_without_the_plugin_are_caught_up_once) {
 BOOST_AUTO_TEST_CASE(change_lost_in_a_crash_is_journalled_exactly_once) {
   directory d(seeded(), "crash");
   d.start();
+  first_write(d); // the baseline
   d.events().wait_readable();
   // Kill slapd right after the server acknowledged the change: the journal
   // write may or may not have happened. Either way, after the restart the
@@ -69,6 +82,7 @@ BOOST_AUTO_TEST_CASE(change_lost_in_a_crash_is_journalled_exactly_once) {
   BOOST_REQUIRE(ldap.modify(person_dn("cu.bob"), {{mod_op::replace, "employeeType", {"leave"}}}) == 0);
   d.slapd().kill_hard();
   d.start();
+  first_write(d);
   const auto alice = d.read(person_dn("cu.alice"));
   const auto bob = d.read(person_dn("cu.bob"));
   const auto events = d.events().wait_after(0, 2);
@@ -84,5 +98,6 @@ BOOST_AUTO_TEST_CASE(change_lost_in_a_crash_is_journalled_exactly_once) {
   }
   check_events(events, expected, "after kill -9 and restart");
   d.restart(true);
+  first_write(d);
   check_events(d.events().wait_after(0, 2), expected, "after one more restart");
 }
