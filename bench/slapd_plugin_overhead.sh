@@ -143,7 +143,9 @@ variants=(without with)
 clk_tck="$(getconf CLK_TCK 2>/dev/null || echo 100)"
 # "busy total" jiffies of the whole machine (all CPUs) from /proc/stat.
 machine_jiffies() {
-  awk '/^cpu / { busy = $2 + $3 + $4 + $7 + $8 + $9; print busy, busy + $5 + $6; exit }' /proc/stat
+  # busy = user nice system steal; irq/softirq left out (loopback TCP of the
+  # benchmark itself lands there, not in any process).
+  awk '/^cpu / { busy = $2 + $3 + $4 + $9; print busy, busy + $5 + $6 + $7 + $8; exit }' /proc/stat
 }
 # utime + stime jiffies of one process (fields after the ")" of comm).
 process_jiffies() {
@@ -158,7 +160,7 @@ wait_quiet() {
   while :; do
     m0="$(machine_jiffies)"; sleep 3; m1="$(machine_jiffies)"
     busy="$(awk -v a="$m0" -v b="$m1" 'BEGIN { split(a, x, " "); split(b, y, " ");
-      t = y[2] - x[2]; printf "%d", t > 0 ? (y[1] - x[1]) * 100 / t : 0 }')"
+      t = y[2] - x[2]; printf "%d", (t > 0 ? (y[1] - x[1]) * 100 / t : 0) }')"
     if ((busy < 15)); then calm=$((calm + 1)); else calm=0; fi
     ((calm >= 2)) && return 0  # idle for 6 s in a row
     if ((waited >= max_wait)); then log "machine ${busy}% busy after waiting ${waited}s; running anyway"; return 0; fi
@@ -200,14 +202,19 @@ run_one() {
             --warmup "$warmup" --duration "$seconds" --label "$mode/$variant/$round")" ||
     log "load generator reported a failure: $json"
   m1="$(machine_jiffies)"; p1="$(process_jiffies "$pid")"
+  # Share of slapd's CPU taken by its busiest thread: far above 1/threads
+  # means one (plugin background) thread, not the operation threads.
+  local busiest
+  busiest="$(for t in /proc/"$pid"/task/*/stat; do sed -E 's/^.*\) //' "$t" 2>/dev/null | awk '{ print $12 + $13 }'; done |
+    awk '{ s += $1; if ($1 > m) m = $1 } END { printf "%.0f", (s > 0 ? m * 100 / s : 0) }')"
   if [[ -n "$perf_pid" ]]; then
     wait "$perf_pid"
     {
       echo "## slapd CPU profile, $mode, $variant (perf record -e cpu-clock; by DSO)"
       perf report -i "$run.perf.data" --stdio --no-children --sort dso -g none --percent-limit 0.5 2>/dev/null | grep -v '^#' | grep -v '^$'
       echo "## by thread (one slapd thread far above the others is a plugin background thread)"
-      perf report -i "$run.perf.data" --stdio --no-children --sort tid -g none --percent-limit 2 2>/dev/null |
-        grep -v '^#' | grep -v '^$' | head -n 8
+      perf report -i "$run.perf.data" --stdio --no-children --sort pid,dso -g none --percent-limit 1.5 2>/dev/null |
+        grep -v '^#' | grep -v '^$' | head -n 12
       echo "## by symbol (top 40)"
       perf report -i "$run.perf.data" --stdio --no-children --sort dso,sym -g none --percent-limit 0.4 2>/dev/null |
         grep -v '^#' | grep -v '^$' | head -n 40
@@ -256,9 +263,9 @@ run_one() {
     complaints="$(grep -vE 'loaded with|engine started|baseline:|Registered plugin' "$run/plugin.log" 2>/dev/null |
       grep -ciE 'error|fail|full|drop|not journalled|cannot|refus')"
     [[ "${complaints:-0}" -gt 0 ]] && extra+=", plugin.log has $complaints complaint lines (kept in $run)"
-    [[ "${complaints:-0}" -gt 0 ]] && keep_run=yes
+    [[ "${complaints:-0}" -gt 0 ]] && keep_run=yes && keep=yes
   fi
-  log "$mode/$variant #$round: $ops/s p50 $p50 ms p99 $p99 ms, slapd ${us_per_op} µs CPU/modify, other load ${other}%, errors $errors$extra"
+  log "$mode/$variant #$round: $ops/s p50 $p50 ms p99 $p99 ms, slapd ${us_per_op} µs CPU/modify (busiest thread ${busiest}%), other load ${other}%, errors $errors$extra"
   if [[ -z "$keep" && -z "${keep_run:-}" ]]; then rm -rf -- "$run"; else rm -rf -- "$run/db"; fi
   keep_run=""
 }
