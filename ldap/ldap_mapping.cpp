@@ -98,6 +98,7 @@ std::vector<std::string> needed_attributes(const mapping_config &cfg) {
   };
   for (const auto &r : cfg.rules) add(r.attribute);
   for (const auto &t : cfg.transfer_attributes) add(t);
+  for (const auto &x : cfg.extra_attributes) add(x);
   return names;
 }
 

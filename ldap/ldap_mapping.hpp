@@ -34,6 +34,9 @@ struct mapping_config {
   reclaim::state default_state = reclaim::state::active;
   std::chrono::milliseconds catch_up_margin{5 * 60 * 1000};
   std::vector<state_rule> rules;
+  // Attributes other parts of the config read from events (policy `where`
+  // filters, the role attribute, the contract end date).
+  std::vector<std::string> extra_attributes;
 };
 
 bool rule_matches(const state_rule &rule, const entry &e, time_point at);

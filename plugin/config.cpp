@@ -210,6 +210,12 @@ config load_config(const std::filesystem::path &path) {
   if (const auto *t = section("ldap")) load_ldap(r, *t, cfg.ldap);
   else throw config_error(fmt::format("{}: [ldap] section is required", path.string()));
   load_policy(r, root, cfg.policy);
+  // The policy reads these from events, so the intake must journal them.
+  auto &extra = cfg.ldap.extra_attributes;
+  if (!cfg.policy.role_attribute.empty()) extra.push_back(cfg.policy.role_attribute);
+  if (!cfg.policy.end_date_attribute.empty()) extra.push_back(cfg.policy.end_date_attribute);
+  for (const auto &rule : cfg.policy.rules)
+    for (const auto &[attr, values] : rule.where) extra.push_back(attr);
   return cfg;
 }
 

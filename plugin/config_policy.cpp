@@ -14,6 +14,13 @@
 namespace reclaim {
 namespace {
 
+// All of text is decimal digits.
+bool whole_number(std::string_view text, int &out) {
+  if (text.empty() || text.find_first_not_of("0123456789") != std::string_view::npos) return false;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc{} && end == text.data() + text.size();
+}
+
 delay_spec parse_delay(const reader &r, const toml::table &t, std::string_view prefix) {
   delay_spec d;
   const auto text = r.str(t, prefix, "delay");
@@ -171,13 +178,29 @@ bool intersects(const std::set<state> &a, const std::set<state> &b) {
   return std::any_of(a.begin(), a.end(), [&](state s) { return b.count(s) > 0; });
 }
 
-// Two rules overlap when one transition could match both (same filters) and
-// both plan the same action for the same application.
+// Filters exclude each other only when they test one attribute for
+// disjoint values; otherwise one person may match both.
+bool disjoint(const std::map<std::string, std::vector<std::string>> &a,
+              const std::map<std::string, std::vector<std::string>> &b) {
+  for (const auto &[attr, values] : a) {
+    auto it = b.find(attr);
+    if (it == b.end()) continue;
+    const bool shared = std::any_of(values.begin(), values.end(), [&](const std::string &v) {
+      return std::find(it->second.begin(), it->second.end(), v) != it->second.end();
+    });
+    if (!shared) return true;
+  }
+  return false;
+}
+
+// Two rules overlap when one transition of one person could match both and
+// both plan the same action for the same application: which delay or
+// target would apply is then ambiguous, so the config is refused.
 void check_overlaps(const policy_config &cfg) {
   for (size_t i = 0; i < cfg.rules.size(); ++i)
     for (size_t j = i + 1; j < cfg.rules.size(); ++j) {
       const auto &a = cfg.rules[i], &b = cfg.rules[j];
-      if (a.where != b.where || !intersects(a.to, b.to) || !intersects(a.from, b.from)) continue;
+      if (disjoint(a.where, b.where) || !intersects(a.to, b.to) || !intersects(a.from, b.from)) continue;
       for (const auto &app : a.applications) {
         if (std::find(b.applications.begin(), b.applications.end(), app) == b.applications.end()) continue;
         for (const auto &x : a.actions)
@@ -185,7 +208,7 @@ void check_overlaps(const policy_config &cfg) {
             if (x.kind == y.kind && x.target == y.target)
               throw config_error(fmt::format(
                   "{}: policy rules \"{}\" and \"{}\" ({}) overlap: both plan {} for application "
-                  "\"{}\" on the same transition; narrow `from`, `to` or `where`",
+                  "\"{}\" on the same transition; narrow `from`, `to` or `where` so they exclude each other",
                   a.origin, a.name, b.name, b.origin, action_kind_name(x.kind), app));
       }
     }
@@ -195,8 +218,7 @@ int parse_offset(const reader &r, const toml::table &t, const std::string &text)
   if (text == "UTC" || text == "Z") return 0;
   int h = 0, m = 0;
   if (text.size() == 6 && (text[0] == '+' || text[0] == '-') && text[3] == ':' &&
-      std::from_chars(text.data() + 1, text.data() + 3, h).ec == std::errc{} &&
-      std::from_chars(text.data() + 4, text.data() + 6, m).ec == std::errc{} && h <= 14 && m < 60)
+      whole_number(text.substr(1, 2), h) && whole_number(text.substr(4, 2), m) && h <= 14 && m < 60)
     return (text[0] == '-' ? -1 : 1) * (h * 60 + m);
   r.fail(t.get("time_zone")->source(), "policy.time_zone",
          fmt::format("\"{}\" is not UTC or a fixed offset such as +01:00", text));
@@ -281,18 +303,19 @@ void load_scheduler(const reader &r, const toml::table &t, scheduler_config &s) 
   if (auto v = r.duration(t, "scheduler", "retry_max")) s.retry_max = *v;
   if (auto v = r.duration(t, "scheduler", "poll_interval")) s.poll = *v;
   if (auto v = r.strings(t, "scheduler", "batch_times")) {
+    s.batch_minutes.clear();
     for (const auto &hm : *v) {
       int h = -1, m = -1;
       if (hm.size() != 5 || hm[2] != ':' ||
-          std::from_chars(hm.data(), hm.data() + 2, h).ec != std::errc{} ||
-          std::from_chars(hm.data() + 3, hm.data() + 5, m).ec != std::errc{} || h > 23 || m > 59 || h < 0 || m < 0)
+          !whole_number(hm.substr(0, 2), h) || !whole_number(hm.substr(3, 2), m) || h > 23 || m > 59)
         r.fail(t.get("batch_times")->source(), "scheduler.batch_times",
                fmt::format("\"{}\" is not a UTC time of day HH:MM", hm));
       s.batch_minutes.push_back(h * 60 + m);
     }
     std::sort(s.batch_minutes.begin(), s.batch_minutes.end());
   }
-  if (s.batch_minutes.empty()) s.batch_minutes = {2 * 60};
+  if (s.batch_minutes.empty())
+    r.fail(t.get("batch_times")->source(), "scheduler.batch_times", "must name at least one time");
 }
 
 } // namespace

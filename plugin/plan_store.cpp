@@ -208,7 +208,7 @@ bool plan_store::has_live_action(const std::string &subject, const std::string &
   auto &st = db_.cached(
       "SELECT 1 FROM actions a JOIN plans p ON p.id = a.plan_id WHERE a.subject_id = ?1 AND a.app = ?2"
       " AND a.kind = ?3 AND a.target = ?4 AND a.restored_by = 0 AND p.kind != 'restore'"
-      " AND a.status IN ('pending','held','on_hold','running','done','already_done','dry_run') LIMIT 1");
+      " AND a.status IN ('pending','held','on_hold','running','done','already_done') LIMIT 1");
   st.bind(1, subject).bind(2, app).bind(3, action_kind_name(kind)).bind(4, target);
   const bool found = st.step();
   st.reset();
@@ -224,6 +224,19 @@ std::vector<action_row> plan_store::cancel_open_actions(const std::string &subje
   std::vector<action_row> out;
   while (st.step()) out.push_back(read_action(st));
   return out;
+}
+
+int64_t plan_store::cancel_other_contract_plans(const std::string &subject, const std::string &keep_key,
+                                                const std::string &why) {
+  db_.cached("UPDATE actions SET status = 'cancelled', outcome = ?3, updated_ms = ?4 WHERE status IN"
+             " ('pending','held','on_hold') AND plan_id IN (SELECT id FROM plans WHERE subject_id = ?1"
+             " AND kind = 'contract' AND plan_key != ?2)")
+      .bind(1, subject).bind(2, keep_key).bind(3, why).bind(4, to_unix_ms(now())).run();
+  const auto n = db_.changes();
+  db_.cached("UPDATE plans SET status = 'cancelled', reason = ?3 WHERE subject_id = ?1 AND kind = 'contract'"
+             " AND plan_key != ?2 AND status IN ('active','held','awaiting_approval')")
+      .bind(1, subject).bind(2, keep_key).bind(3, why).run();
+  return n;
 }
 
 std::vector<action_row> plan_store::restorable_actions(const std::string &subject) {

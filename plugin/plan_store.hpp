@@ -87,6 +87,8 @@ public:
                        const std::string &target);
   // Cancels every not-yet-executed action of a person; returns them.
   std::vector<action_row> cancel_open_actions(const std::string &subject, const std::string &why);
+  // A new contract end date replaces the plans for earlier ones.
+  int64_t cancel_other_contract_plans(const std::string &subject, const std::string &keep_key, const std::string &why);
   // Executed reclamations of a person not yet restored.
   std::vector<action_row> restorable_actions(const std::string &subject);
 

@@ -6,7 +6,10 @@
 // of what already ran, limited to what the current role is entitled to.
 #include "planner.hpp"
 
+#include "ldap_entry.hpp"
 #include "local_connector.hpp"
+
+#include <algorithm>
 
 #include <fmt/format.h>
 
@@ -17,9 +20,11 @@ bool is_departure(state s) {
   return s == state::terminated || s == state::deleted || s == state::contract_ended;
 }
 
-std::string lower(std::string s) {
-  for (auto &c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
+// Who someone is, for the two-person rule: a DN in canonical form (so
+// spelling and spacing do not matter), any other name lower-cased.
+std::string identity(const std::string &who) {
+  if (auto dn = ldap::normalize_dn(who); dn && who.find('=') != std::string::npos) return *dn;
+  return ldap::lower_ascii(who);
 }
 
 } // namespace
@@ -115,9 +120,15 @@ void planner::plan_reclaim(const event_record &ev, const plan_input &in, const s
                            std::vector<planned_action> planned) {
   // An action already planned or done for this person and application
   // (a termination followed by a deletion, say) is not planned again.
+  // Two matching rules (a general one and one with a `where`) may name the
+  // same action: the first wins.
   std::vector<planned_action> fresh;
-  for (auto &p : planned)
-    if (!store_.has_live_action(in.subject_id, p.app, p.kind, p.target)) fresh.push_back(std::move(p));
+  for (auto &p : planned) {
+    const bool twice = std::any_of(fresh.begin(), fresh.end(), [&](const planned_action &f) {
+      return f.app == p.app && f.kind == p.kind && f.target == p.target;
+    });
+    if (!twice && !store_.has_live_action(in.subject_id, p.app, p.kind, p.target)) fresh.push_back(std::move(p));
+  }
   if (fresh.empty()) return;
   plan_row plan;
   plan.plan_key = key;
@@ -131,7 +142,9 @@ void planner::plan_reclaim(const event_record &ev, const plan_input &in, const s
   plan.created = now();
   auto rows = to_rows(in.subject_id, fresh);
   for (const auto &a : rows) plan.monthly_cost += licence_cost(in.subject_id, a, plan.currency);
-  const bool departure = is_departure(to);
+  // A contract plan is made when the end date is learnt, long before the
+  // departure; it does not count towards the mass-revocation guard.
+  const bool departure = is_departure(to) && plan.kind != "contract";
   if (departure) store_.count_departure(plan.created);
   const auto decided = decide_status(plan, rows, departure);
   plan.status = decided.substr(0, decided.find('|'));
@@ -209,8 +222,11 @@ void planner::plan_event(const event_record &ev) {
       contract.from = ev.current == state::transferred ? state::active : ev.current;
       contract.to = state::contract_ended;
       contract.time = *end;
-      plan_reclaim(ev, contract, fmt::format("contract:{}:{}", ev.subject_id, to_unix_ms(*end)),
-                   state::contract_ended, plan_actions(cfg_.policy, contract));
+      const auto key = fmt::format("contract:{}:{}", ev.subject_id, to_unix_ms(*end));
+      if (const auto n = store_.cancel_other_contract_plans(
+              ev.subject_id, key, fmt::format("cancelled: contract end moved to {}", format_utc(*end))))
+        log_.log(log_level::info, "{}: contract end moved; {} actions of the earlier date cancelled", ev.subject_name, n);
+      plan_reclaim(ev, contract, key, state::contract_ended, plan_actions(cfg_.policy, contract));
     }
   }
 }
@@ -240,7 +256,7 @@ void planner::approve(int64_t plan_id, const std::string &approver) {
   if (p->status != "held" && p->status != "awaiting_approval")
     throw approval_error(fmt::format("plan {} is {}; only held or awaiting_approval plans can be approved",
                                      plan_id, p->status));
-  if (lower(approver) == lower(p->requested_by))
+  if (identity(approver) == identity(p->requested_by))
     throw approval_error(fmt::format("two-person rule: \"{}\" requested plan {} and cannot approve it",
                                      approver, plan_id));
   store_.set_plan_status(plan_id, "active", fmt::format("approved by {}", approver), approver);

@@ -99,7 +99,7 @@ struct scheduler_config {
   int max_attempts = 6;
   std::chrono::milliseconds retry_initial{std::chrono::seconds(30)};
   std::chrono::milliseconds retry_max{std::chrono::hours(1)};
-  std::vector<int> batch_minutes; // staged release times, minutes after 00:00 UTC
+  std::vector<int> batch_minutes{2 * 60}; // staged release times, minutes after 00:00 UTC
   std::chrono::milliseconds poll{std::chrono::seconds(1)};
 };
 
