@@ -170,8 +170,8 @@ void local_connector::grant(const std::string &subject, const std::string &app) 
 
 std::vector<assignment> inventory_list(sqlite::database &db, const std::string &subject) {
   auto &st = db.cached(
-      "SELECT subject_id, app, sku, 'licence' FROM inventory_licences WHERE (?1 = '' OR subject_id = ?1)"
-      " UNION ALL SELECT subject_id, app, '', status FROM inventory_access WHERE (?1 = '' OR subject_id = ?1)"
+      "SELECT subject_id, app, sku, 'licence' FROM inventory_licences WHERE subject_id = ?1 OR ?1 = ''"
+      " UNION ALL SELECT subject_id, app, '', status FROM inventory_access WHERE subject_id = ?1 OR ?1 = ''"
       " ORDER BY 1, 2, 3");
   st.bind(1, subject);
   std::vector<assignment> out;

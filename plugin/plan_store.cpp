@@ -53,6 +53,7 @@ CREATE TABLE IF NOT EXISTS actions(
   updated_ms INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS actions_due ON actions(status, due_ms);
 CREATE INDEX IF NOT EXISTS actions_subject ON actions(subject_id, app);
+CREATE INDEX IF NOT EXISTS actions_plan ON actions(plan_id, status);
 CREATE TABLE IF NOT EXISTS guard_minutes(minute INTEGER PRIMARY KEY, departures INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS legal_holds(
   subject_id TEXT PRIMARY KEY, reason TEXT NOT NULL, added_by TEXT NOT NULL, added_ms INTEGER NOT NULL);
@@ -203,16 +204,25 @@ int64_t plan_store::move_actions(int64_t plan_id, const std::string &from, const
   return db_.changes();
 }
 
+std::set<std::string> plan_store::live_actions(const std::string &subject) {
+  auto &st = db_.cached(
+      "SELECT a.app, a.kind, a.target FROM actions a JOIN plans p ON p.id = a.plan_id WHERE a.subject_id = ?1"
+      " AND a.restored_by = 0 AND p.kind != 'restore'"
+      " AND a.status IN ('pending','held','on_hold','running','done','already_done')");
+  st.bind(1, subject);
+  std::set<std::string> out;
+  while (st.step()) out.insert(live_key(st.text(0), parse_action_kind(st.text(1)).value_or(action_kind::notify), st.text(2)));
+  st.reset();
+  return out;
+}
+
+std::string live_key(const std::string &app, action_kind kind, const std::string &target) {
+  return fmt::format("{}\x1f{}\x1f{}", app, action_kind_name(kind), target);
+}
+
 bool plan_store::has_live_action(const std::string &subject, const std::string &app, action_kind kind,
                                  const std::string &target) {
-  auto &st = db_.cached(
-      "SELECT 1 FROM actions a JOIN plans p ON p.id = a.plan_id WHERE a.subject_id = ?1 AND a.app = ?2"
-      " AND a.kind = ?3 AND a.target = ?4 AND a.restored_by = 0 AND p.kind != 'restore'"
-      " AND a.status IN ('pending','held','on_hold','running','done','already_done') LIMIT 1");
-  st.bind(1, subject).bind(2, app).bind(3, action_kind_name(kind)).bind(4, target);
-  const bool found = st.step();
-  st.reset();
-  return found;
+  return live_actions(subject).count(live_key(app, kind, target)) > 0;
 }
 
 std::vector<action_row> plan_store::cancel_open_actions(const std::string &subject, const std::string &why) {
@@ -310,11 +320,11 @@ int64_t plan_store::requeue_running() {
   return db_.changes();
 }
 
-void plan_store::complete_finished_plans() {
-  db_.cached(fmt::format("UPDATE plans SET status = 'done', decided_ms = ?1 WHERE status = 'active' AND NOT EXISTS"
-                         " (SELECT 1 FROM actions a WHERE a.plan_id = plans.id AND a.status IN {})",
+void plan_store::complete_plan_if_finished(int64_t plan_id) {
+  db_.cached(fmt::format("UPDATE plans SET status = 'done', decided_ms = ?2 WHERE id = ?1 AND status = 'active'"
+                         " AND NOT EXISTS (SELECT 1 FROM actions a WHERE a.plan_id = ?1 AND a.status IN {})",
                          open_statuses))
-      .bind(1, to_unix_ms(now())).run();
+      .bind(1, plan_id).bind(2, to_unix_ms(now())).run();
 }
 
 void plan_store::add_hold(const hold_row &h) {

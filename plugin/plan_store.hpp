@@ -9,6 +9,7 @@
 #include "sqlite.hpp"
 
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -63,6 +64,8 @@ struct extension_row {
   time_point expires{}, added{};
 };
 
+std::string live_key(const std::string &app, action_kind kind, const std::string &target);
+
 class plan_store {
 public:
   explicit plan_store(sqlite::database &db);
@@ -82,6 +85,9 @@ public:
   // Moves a plan's actions from one status to another; returns how many.
   int64_t move_actions(int64_t plan_id, const std::string &from, const std::string &to, const std::string &outcome);
 
+  // Equivalent actions already planned or done for this person, as
+  // live_key(app, kind, target).
+  std::set<std::string> live_actions(const std::string &subject);
   // Is an equivalent action already planned or done for this person?
   bool has_live_action(const std::string &subject, const std::string &app, action_kind kind,
                        const std::string &target);
@@ -105,7 +111,7 @@ public:
   void retry_later(int64_t action_id, time_point next, const std::string &outcome);
   void defer(int64_t action_id, const std::string &status, time_point due, const std::string &outcome);
   int64_t requeue_running(); // after a crash
-  void complete_finished_plans();
+  void complete_plan_if_finished(int64_t plan_id);
 
   // Exceptions.
   void add_hold(const hold_row &h);

@@ -75,12 +75,12 @@ std::vector<action_row> planner::to_rows(const std::string &subject, const std::
   return rows;
 }
 
-double planner::licence_cost(const std::string &subject, const action_row &a, std::string &currency) {
+double planner::licence_cost(const std::vector<assignment> &inventory, const action_row &a, std::string &currency) {
   if (a.kind != action_kind::reclaim_licence && a.kind != action_kind::downgrade_licence) return 0;
   const auto *app = cfg_.policy.find_app(a.app);
   if (app == nullptr) return 0;
   double cost = 0;
-  for (const auto &held : inventory_list(journal_.db(), subject)) {
+  for (const auto &held : inventory) {
     if (held.app != a.app || held.sku.empty()) continue;
     if (const auto *s = app->find_sku(held.sku)) {
       cost += s->monthly_cost;
@@ -122,13 +122,11 @@ void planner::plan_reclaim(const event_record &ev, const plan_input &in, const s
   // (a termination followed by a deletion, say) is not planned again.
   // Two matching rules (a general one and one with a `where`) may name the
   // same action: the first wins.
+  if (planned.empty()) return;
   std::vector<planned_action> fresh;
-  for (auto &p : planned) {
-    const bool twice = std::any_of(fresh.begin(), fresh.end(), [&](const planned_action &f) {
-      return f.app == p.app && f.kind == p.kind && f.target == p.target;
-    });
-    if (!twice && !store_.has_live_action(in.subject_id, p.app, p.kind, p.target)) fresh.push_back(std::move(p));
-  }
+  auto seen = store_.live_actions(in.subject_id);
+  for (auto &p : planned)
+    if (seen.insert(live_key(p.app, p.kind, p.target)).second) fresh.push_back(std::move(p));
   if (fresh.empty()) return;
   plan_row plan;
   plan.plan_key = key;
@@ -141,7 +139,13 @@ void planner::plan_reclaim(const event_record &ev, const plan_input &in, const s
   plan.requested_by = ev.actor;
   plan.created = now();
   auto rows = to_rows(in.subject_id, fresh);
-  for (const auto &a : rows) plan.monthly_cost += licence_cost(in.subject_id, a, plan.currency);
+  const bool licences = std::any_of(rows.begin(), rows.end(), [](const action_row &a) {
+    return a.kind == action_kind::reclaim_licence || a.kind == action_kind::downgrade_licence;
+  });
+  if (licences) {
+    const auto held = inventory_list(journal_.db(), in.subject_id);
+    for (const auto &a : rows) plan.monthly_cost += licence_cost(held, a, plan.currency);
+  }
   // A contract plan is made when the end date is learnt, long before the
   // departure; it does not count towards the mass-revocation guard.
   const bool departure = is_departure(to) && plan.kind != "contract";
@@ -209,6 +213,11 @@ void planner::plan_restore(const event_record &ev, const plan_input &in) {
 }
 
 void planner::plan_event(const event_record &ev) {
+  // Most events (hires, changes that keep a person active) match no rule:
+  // skip parsing their attributes.
+  const bool any_rule = std::any_of(cfg_.policy.rules.begin(), cfg_.policy.rules.end(),
+                                    [&](const policy_rule &r) { return r.to.count(ev.current) > 0; });
+  if (!any_rule && ev.current != state::reactivated && cfg_.policy.end_date_attribute.empty()) return;
   const auto in = plan_input_from(ev);
   if (ev.current == state::reactivated) {
     plan_restore(ev, in);

@@ -8,6 +8,7 @@
 
 #include "config.hpp"
 #include "journal.hpp"
+#include "local_connector.hpp"
 #include "log.hpp"
 #include "plan_store.hpp"
 #include "policy.hpp"
@@ -45,7 +46,7 @@ private:
   void plan_restore(const event_record &ev, const plan_input &in);
   std::string decide_status(const plan_row &p, const std::vector<action_row> &actions, bool departure);
   std::vector<action_row> to_rows(const std::string &subject, const std::vector<planned_action> &planned);
-  double licence_cost(const std::string &subject, const action_row &a, std::string &currency);
+  double licence_cost(const std::vector<assignment> &inventory, const action_row &a, std::string &currency);
 
   const config &cfg_;
   journal &journal_;

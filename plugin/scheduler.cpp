@@ -11,7 +11,10 @@
 namespace reclaim {
 
 scheduler::scheduler(const config &cfg, const logger &log) : cfg_(cfg), log_(log) {
-  db_ = std::make_unique<sqlite::database>(cfg.journal_path(), sqlite::durability::full);
+  // NORMAL in WAL mode survives a crash of the process; after a power loss
+  // an action may be found "running" or "pending" again, and the
+  // connector's check-before-act makes the replay "already done".
+  db_ = std::make_unique<sqlite::database>(cfg.journal_path(), sqlite::durability::normal);
   store_ = std::make_unique<plan_store>(*db_);
   connectors_["local"] = std::make_shared<local_connector>(*db_);
 }
@@ -95,7 +98,7 @@ bool scheduler::run_one(time_point t) {
     }
     break;
   }
-  store_->complete_finished_plans();
+  store_->complete_plan_if_finished(a.plan_id);
   return true;
 }
 
