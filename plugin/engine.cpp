@@ -194,21 +194,28 @@ void engine::writer_loop() {
 }
 
 namespace {
-// The directory's commit order: entryCSN (a delete carries its last one).
-std::string change_csn(const ldap::change &c) {
-  if (c.after) return c.after->first("entryCSN");
-  return c.before ? c.before->first("entryCSN") : std::string{};
-}
+std::string change_csn(const ldap::change &c) { return c.after ? c.after->first("entryCSN") : std::string{}; }
 } // namespace
 
 void engine::write_batch(std::deque<ldap::change> &batch) {
   // Callbacks of consecutive operations run on different threads and may
   // queue out of order (an add's after the same person's next modify).
-  // Within a batch, journal in commit order when every change has a CSN.
-  if (std::all_of(batch.begin(), batch.end(), [](const ldap::change &c) { return !change_csn(c).empty(); }))
-    std::stable_sort(batch.begin(), batch.end(), [](const ldap::change &a, const ldap::change &b) {
-      return change_csn(a) < change_csn(b);
-    });
+  // Within a batch, journal in commit order (entryCSN). A delete has no CSN
+  // of its own: it keeps its place after what arrived before it.
+  std::vector<std::pair<std::string, ldap::change>> keyed;
+  std::string last;
+  bool complete = true;
+  for (auto &c : batch) {
+    auto csn = change_csn(c);
+    if (csn.empty() && c.op != ldap::operation::remove) complete = false;
+    if (csn.empty()) csn = last;
+    last = std::max(last, csn);
+    keyed.emplace_back(std::move(csn), std::move(c));
+  }
+  if (complete)
+    std::stable_sort(keyed.begin(), keyed.end(), [](const auto &a, const auto &b) { return a.first < b.first; });
+  batch.clear();
+  for (auto &[k, c] : keyed) batch.push_back(std::move(c));
   for (int attempt = 1;; ++attempt) {
     try {
       auto &j = *writer_journal_;

@@ -4,6 +4,7 @@
 #include "journal.hpp"
 
 #include <fmt/format.h>
+#include <cerrno>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -88,10 +89,16 @@ std::filesystem::path prepare_dir(const std::filesystem::path &path) {
   } catch (const std::filesystem::filesystem_error &e) {
     throw sqlite::store_error(fmt::format("{}: cannot create the state directory: {}", dir.string(), e.what()));
   }
-  // The journal names people: readable by its owner only. SQLite gives the
-  // -wal and -shm files the same mode.
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-  if (fd >= 0) ::close(fd);
+  // The journal names people: readable by its owner only (SQLite gives the
+  // -wal and -shm files the same mode). Create it only when it is missing:
+  // closing any descriptor of a database file drops every POSIX lock this
+  // process holds on it, which would let another process delete the WAL
+  // under our open connections.
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 && errno == ENOENT) {
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) ::close(fd);
+  }
   return path;
 }
 

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # demo.sh — reclaim's main job in one command: builds reclaim, starts a
 # throwaway slapd on a loopback port with the plugin and the shipped example
-# config, loads five people, makes the day's changes (a termination, a
-# leave, a move to the leavers OU, a deletion, a transfer, a hire, a rehire)
-# with ldapmodify, and prints the journal. Cleans up after itself.
+# config, loads five people and their licences, makes the day's changes (a
+# termination, a leave, a move to the leavers OU, a deletion, a transfer, a
+# hire, a rehire) with ldapmodify, and prints the journal, the plans, the
+# actions the engine ran inside slapd, and what a month later brings.
+# Cleans up after itself.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
@@ -17,7 +19,7 @@ work="$(mktemp -d /tmp/reclaim-demo.XXXXXX)"
 source packaging/sandbox/slapd-sandbox.sh
 cleanup() {
   slapd_sandbox_stop "$work/ldap" >/dev/null 2>&1 || true
-  rm -rf "$work"
+  [[ -n ${RECLAIM_DEMO_KEEP:-} ]] && echo "kept $work" || rm -rf "$work"
 }
 trap cleanup EXIT
 
@@ -32,6 +34,28 @@ slapd_sandbox_start "$work/ldap" --base --ldif packaging/demo/people.ldif \
   --plugin "$root/build/plugin/libreclaim.so.1" --plugin-config "$work/reclaim.toml" --quiet
 echo "   slapd pid $SLAPD_SANDBOX_PID listening on $SLAPD_SANDBOX_URI"
 
+echo "== licences and access in the local inventory"
+for person in alice bob carol dave erin; do
+  id=$(ldapsearch -x -LLL -H "$SLAPD_SANDBOX_URI" -b "uid=$person,ou=People,dc=example,dc=com" -s base entryUUID |
+       awk '/^entryUUID:/ {print $2}')
+  reclaimctl inventory grant --subject "$id" --app m365 >/dev/null
+  reclaimctl inventory assign --subject "$id" --app m365 --sku M365_E5 >/dev/null
+  case $person in
+    alice|carol) reclaimctl inventory grant --subject "$id" --app figma >/dev/null
+                 reclaimctl inventory assign --subject "$id" --app figma --sku FIGMA_PRO >/dev/null
+                 reclaimctl inventory grant --subject "$id" --app github >/dev/null
+                 reclaimctl inventory assign --subject "$id" --app github --sku GHE >/dev/null ;;
+    bob|erin)    reclaimctl inventory grant --subject "$id" --app sap >/dev/null
+                 reclaimctl inventory assign --subject "$id" --app sap --sku SAP_PRO >/dev/null ;;
+  esac
+done
+echo "   $(reclaimctl inventory list | grep -c licence) licences, $(reclaimctl inventory list | grep -vc licence) access grants"
+
+echo "== what a termination of bob would do (reclaimctl plan: a dry preview, nothing recorded)"
+bob_id=$(ldapsearch -x -LLL -H "$SLAPD_SANDBOX_URI" -b "uid=bob,ou=People,dc=example,dc=com" -s base entryUUID |
+         awk '/^entryUUID:/ {print $2}')
+reclaimctl plan --subject "$bob_id" --from active --to terminated --attr departmentNumber=200 | sed 's/^/   /'
+
 echo "== the day's changes (ldapmodify)"
 ldapmodify -x -H "$SLAPD_SANDBOX_URI" -D "$SLAPD_SANDBOX_ROOTDN" -w "$SLAPD_SANDBOX_ROOTPW" \
   -f packaging/demo/changes.ldif | sed 's/^/   /'
@@ -44,5 +68,16 @@ done
 
 echo "== reclaimctl events list"
 reclaimctl events list
+sleep 2 # the engine's planner and workers act within a second
+echo
+echo "== reclaimctl plans list"
+reclaimctl plans list
+echo
+echo "== reclaimctl actions list (run inside slapd by the engine's workers)"
+reclaimctl actions list | awk 'NR == 1 || $5 != "already_done"'
+echo
+echo "== a month later: reclaimctl dispatch --at $(date -u -d '+31 days' +%Y-%m-%dT%H:%M:%SZ)"
+reclaimctl dispatch --at "$(date -u -d '+31 days' +%Y-%m-%dT%H:%M:%SZ)"
+echo "   licences left in the inventory: $(reclaimctl inventory list | grep -c licence)"
 echo
 echo "(the journal is $work/state/journal.sqlite3; plugin log: $work/ldap/plugin.log)"
