@@ -4,6 +4,7 @@
 // limited to the current role), contract end dates, the mass-revocation
 // guard at its boundaries, approvals under the two-person rule, cost and
 // per-application approval requirements, dry run, and preview.
+#include "policy_fixture.hpp"
 #include "config.hpp"
 #include "journal.hpp"
 #include "local_connector.hpp"
@@ -31,62 +32,10 @@ namespace {
 
 const char *const hr = "cn=hr-admin,dc=example,dc=com";
 
-time_point at(const char *utc) {
-  const auto t = reclaim::parse_utc(utc);
-  BOOST_TEST_REQUIRE(t.has_value(), utc);
-  return *t;
-}
-
-// The catalogue: two critical, two standard, one low application. Extra
-// lines for one application (dry_run, require_approval) go in `flags`.
-std::string apps_text(const std::map<std::string, std::string> &flags) {
-  const std::pair<const char *, const char *> apps[] = {
-      {"m365", "tier = \"critical\"\nskus = [ { id = \"M365_E5\", monthly_cost = 57.0 }, "
-               "{ id = \"M365_E1\", monthly_cost = 10.0 } ]\n"},
-      {"github", "tier = \"critical\"\nskus = [ { id = \"GHE\", monthly_cost = 21.0 } ]\n"},
-      {"figma", "tier = \"standard\"\nskus = [ { id = \"FIGMA_PRO\", monthly_cost = 15.0 } ]\n"},
-      {"sap", "tier = \"standard\"\nskus = [ { id = \"SAP_PRO\", monthly_cost = 110.0, currency = \"EUR\" } ]\n"},
-      {"wiki", "tier = \"low\"\n"},
-  };
-  std::string out;
-  for (const auto &[id, body] : apps) {
-    out += fmt::format("\n[[application]]\nid = \"{}\"\n{}", id, body);
-    if (auto it = flags.find(id); it != flags.end()) out += it->second + "\n";
-  }
-  return out + R"toml(
-[tiers.critical]
-delay = "immediate"
-[tiers.standard]
-delay = "P30D"
-[tiers.low]
-delay = "staged"
-grace = "P7D"
-)toml";
-}
-
-const std::string leavers_rule = R"toml(
-[[policy.rule]]
-name = "leavers"
-to = ["terminated", "deleted", "contract_ended"]
-applications = ["*"]
-actions = [
-  { action = "revoke_access", delay = "immediate" },
-  { action = "transfer_ownership", delay = "P7D" },
-  { action = "reclaim_licence" },
-  { action = "notify", target = "finance", delay = "immediate" },
-]
-)toml";
-
-const std::string leave_rule = R"toml(
-[[policy.rule]]
-name = "leave"
-to = ["leave"]
-applications = ["*"]
-actions = [
-  { action = "suspend_access", delay = "immediate" },
-  { action = "reclaim_licence", delay = "P90D" },
-]
-)toml";
+using reclaim::unit::apps_text;
+using reclaim::unit::at;
+using reclaim::unit::leave_rule;
+using reclaim::unit::leavers_rule;
 
 // Only m365, so guard tests plan one action per departure.
 const std::string small_leavers_rule = R"toml(

@@ -5,6 +5,7 @@
 // they cover; dry run never calls a connector; a crash mid-action is picked
 // up again without a second effect; the local inventory is idempotent; and
 // leave/return and rehire restore what was taken away.
+#include "policy_fixture.hpp"
 #include "config.hpp"
 #include "journal.hpp"
 #include "local_connector.hpp"
@@ -37,62 +38,12 @@ namespace {
 
 const char *const hr = "cn=hr-admin,dc=example,dc=com";
 
-time_point at(const char *utc) {
-  const auto t = reclaim::parse_utc(utc);
-  BOOST_TEST_REQUIRE(t.has_value(), utc);
-  return *t;
-}
+using reclaim::unit::apps_text;
+using reclaim::unit::at;
+using reclaim::unit::leave_rule;
+using reclaim::unit::leavers_rule;
 
 const time_point t0 = reclaim::from_unix_ms(1'799'575'200'000); // 2027-01-10T10:00:00Z
-
-std::string apps_text(const std::map<std::string, std::string> &flags) {
-  const std::pair<const char *, const char *> apps[] = {
-      {"m365", "tier = \"critical\"\nskus = [ { id = \"M365_E5\", monthly_cost = 57.0 }, "
-               "{ id = \"M365_E1\", monthly_cost = 10.0 } ]\n"},
-      {"github", "tier = \"critical\"\nskus = [ { id = \"GHE\", monthly_cost = 21.0 } ]\n"},
-      {"figma", "tier = \"standard\"\nskus = [ { id = \"FIGMA_PRO\", monthly_cost = 15.0 } ]\n"},
-      {"sap", "tier = \"standard\"\nskus = [ { id = \"SAP_PRO\", monthly_cost = 110.0 } ]\n"},
-      {"wiki", "tier = \"low\"\n"},
-  };
-  std::string out;
-  for (const auto &[id, body] : apps) {
-    out += fmt::format("\n[[application]]\nid = \"{}\"\n{}", id, body);
-    if (auto it = flags.find(id); it != flags.end()) out += it->second + "\n";
-  }
-  return out + R"toml(
-[tiers.critical]
-delay = "immediate"
-[tiers.standard]
-delay = "P30D"
-[tiers.low]
-delay = "staged"
-grace = "P7D"
-)toml";
-}
-
-const std::string leavers_rule = R"toml(
-[[policy.rule]]
-name = "leavers"
-to = ["terminated", "deleted", "contract_ended"]
-applications = ["*"]
-actions = [
-  { action = "revoke_access", delay = "immediate" },
-  { action = "transfer_ownership", delay = "P7D" },
-  { action = "reclaim_licence" },
-  { action = "notify", target = "finance", delay = "immediate" },
-]
-)toml";
-
-const std::string leave_rule = R"toml(
-[[policy.rule]]
-name = "leave"
-to = ["leave"]
-applications = ["*"]
-actions = [
-  { action = "suspend_access", delay = "immediate" },
-  { action = "reclaim_licence", delay = "P90D" },
-]
-)toml";
 
 // One immediate action on m365.
 const std::string one_action_rule = R"toml(
