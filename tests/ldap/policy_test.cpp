@@ -1,0 +1,1140 @@
+// policy_test.cpp — end-to-end tests of policy, guard and scheduler (issue 3)
+// through a real slapd with the plugin loaded. Each directory uses a copy of
+// packaging/config/reclaim.toml with `[scheduler] in_process = false`, so
+// actions run only when a test calls `reclaimctl dispatch [--at TIME]`: the
+// test controls the clock and never sleeps for a grace period. People are
+// seeded by LDIF (the plugin's baseline at the first write), get licences
+// and access with `reclaimctl inventory assign|grant`, and are then changed
+// with real LDAP modifies; everything is asserted on reclaimctl's JSON (and,
+// for the local connector's outbox and effect log, a read-only look into the
+// state store).
+//
+// Directories: "enforce" (the example's policy and guard) for terminate,
+// leave/return, transfer, rehire within and after grace, legal hold, an
+// extension, a contract end date, preview and bad CLI input; "guard"
+// ([guard] max_events = 3, approval_cost_above = 100, figma dry_run) for a
+// held burst, the two-person rule and a plan awaiting approval; "restart"
+// (20 terminations, killed dispatchers and a killed slapd); "dry-run"
+// (mode = "dry_run"); and a config whose rule names an unknown application,
+// which slapd must refuse. reclaimctl writes to the store while slapd holds
+// it open throughout (an earlier plugin lost its SQLite locks that way).
+#define BOOST_TEST_MODULE ldap_policy
+#include "policy_client.hpp"
+#include "scenario.hpp"
+#include "test_env.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <csignal>
+#include <ctime>
+#include <map>
+#include <memory>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+using namespace reclaim::test;
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+const std::string admin_dn = slapd_instance::root_dn;
+
+// ------------------------------------------------------------------ config
+
+struct line_edit {
+  std::string from; // a line starting with this (the first one) …
+  std::string to;   // … is replaced by this
+};
+
+// The example config with state_dir, then each edit applied; line receives
+// the 1-based line of the last edit (for file:line checks).
+std::string edited_config(const fs::path &state_dir, const std::vector<line_edit> &edits,
+                          int *line = nullptr) {
+  std::string text = example_config(state_dir);
+  for (const auto &e : edits) {
+    std::istringstream in(text);
+    std::string out;
+    int n = 0, found = 0;
+    for (std::string l; std::getline(in, l);) {
+      ++n;
+      if (found == 0 && l.rfind(e.from, 0) == 0) {
+        found = n;
+        l = e.to;
+      }
+      out += l + "\n";
+    }
+    if (found == 0) {
+      throw std::runtime_error("no line starting with \"" + e.from + "\" in the example config");
+    }
+    if (line != nullptr) *line = found;
+    text = out;
+  }
+  return text;
+}
+
+// Every directory here: actions run only by `reclaimctl dispatch`, enforce.
+std::vector<line_edit> base_edits(std::vector<line_edit> more = {}) {
+  std::vector<line_edit> edits = {{"in_process = ", "in_process = false"},
+                                  {"mode = ", "mode = \"enforce\""}};
+  edits.insert(edits.end(), more.begin(), more.end());
+  return edits;
+}
+
+// ------------------------------------------------------------------- JSON
+
+std::string show(const json &j) { return j.dump(1); }
+
+// One compact line per action, for failure messages.
+std::string show_actions(const json &actions) {
+  std::string s;
+  for (const auto &a : actions) {
+    s += "  #" + std::to_string(a.value("id", 0)) + " plan " + std::to_string(a.value("plan_id", 0)) +
+         " " + a.value("app", "") + "/" + a.value("action", "") + " " + a.value("status", "") +
+         " due " + a.value("due", "") + " attempts " + std::to_string(a.value("attempts", 0)) +
+         " outcome \"" + a.value("outcome", "") + "\"\n";
+  }
+  return s.empty() ? "  (no actions)\n" : s;
+}
+
+// The action of app/kind (in plan, if given); nullptr when none.
+const json *find_action(const json &actions, const std::string &app, const std::string &kind,
+                        std::int64_t plan = 0) {
+  for (const auto &a : actions) {
+    if (a.value("app", "") == app && a.value("action", "") == kind &&
+        (plan == 0 || a.value("plan_id", std::int64_t{0}) == plan)) {
+      return &a;
+    }
+  }
+  return nullptr;
+}
+
+std::string status_of(const json &actions, const std::string &app, const std::string &kind,
+                      std::int64_t plan = 0) {
+  const auto *a = find_action(actions, app, kind, plan);
+  return a ? a->value("status", "") : "(no such action)";
+}
+
+// "app/sku" of every licence row.
+std::set<std::string> licences(const json &inventory) {
+  std::set<std::string> out;
+  for (const auto &r : inventory) {
+    if (r.value("status", "") == "licence") out.insert(r.value("app", "") + "/" + r.value("sku", ""));
+  }
+  return out;
+}
+
+// app → access status (active, suspended, revoked).
+std::map<std::string, std::string> access(const json &inventory) {
+  std::map<std::string, std::string> out;
+  for (const auto &r : inventory) {
+    if (r.value("status", "") != "licence") out[r.value("app", "")] = r.value("status", "");
+  }
+  return out;
+}
+
+std::string show(const std::set<std::string> &s) {
+  std::string out = "{";
+  for (const auto &x : s) out += (out.size() > 1 ? ", " : "") + x;
+  return out + "}";
+}
+
+std::string show(const std::map<std::string, std::string> &m) {
+  std::string out = "{";
+  for (const auto &[k, v] : m) out += (out.size() > 1 ? ", " : "") + k + ": " + v;
+  return out + "}";
+}
+
+// "2026-01-02T03:04:05.678Z" → seconds since the epoch (-1 when unparsable).
+std::time_t parse_utc_seconds(const std::string &text) {
+  std::tm tm{};
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6) {
+    return -1;
+  }
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return timegm(&tm);
+}
+
+// Days from now until an action's due time (negative: in the past).
+double days_until(const json &action) {
+  const auto due = parse_utc_seconds(action.value("due", ""));
+  return static_cast<double>(due - std::time(nullptr)) / 86400.0;
+}
+
+// ------------------------------------------------------------ environment
+
+struct equipment {
+  std::vector<std::pair<std::string, std::string>> licences; // app, SKU
+  std::vector<std::string> access;                            // apps
+};
+
+const equipment all_four = {
+    {{"m365", "M365_E5"}, {"github", "GHE"}, {"figma", "FIGMA_PRO"}, {"sap", "SAP_PRO"}},
+    {"m365", "github", "figma", "sap"}};
+
+// A slapd with the plugin (config: the example with edits), its people
+// seeded by LDIF, and reclaimctl on the same config.
+class policy_env {
+public:
+  policy_env(const std::string &name, const std::string &people_ldif,
+             const std::vector<line_edit> &edits) {
+    directory_options o;
+    o.seed_ldif = seed_ldif(people_ldif);
+    dir_ = std::make_unique<directory>(o, name);
+    write_plugin_config(dir_->config_path(), edited_config(dir_->state_dir(), edits),
+                        dir_->state_dir());
+    dir_->start();
+    dir_->events().wait_readable();
+    ctl_ = std::make_unique<policy_client>(reclaimctl_path(), dir_->config_path(),
+                                           dir_->state_dir());
+  }
+
+  directory &dir() { return *dir_; }
+  const policy_client &ctl() const { return *ctl_; }
+
+  std::string uuid(const std::string &uid) {
+    auto id = dir_->read(person_dn(uid)).first("entryUUID");
+    for (auto &c : id) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    BOOST_REQUIRE_MESSAGE(!id.empty(), uid << " has no entryUUID");
+    return id;
+  }
+
+  void equip(const std::string &subject, const equipment &e) {
+    for (const auto &[app, sku] : e.licences) ctl_->assign(subject, app, sku);
+    for (const auto &app : e.access) ctl_->grant(subject, app);
+  }
+
+  ldap_entry set(const std::string &uid, const std::string &attribute, const std::string &value) {
+    return dir_->modify(person_dn(uid), {{mod_op::replace, attribute, {value}}});
+  }
+
+  // Waits until the subject has a plan of kind to to_state and returns it.
+  json wait_plan(const std::string &subject, const std::string &to_state,
+                 const std::string &kind = "reclaim") {
+    const auto match = [&](const json &p) {
+      return p.value("to", "") == to_state && p.value("kind", "") == kind;
+    };
+    const auto plans = ctl_->wait_plans(subject, [&](const json &all) {
+      return std::any_of(all.begin(), all.end(), match);
+    });
+    for (const auto &p : plans) {
+      if (match(p)) return p;
+    }
+    BOOST_FAIL("no " << kind << " plan to " << to_state << " for " << subject
+                     << " within 10 s; plans:\n"
+                     << show(plans) << "\nplugin log:\n"
+                     << dir_->slapd().plugin_log());
+    return {};
+  }
+
+  json actions(const std::string &subject, std::int64_t plan = 0) {
+    return ctl_->actions(subject, "", plan);
+  }
+  json inventory(const std::string &subject) { return ctl_->inventory(subject); }
+
+private:
+  std::unique_ptr<directory> dir_;
+  std::unique_ptr<policy_client> ctl_;
+};
+
+// The first row of a query on the state store, columns joined by "|".
+std::string one_row(const policy_client &ctl, const std::string &sql) {
+  const auto rows = ctl.query(sql);
+  std::string out;
+  if (rows.empty()) return "(no rows)";
+  for (const auto &c : rows[0]) out += (out.empty() ? "" : "|") + c;
+  return out;
+}
+
+// What the plugin logs when its store breaks under it.
+void check_plugin_log_clean(directory &d) {
+  const auto log = d.slapd().plugin_log();
+  for (const char *bad : {"no such table", "journal write failed", "planning failed", "not planned",
+                          "disk I/O error", "malformed"}) {
+    BOOST_TEST(log.find(bad) == std::string::npos, "plugin log reports \"" << bad << "\":\n" << log);
+  }
+}
+
+void require_exit(const process_result &r, int code, const std::string &what,
+                  const std::string &stderr_mentions = {}) {
+  BOOST_TEST(r.exit_code == code, what << ": exit " << r.exit_code << " (expected " << code
+                                       << "): " << r.output());
+  if (!stderr_mentions.empty()) {
+    BOOST_TEST(r.err.find(stderr_mentions) != std::string::npos,
+               what << ": message does not mention \"" << stderr_mentions << "\": " << r.err);
+  }
+}
+
+// ------------------------------------------------ the "enforce" directory
+
+std::string dept(const std::string &number) {
+  return "departmentNumber: " + number + "\nemployeeType: employee\n";
+}
+
+struct enforce_env {
+  enforce_env() {
+    const std::string people =
+        person_ldif("term.alice", dept("100")) + person_ldif("leave.bob", dept("200")) +
+        person_ldif("move.carol", dept("200")) + person_ldif("rehire.dan", dept("100")) +
+        person_ldif("late.erin", dept("100")) + person_ldif("hold.frank", dept("100")) +
+        person_ldif("preview.grace", dept("100")) + person_ldif("ext.heidi", dept("100"));
+    env = std::make_unique<policy_env>("policy-enforce", people, base_edits());
+  }
+  ~enforce_env() { env.reset(); }
+  static std::unique_ptr<policy_env> env;
+};
+std::unique_ptr<policy_env> enforce_env::env;
+
+policy_env &enforce() { return *enforce_env::env; }
+
+} // namespace
+
+// ===================================================================== 1
+BOOST_AUTO_TEST_SUITE(enforce_mode, *boost::unit_test::fixture<enforce_env>())
+
+BOOST_AUTO_TEST_CASE(terminate_runs_critical_now_and_standard_after_grace) {
+  auto &e = enforce();
+  auto &ctl = e.ctl();
+  const auto id = e.uuid("term.alice");
+  e.equip(id, all_four);
+
+  e.set("term.alice", "employeeType", "terminated");
+  const auto plan = e.wait_plan(id, "terminated");
+  BOOST_TEST_MESSAGE("terminate plan: " << plan.dump());
+  BOOST_TEST(plan.value("status", "") == "active", show(plan));
+  BOOST_TEST(plan.value("from", "") == "active", show(plan));
+  BOOST_TEST(same_dn(plan.value("requested_by", ""), admin_dn), show(plan));
+  BOOST_TEST(plan.value("monthly_cost", 0.0) == 57.0 + 21.0 + 15.0 + 110.0,
+             "monthly cost of the licences reclaimed: " << show(plan));
+  BOOST_TEST(plan.value("currency", "") == "EUR", show(plan));
+  BOOST_TEST(plan.value("dry_run", true) == false, show(plan));
+
+  auto acts = e.actions(id);
+  // leavers rule: 4 actions on each of the 4 applications, all waiting.
+  BOOST_TEST(acts.size() == 16u, show_actions(acts));
+  std::set<std::string> keys;
+  for (const auto &a : acts) {
+    BOOST_TEST(a.value("status", "") == "pending", show_actions(acts));
+    keys.insert(a.value("idempotency_key", ""));
+  }
+  BOOST_TEST(keys.size() == acts.size(), "idempotency keys are not distinct:\n" << show_actions(acts));
+  // Due times: immediate for critical reclaim, P30D (tier standard) for
+  // standard reclaim, P7D for transfer_ownership.
+  for (const std::string app : {"m365", "github"}) {
+    const auto *r = find_action(acts, app, "reclaim_licence");
+    BOOST_REQUIRE(r);
+    BOOST_TEST(days_until(*r) < 0.01, app << " reclaim due " << r->value("due", ""));
+  }
+  for (const std::string app : {"figma", "sap"}) {
+    const auto *r = find_action(acts, app, "reclaim_licence");
+    BOOST_REQUIRE(r);
+    BOOST_TEST(days_until(*r) > 29.9, app << " reclaim due " << r->value("due", ""));
+    BOOST_TEST(days_until(*r) < 30.1, app << " reclaim due " << r->value("due", ""));
+  }
+  for (const std::string app : {"m365", "github", "figma", "sap"}) {
+    const auto *t = find_action(acts, app, "transfer_ownership");
+    BOOST_REQUIRE(t);
+    BOOST_TEST(days_until(*t) > 6.9, app << " transfer due " << t->value("due", ""));
+    BOOST_TEST(days_until(*t) < 7.1, app << " transfer due " << t->value("due", ""));
+  }
+
+  // Now: critical applications lose access and licence, every application
+  // loses access (the rule says revoke_access immediate), finance is told.
+  ctl.dispatch();
+  acts = e.actions(id);
+  for (const std::string app : {"m365", "github"}) {
+    BOOST_TEST(status_of(acts, app, "revoke_access") == "done", app << "\n" << show_actions(acts));
+    BOOST_TEST(status_of(acts, app, "reclaim_licence") == "done", app << "\n" << show_actions(acts));
+  }
+  for (const std::string app : {"figma", "sap"}) {
+    BOOST_TEST(status_of(acts, app, "revoke_access") == "done", app << "\n" << show_actions(acts));
+    BOOST_TEST(status_of(acts, app, "reclaim_licence") == "pending", app << "\n" << show_actions(acts));
+  }
+  for (const std::string app : {"m365", "github", "figma", "sap"}) {
+    BOOST_TEST(status_of(acts, app, "notify") == "done", app << "\n" << show_actions(acts));
+    BOOST_TEST(status_of(acts, app, "transfer_ownership") == "pending", app << "\n" << show_actions(acts));
+  }
+  auto inv = e.inventory(id);
+  BOOST_TEST(show(licences(inv)) == show(std::set<std::string>{"figma/FIGMA_PRO", "sap/SAP_PRO"}),
+             "licences after dispatch now: " << show(inv));
+  BOOST_TEST(show(access(inv)) == "{figma: revoked, github: revoked, m365: revoked, sap: revoked}");
+  BOOST_TEST(ctl.plans(id)[0].value("status", "") == "active");
+
+  // A second dispatch now runs nothing more for this person.
+  ctl.dispatch();
+  BOOST_TEST(e.actions(id) == acts, "a second dispatch changed something:\n" << show_actions(e.actions(id)));
+
+  // After the grace period (now + 31 days) the rest runs.
+  ctl.dispatch(utc_in_days(31));
+  acts = e.actions(id);
+  for (const auto &a : acts) {
+    BOOST_TEST(a.value("status", "") == "done", show_actions(acts));
+  }
+  inv = e.inventory(id);
+  BOOST_TEST(licences(inv).empty(), "licences after +31 days: " << show(inv));
+  BOOST_TEST(ctl.plans(id)[0].value("status", "") == "done", show(ctl.plans(id)));
+
+  // The outbox holds each notification and ownership transfer once.
+  const auto outbox = ctl.query("SELECT kind, app, count(*) FROM outbox WHERE subject_id = '" + id +
+                                "' GROUP BY kind, app ORDER BY kind, app");
+  std::string text;
+  for (const auto &r : outbox) text += r[0] + "/" + r[1] + "=" + r[2] + " ";
+  BOOST_TEST(text == "notify/figma=1 notify/github=1 notify/m365=1 notify/sap=1 "
+                     "transfer_ownership/figma=1 transfer_ownership/github=1 "
+                     "transfer_ownership/m365=1 transfer_ownership/sap=1 ");
+}
+
+// ===================================================================== 2
+BOOST_AUTO_TEST_CASE(leave_suspends_and_return_restores) {
+  auto &e = enforce();
+  auto &ctl = e.ctl();
+  const auto id = e.uuid("leave.bob");
+  e.equip(id, {{{"m365", "M365_E5"}, {"sap", "SAP_PRO"}}, {"m365", "sap"}});
+
+  e.set("leave.bob", "employeeType", "parental-leave");
+  const auto leave = e.wait_plan(id, "leave");
+  BOOST_TEST(leave.value("status", "") == "active", show(leave));
+  ctl.dispatch();
+  auto acts = e.actions(id);
+  BOOST_TEST(status_of(acts, "m365", "suspend_access") == "done", show_actions(acts));
+  BOOST_TEST(status_of(acts, "sap", "suspend_access") == "done", show_actions(acts));
+  for (const std::string app : {"m365", "github", "figma", "sap"}) {
+    const auto *r = find_action(acts, app, "reclaim_licence");
+    BOOST_REQUIRE_MESSAGE(r, app << " has no reclaim_licence:\n" << show_actions(acts));
+    BOOST_TEST(r->value("status", "") == "pending", app << "\n" << show_actions(acts));
+    BOOST_TEST(days_until(*r) > 89.9, app << " reclaim due " << r->value("due", ""));
+    BOOST_TEST(days_until(*r) < 90.1, app << " reclaim due " << r->value("due", ""));
+  }
+  auto inv = e.inventory(id);
+  BOOST_TEST(show(access(inv)) == "{m365: suspended, sap: suspended}", show(inv));
+  BOOST_TEST(show(licences(inv)) == "{m365/M365_E5, sap/SAP_PRO}", show(inv));
+
+  // Return: reactivated; the pending reclaims are cancelled (and say why),
+  // a restore plan resumes what was suspended.
+  e.set("leave.bob", "employeeType", "active");
+  const auto restore = e.wait_plan(id, "reactivated", "restore");
+  BOOST_TEST(restore.value("status", "") == "active", show(restore));
+  BOOST_TEST(restore.value("from", "") == "leave", show(restore));
+  acts = e.actions(id);
+  for (const std::string app : {"m365", "github", "figma", "sap"}) {
+    const auto *r = find_action(acts, app, "reclaim_licence");
+    BOOST_REQUIRE(r);
+    BOOST_TEST(r->value("status", "") == "cancelled", app << "\n" << show_actions(acts));
+    BOOST_TEST(r->value("outcome", "").find("reactivated") != std::string::npos,
+               "cancellation does not say why:\n" << show_actions(acts));
+  }
+  const auto restore_actions = e.actions(id, restore.value("id", std::int64_t{0}));
+  BOOST_TEST(restore_actions.size() == 2u, show_actions(restore_actions));
+  BOOST_TEST(status_of(restore_actions, "m365", "resume_access") == "pending", show_actions(restore_actions));
+  BOOST_TEST(status_of(restore_actions, "sap", "resume_access") == "pending", show_actions(restore_actions));
+
+  ctl.dispatch();
+  acts = e.actions(id, restore.value("id", std::int64_t{0}));
+  BOOST_TEST(status_of(acts, "m365", "resume_access") == "done", show_actions(acts));
+  BOOST_TEST(status_of(acts, "sap", "resume_access") == "done", show_actions(acts));
+  inv = e.inventory(id);
+  BOOST_TEST(show(access(inv)) == "{m365: active, sap: active}", show(inv));
+  BOOST_TEST(show(licences(inv)) == "{m365/M365_E5, sap/SAP_PRO}", show(inv));
+
+  // Past the 90 days nothing is reclaimed any more.
+  ctl.dispatch(utc_in_days(91));
+  inv = e.inventory(id);
+  BOOST_TEST(show(licences(inv)) == "{m365/M365_E5, sap/SAP_PRO}", "after +91 days: " << show(inv));
+}
+
+// ===================================================================== 3
+BOOST_AUTO_TEST_CASE(transfer_plans_only_what_the_new_role_lacks) {
+  auto &e = enforce();
+  auto &ctl = e.ctl();
+  const auto id = e.uuid("move.carol");
+  e.equip(id, {{{"m365", "M365_E1"}, {"sap", "SAP_PRO"}}, {"m365", "sap"}});
+
+  e.set("move.carol", "departmentNumber", "100"); // 200 {m365, sap} → 100 {m365, github, figma}
+  const auto plan = e.wait_plan(id, "transferred");
+  BOOST_TEST(plan.value("status", "") == "active", show(plan));
+  BOOST_TEST(plan.value("from", "") == "active", show(plan));
+  BOOST_TEST(plan.value("monthly_cost", 0.0) == 110.0, show(plan));
+  auto acts = e.actions(id);
+  BOOST_TEST(acts.size() == 2u, "transfer 200 -> 100 must touch only sap:\n" << show_actions(acts));
+  for (const auto &a : acts) {
+    BOOST_TEST(a.value("app", "") == "sap", show_actions(acts));
+    BOOST_TEST(days_until(a) > 13.9, show_actions(acts));
+    BOOST_TEST(days_until(a) < 14.1, show_actions(acts));
+  }
+  BOOST_TEST(find_action(acts, "sap", "revoke_access") != nullptr, show_actions(acts));
+  BOOST_TEST(find_action(acts, "sap", "reclaim_licence") != nullptr, show_actions(acts));
+
+  ctl.dispatch();
+  BOOST_TEST(e.actions(id) == acts, "dispatch now ran a P14D action:\n" << show_actions(e.actions(id)));
+  ctl.dispatch(utc_in_days(15));
+  acts = e.actions(id);
+  BOOST_TEST(status_of(acts, "sap", "revoke_access") == "done", show_actions(acts));
+  BOOST_TEST(status_of(acts, "sap", "reclaim_licence") == "done", show_actions(acts));
+  const auto inv = e.inventory(id);
+  BOOST_TEST(show(licences(inv)) == "{m365/M365_E1}", show(inv));
+  BOOST_TEST(show(access(inv)) == "{m365: active, sap: revoked}", show(inv));
+}
+
+// ===================================================================== 4
+BOOST_AUTO_TEST_CASE(rehire_within_grace_cancels_pending_and_restores_entitled) {
+  auto &e = enforce();
+  auto &ctl = e.ctl();
+  const auto id = e.uuid("rehire.dan"); // department 100: m365, github, figma (not sap)
+  e.equip(id, all_four);
+
+  e.set("rehire.dan", "employeeType", "terminated");
+  const auto term = e.wait_plan(id, "terminated");
+  ctl.dispatch();
+  auto inv = e.inventory(id);
+  BOOST_TEST(show(licences(inv)) == "{figma/FIGMA_PRO, sap/SAP_PRO}", show(inv));
+
+  e.set("rehire.dan", "employeeType", "employee");
+  const auto restore = e.wait_plan(id, "reactivated", "restore");
+  BOOST_TEST(restore.value("status", "") == "active", show(restore));
+  BOOST_TEST(restore.value("from", "") == "terminated", show(restore));
+  auto acts = e.actions(id, term.value("id", std::int64_t{0}));
+  int cancelled = 0;
+  for (const auto &a : acts) {
+    const auto s = a.value("status", "");
+    if (s == "cancelled") ++cancelled;
+    BOOST_TEST((s == "done" || s == "cancelled" || s == "already_done"), show_actions(acts));
+  }
+  // figma and sap reclaim_licence, transfer_ownership on all four.
+  BOOST_TEST(cancelled == 6, show_actions(acts));
+  BOOST_TEST(status_of(acts, "figma", "reclaim_licence") == "cancelled", show_actions(acts));
+  BOOST_TEST(status_of(acts, "sap", "reclaim_licence") == "cancelled", show_actions(acts));
+
+  // Restore: what ran (access on 4, licences of m365 and github), limited to
+  // what department 100 is entitled to: no sap.
+  const auto rid = restore.value("id", std::int64_t{0});
+  acts = e.actions(id, rid);
+  std::set<std::string> planned;
+  for (const auto &a : acts) planned.insert(a.value("app", "") + "/" + a.value("action", ""));
+  BOOST_TEST(show(planned) == "{figma/grant_access, github/assign_licence, github/grant_access, "
+                              "m365/assign_licence, m365/grant_access}",
+             show_actions(acts));
+
+  ctl.dispatch();
+  acts = e.actions(id, rid);
+  for (const auto &a : acts) BOOST_TEST(a.value("status", "") == "done", show_actions(acts));
+  inv = e.inventory(id);
+  BOOST_TEST(show(licences(inv)) ==
+                 "{figma/FIGMA_PRO, github/GHE, m365/M365_E5, sap/SAP_PRO}",
+             "licences after the restore: " << show(inv));
+  BOOST_TEST(show(access(inv)) == "{figma: active, github: active, m365: active, sap: revoked}",
+             show(inv));
+  BOOST_TEST(ctl.plans(id, "").size() == 2u, show(ctl.plans(id)));
+  // Nothing cancelled runs later.
+  ctl.dispatch(utc_in_days(31));
+  BOOST_TEST(show(licences(e.inventory(id))) ==
+             "{figma/FIGMA_PRO, github/GHE, m365/M365_E5, sap/SAP_PRO}");
+}
+
+BOOST_AUTO_TEST_CASE(rehire_after_grace_restores_entitled_licences) {
+  auto &e = enforce();
+  auto &ctl = e.ctl();
+  const auto id = e.uuid("late.erin"); // department 100
+  e.equip(id, all_four);
+  e.set("late.erin", "employeeType", "terminated");
+  e.wait_plan(id, "terminated");
+  ctl.dispatch();
+  ctl.dispatch(utc_in_days(31));
+  BOOST_TEST(licences(e.inventory(id)).empty(), show(e.inventory(id)));
+
+  e.set("late.erin", "employeeType", "employee");
+  const auto restore = e.wait_plan(id, "reactivated", "restore");
+  const auto rid = restore.value("id", std::int64_t{0});
+  auto acts = e.actions(id, rid);
+  std::set<std::string> planned;
+  for (const auto &a : acts) planned.insert(a.value("app", "") + "/" + a.value("action", ""));
+  BOOST_TEST(show(planned) == "{figma/assign_licence, figma/grant_access, github/assign_licence, "
+                              "github/grant_access, m365/assign_licence, m365/grant_access}",
+             show_actions(acts));
+  ctl.dispatch();
+  const auto inv = e.inventory(id);
+  BOOST_TEST(show(licences(inv)) == "{figma/FIGMA_PRO, github/GHE, m365/M365_E5}", show(inv));
+  BOOST_TEST(show(access(inv)) == "{figma: active, github: active, m365: active, sap: revoked}",
+             show(inv));
+}
+
+// ===================================================================== 5
+BOOST_AUTO_TEST_CASE(legal_hold_revokes_access_but_keeps_data_until_lifted) {
+  auto &e = enforce();
+  auto &ctl = e.ctl();
+  const auto id = e.uuid("hold.frank");
+  e.equip(id, all_four);
+  require_exit(ctl.run({"hold", "add", "--subject", id, "--reason", "case 42", "--as", "legal"}), 0,
+               "hold add");
+  const auto holds = ctl.json({"hold", "list"});
+  BOOST_TEST(holds.dump().find(id) != std::string::npos, show(holds));
+
+  e.set("hold.frank", "employeeType", "terminated");
+  e.wait_plan(id, "terminated");
+  ctl.dispatch();
+  auto acts = e.actions(id);
+  for (const std::string app : {"m365", "github", "figma", "sap"}) {
+    BOOST_TEST(status_of(acts, app, "revoke_access") == "done", app << "\n" << show_actions(acts));
+  }
+  for (const std::string app : {"m365", "github"}) {
+    const auto *r = find_action(acts, app, "reclaim_licence");
+    BOOST_REQUIRE(r);
+    BOOST_TEST(r->value("status", "") == "on_hold", app << "\n" << show_actions(acts));
+    BOOST_TEST(r->value("outcome", "").find("legal hold") != std::string::npos, show_actions(acts));
+    BOOST_TEST(r->value("outcome", "").find("case 42") != std::string::npos, show_actions(acts));
+  }
+  // Data actions that are not due yet still read "pending": nothing in
+  // `actions list` says they will wait for the hold until they become due.
+  for (const std::string app : {"m365", "github", "figma", "sap"}) {
+    BOOST_WARN_MESSAGE(status_of(acts, app, "transfer_ownership") == "on_hold",
+                       app << " transfer_ownership under legal hold reads \""
+                           << status_of(acts, app, "transfer_ownership")
+                           << "\" until it is due (not on_hold)");
+  }
+  auto inv = e.inventory(id);
+  BOOST_TEST(show(licences(inv)) == "{figma/FIGMA_PRO, github/GHE, m365/M365_E5, sap/SAP_PRO}",
+             "licences under legal hold: " << show(inv));
+  BOOST_TEST(show(access(inv)) == "{figma: revoked, github: revoked, m365: revoked, sap: revoked}");
+
+  // A week on, ownership transfers are due: they wait too.
+  ctl.dispatch(utc_in_days(8));
+  acts = e.actions(id);
+  for (const std::string app : {"m365", "github", "figma", "sap"}) {
+    BOOST_TEST(status_of(acts, app, "transfer_ownership") == "on_hold", app << "\n" << show_actions(acts));
+  }
+  BOOST_TEST(one_row(ctl, "SELECT count(*) FROM outbox WHERE kind = 'transfer_ownership' AND subject_id = '" +
+                           id + "'") == "0");
+
+  // Lifting the hold: waiting actions become pending and run when dispatched.
+  require_exit(ctl.run({"hold", "remove", "--subject", id}), 0, "hold remove");
+  acts = e.actions(id);
+  for (const std::string app : {"m365", "github"}) {
+    BOOST_TEST(status_of(acts, app, "reclaim_licence") == "pending", app << "\n" << show_actions(acts));
+  }
+  for (const std::string app : {"m365", "github", "figma", "sap"}) {
+    BOOST_TEST(status_of(acts, app, "transfer_ownership") == "pending", app << "\n" << show_actions(acts));
+  }
+  ctl.dispatch(utc_in_days(8));
+  acts = e.actions(id);
+  for (const std::string app : {"m365", "github"}) {
+    BOOST_TEST(status_of(acts, app, "reclaim_licence") == "done", app << "\n" << show_actions(acts));
+  }
+  for (const std::string app : {"m365", "github", "figma", "sap"}) {
+    BOOST_TEST(status_of(acts, app, "transfer_ownership") == "done", app << "\n" << show_actions(acts));
+  }
+  inv = e.inventory(id);
+  BOOST_TEST(show(licences(inv)) == "{figma/FIGMA_PRO, sap/SAP_PRO}", show(inv));
+  ctl.dispatch(utc_in_days(31));
+  BOOST_TEST(licences(e.inventory(id)).empty(), show(e.inventory(id)));
+
+  // A hold that is not there cannot be lifted.
+  require_exit(ctl.run({"hold", "remove", "--subject", id}), 3, "hold remove twice");
+}
+
+// ===================================================================== 9
+BOOST_AUTO_TEST_CASE(preview_prints_actions_and_records_nothing) {
+  auto &e = enforce();
+  auto &ctl = e.ctl();
+  const auto id = e.uuid("preview.grace");
+  e.equip(id, all_four);
+  const auto plans_before = ctl.plans();
+  const auto actions_before = ctl.actions();
+  const auto rows = ctl.json({"plan", "--subject", id, "--from", "active", "--to", "terminated"});
+  BOOST_TEST(rows.size() == 16u, show_actions(rows));
+  for (const auto &a : rows) {
+    BOOST_TEST(a.value("status", "") == "would_run", show_actions(rows));
+  }
+  BOOST_TEST(status_of(rows, "m365", "reclaim_licence") == "would_run");
+  const auto leave = ctl.json({"plan", "--subject", id, "--from", "active", "--to", "leave"});
+  BOOST_TEST(leave.size() == 8u, show_actions(leave));
+  BOOST_TEST(ctl.plans() == plans_before, "plan (preview) recorded a plan");
+  BOOST_TEST(ctl.actions() == actions_before, "plan (preview) recorded actions");
+  BOOST_TEST(show(licences(e.inventory(id))) ==
+             "{figma/FIGMA_PRO, github/GHE, m365/M365_E5, sap/SAP_PRO}");
+  // For someone already planned, the preview says so.
+  const auto done = ctl.json({"plan", "--subject", e.uuid("term.alice"), "--from", "active", "--to",
+                              "terminated"});
+  BOOST_TEST(status_of(done, "m365", "revoke_access") == "already_planned", show_actions(done));
+  require_exit(ctl.run({"plan", "--subject", id, "--from", "active", "--to", "fired"}), 2,
+               "plan --to fired", "fired");
+}
+
+// ============================================================ bad input
+BOOST_AUTO_TEST_CASE(bad_cli_input_is_refused_with_its_exit_code) {
+  auto &e = enforce();
+  auto &ctl = e.ctl();
+  const auto id = e.uuid("ext.heidi");
+  require_exit(ctl.run({"approve", "999999", "--as", "alice"}), 3, "approve unknown plan", "999999");
+  require_exit(ctl.run({"reject", "999999", "--as", "alice"}), 3, "reject unknown plan", "999999");
+  // An active plan (term.alice's, done by now) cannot be approved.
+  const auto done = ctl.plans(e.uuid("term.alice"));
+  BOOST_REQUIRE(!done.empty());
+  const auto plan_id = std::to_string(done[0].value("id", 0));
+  require_exit(ctl.run({"approve", plan_id, "--as", "alice"}), 2, "approve a plan that is done");
+  BOOST_TEST(ctl.plans(e.uuid("term.alice"))[0].value("status", "") == "done");
+  require_exit(ctl.run({"exceptions", "add", "--subject", id, "--app", "slack", "--until",
+                        utc_in_days(10), "--approver", "boss"}),
+               2, "exceptions add --app slack", "slack");
+  require_exit(ctl.run({"exceptions", "add", "--subject", id, "--app", "m365", "--until",
+                        "2020-01-01T00:00:00Z", "--approver", "boss"}),
+               2, "exceptions add with an expiry in the past");
+  require_exit(ctl.run({"exceptions", "add", "--subject", id, "--app", "m365", "--until",
+                        "next week", "--approver", "boss"}),
+               2, "exceptions add --until 'next week'", "next week");
+  BOOST_TEST(ctl.json({"exceptions", "list"}).empty(), show(ctl.json({"exceptions", "list"})));
+  require_exit(ctl.run({"inventory", "assign", "--subject", id, "--app", "m365", "--sku", "GHE"}), 2,
+               "assign a SKU of another application", "GHE");
+  require_exit(ctl.run({"dispatch", "--at", "tomorrow"}), 2, "dispatch --at tomorrow", "tomorrow");
+}
+
+// An extension delays a person's actions on one application until it expires.
+BOOST_AUTO_TEST_CASE(extension_delays_one_application_until_it_expires) {
+  auto &e = enforce();
+  auto &ctl = e.ctl();
+  const auto id = e.uuid("ext.heidi");
+  e.equip(id, all_four);
+  require_exit(ctl.run({"exceptions", "add", "--subject", id, "--app", "github", "--until",
+                        utc_in_days(5), "--approver", "manager.mallory", "--reason", "handover"}),
+               0, "exceptions add github");
+  e.set("ext.heidi", "employeeType", "terminated");
+  e.wait_plan(id, "terminated");
+  ctl.dispatch();
+  auto acts = e.actions(id);
+  BOOST_TEST(status_of(acts, "m365", "reclaim_licence") == "done", show_actions(acts));
+  BOOST_TEST(status_of(acts, "github", "revoke_access") == "pending", show_actions(acts));
+  BOOST_TEST(status_of(acts, "github", "reclaim_licence") == "pending", show_actions(acts));
+  const auto *g = find_action(acts, "github", "reclaim_licence");
+  BOOST_REQUIRE(g);
+  BOOST_TEST(g->value("outcome", "").find("manager.mallory") != std::string::npos, show_actions(acts));
+  BOOST_TEST(days_until(*g) > 4.9, show_actions(acts));
+  BOOST_TEST(access(e.inventory(id))["github"] == "active");
+  ctl.dispatch(utc_in_days(6));
+  acts = e.actions(id);
+  BOOST_TEST(status_of(acts, "github", "revoke_access") == "done", show_actions(acts));
+  BOOST_TEST(status_of(acts, "github", "reclaim_licence") == "done", show_actions(acts));
+  BOOST_TEST(access(e.inventory(id))["github"] == "revoked");
+}
+
+// A contractor's end date (shadowExpire, days since 1970) schedules the
+// contract_ended plan for the end of that day; nothing runs before it.
+BOOST_AUTO_TEST_CASE(contract_end_date_schedules_the_plan_for_that_day) {
+  auto &e = enforce();
+  auto &ctl = e.ctl();
+  const long end_day = days_since_epoch_today() + 10;
+  e.dir().add_person("contract.ivy", {{"departmentNumber", {"100"}},
+                                      {"employeeType", {"contractor"}},
+                                      {"shadowExpire", {std::to_string(end_day)}}});
+  const auto id = e.uuid("contract.ivy");
+  e.equip(id, all_four);
+  const auto plan = e.wait_plan(id, "contract_ended", "contract");
+  BOOST_TEST(plan.value("status", "") == "active", show(plan));
+  auto acts = e.actions(id);
+  BOOST_TEST(acts.size() == 16u, show_actions(acts));
+  // The end of day end_day (UTC, the configured zone) is the start of the next.
+  const std::time_t end = static_cast<std::time_t>(end_day + 1) * 86400;
+  const auto *revoke = find_action(acts, "m365", "revoke_access");
+  BOOST_REQUIRE_MESSAGE(revoke, show_actions(acts));
+  BOOST_TEST(parse_utc_seconds(revoke->value("due", "")) == end, show_actions(acts));
+  const auto *reclaim = find_action(acts, "sap", "reclaim_licence");
+  BOOST_REQUIRE_MESSAGE(reclaim, show_actions(acts));
+  BOOST_TEST(parse_utc_seconds(reclaim->value("due", "")) == end + 30 * 86400, show_actions(acts));
+
+  ctl.dispatch(utc_in_days(9));
+  BOOST_TEST(e.actions(id) == acts, "ran before the end date:\n" << show_actions(e.actions(id)));
+  ctl.dispatch(utc_in_days(12));
+  acts = e.actions(id);
+  BOOST_TEST(status_of(acts, "m365", "revoke_access") == "done", show_actions(acts));
+  BOOST_TEST(status_of(acts, "github", "reclaim_licence") == "done", show_actions(acts));
+  BOOST_TEST(status_of(acts, "sap", "reclaim_licence") == "pending", show_actions(acts));
+  BOOST_TEST(show(licences(e.inventory(id))) == "{figma/FIGMA_PRO, sap/SAP_PRO}",
+             show(e.inventory(id)));
+}
+
+// All of the above wrote to the store with reclaimctl while slapd had it
+// open; the plugin must not have noticed.
+BOOST_AUTO_TEST_CASE(plugin_kept_its_store_while_reclaimctl_wrote) {
+  check_plugin_log_clean(enforce().dir());
+  BOOST_TEST(fs::exists(enforce().dir().state_dir() / "journal.sqlite3-wal"),
+             "the WAL of the open store was deleted under slapd");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ===================================================================== 6
+namespace {
+
+struct guard_env {
+  guard_env() {
+    std::string people;
+    for (int i = 1; i <= 5; ++i) people += person_ldif("burst." + std::to_string(i), dept("100"));
+    people += person_ldif("costly.judy", dept("200"));
+    // Also: plans above 100 EUR a month await approval, and figma is in
+    // dry-run (the per-application flag).
+    env = std::make_unique<policy_env>(
+        "policy-guard", people,
+        base_edits({{"max_events = ", "max_events = 3"},
+                    {"approval_cost_above = ", "approval_cost_above = 100.0"},
+                    {"owner = \"design-ops@example.com\"",
+                     "owner = \"design-ops@example.com\"\ndry_run = true"}}));
+  }
+  ~guard_env() { env.reset(); }
+  static std::unique_ptr<policy_env> env;
+};
+std::unique_ptr<policy_env> guard_env::env;
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(guard, *boost::unit_test::fixture<guard_env>())
+
+BOOST_AUTO_TEST_CASE(burst_above_the_guard_is_held_until_a_second_person_approves) {
+  auto &e = *guard_env::env;
+  auto &ctl = e.ctl();
+  std::vector<std::string> ids;
+  for (int i = 1; i <= 5; ++i) {
+    ids.push_back(e.uuid("burst." + std::to_string(i)));
+    e.equip(ids.back(), {{{"m365", "M365_E5"}, {"figma", "FIGMA_PRO"}}, {"m365", "figma"}});
+  }
+  for (int i = 1; i <= 5; ++i) e.set("burst." + std::to_string(i), "employeeType", "terminated");
+  const auto terminations = [](const json &plans) {
+    json out = json::array();
+    for (const auto &p : plans) {
+      if (p.value("to", "") == "terminated") out.push_back(p);
+    }
+    return out;
+  };
+  const auto all = terminations(
+      ctl.wait_plans("", [&](const json &p) { return terminations(p).size() >= 5; }));
+  BOOST_REQUIRE_MESSAGE(all.size() == 5u, show(all));
+  std::vector<json> active, held;
+  for (const auto &p : all) (p.value("status", "") == "held" ? held : active).push_back(p);
+  BOOST_TEST(active.size() == 3u, show(all));
+  BOOST_REQUIRE_MESSAGE(held.size() == 2u, show(all));
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    BOOST_TEST(all[i].value("status", "") == (i < 3 ? "active" : "held"),
+               "plans after the 3rd departure are held:\n" << show(all));
+  }
+  for (const auto &p : held) {
+    BOOST_TEST(p.value("reason", "").find("mass-revocation guard") != std::string::npos, show(p));
+    const auto acts = ctl.actions("", "", p.value("id", std::int64_t{0}));
+    BOOST_TEST(acts.size() == 16u, show_actions(acts));
+    for (const auto &a : acts) BOOST_TEST(a.value("status", "") == "held", show_actions(acts));
+  }
+  BOOST_TEST(e.dir().slapd().plugin_log().find("ALERT guard tripped") != std::string::npos,
+             "no alert in the plugin log:\n" << e.dir().slapd().plugin_log());
+  BOOST_TEST(ctl.plans("", "held").size() == 2u, show(ctl.plans("", "held")));
+  // figma is in dry-run: its actions in the active plans are computed only.
+  for (const auto &p : active) {
+    BOOST_TEST(p.value("dry_run", false) == true, show(p));
+    const auto acts = ctl.actions("", "", p.value("id", std::int64_t{0}));
+    for (const auto &a : acts) {
+      if (a.value("app", "") == "figma") BOOST_TEST(a.value("status", "") == "dry_run", show_actions(acts));
+    }
+  }
+
+  ctl.dispatch();
+  for (const auto &p : active) {
+    const auto acts = ctl.actions("", "", p.value("id", std::int64_t{0}));
+    BOOST_TEST(status_of(acts, "m365", "reclaim_licence") == "done", show_actions(acts));
+  }
+  for (const auto &p : held) {
+    const auto subject = p.value("subject_id", "");
+    const auto acts = ctl.actions(subject);
+    for (const auto &a : acts) BOOST_TEST(a.value("status", "") == "held", show_actions(acts));
+    const auto inv = ctl.inventory(subject);
+    BOOST_TEST(show(licences(inv)) == "{figma/FIGMA_PRO, m365/M365_E5}", "held plan ran: " << show(inv));
+    BOOST_TEST(show(access(inv)) == "{figma: active, m365: active}", "held plan ran: " << show(inv));
+  }
+
+  // Two-person rule: the requester (the LDAP bind DN) cannot approve.
+  const auto first = std::to_string(held[0].value("id", 0));
+  const auto second = std::to_string(held[1].value("id", 0));
+  BOOST_TEST(same_dn(held[0].value("requested_by", ""), admin_dn), show(held[0]));
+  require_exit(ctl.run({"approve", first, "--as", admin_dn}), 2, "approve by the requester",
+               "two-person");
+  require_exit(ctl.run({"approve", first, "--as", "CN=Admin,DC=Example,DC=Com"}), 2,
+               "approve by the requester, other case");
+  BOOST_TEST(ctl.plans(held[0].value("subject_id", ""))[0].value("status", "") == "held");
+
+  require_exit(ctl.run({"approve", first, "--as", "alice"}), 0, "approve by alice");
+  auto p = ctl.plans(held[0].value("subject_id", ""))[0];
+  BOOST_TEST(p.value("status", "") == "active", show(p));
+  BOOST_TEST(p.value("approved_by", "") == "alice", show(p));
+  ctl.dispatch();
+  auto acts = ctl.actions(held[0].value("subject_id", ""));
+  BOOST_TEST(status_of(acts, "m365", "revoke_access") == "done", show_actions(acts));
+  BOOST_TEST(status_of(acts, "m365", "reclaim_licence") == "done", show_actions(acts));
+  BOOST_TEST(status_of(acts, "sap", "reclaim_licence") == "pending", show_actions(acts));
+  BOOST_TEST(status_of(acts, "figma", "revoke_access") == "dry_run", show_actions(acts));
+  BOOST_TEST(status_of(acts, "figma", "reclaim_licence") == "dry_run", show_actions(acts));
+  BOOST_TEST(show(licences(ctl.inventory(held[0].value("subject_id", "")))) == "{figma/FIGMA_PRO}");
+  require_exit(ctl.run({"approve", first, "--as", "bob"}), 2, "approve an approved plan");
+
+  require_exit(ctl.run({"reject", second, "--as", "bob", "--reason", "false alarm"}), 0, "reject");
+  p = ctl.plans(held[1].value("subject_id", ""))[0];
+  BOOST_TEST(p.value("status", "") == "rejected", show(p));
+  ctl.dispatch(utc_in_days(31));
+  acts = ctl.actions(held[1].value("subject_id", ""));
+  for (const auto &a : acts) BOOST_TEST(a.value("status", "") == "cancelled", show_actions(acts));
+  const auto inv = ctl.inventory(held[1].value("subject_id", ""));
+  BOOST_TEST(show(licences(inv)) == "{figma/FIGMA_PRO, m365/M365_E5}", show(inv));
+  BOOST_TEST(show(access(inv)) == "{figma: active, m365: active}", show(inv));
+  // Past every grace period, figma (dry-run) still holds its licences.
+  for (const auto &subject : ids) {
+    BOOST_TEST(licences(ctl.inventory(subject)).count("figma/FIGMA_PRO") == 1u,
+               show(ctl.inventory(subject)));
+  }
+  require_exit(ctl.run({"reject", second, "--as", "carol"}), 2, "reject a rejected plan");
+  require_exit(ctl.run({"approve", second, "--as", "carol"}), 2, "approve a rejected plan");
+}
+
+BOOST_AUTO_TEST_CASE(requester_dn_in_another_spelling_cannot_approve) {
+  // The same DN with spaces after the commas names the same person.
+  auto &ctl = guard_env::env->ctl();
+  // A fresh held plan: one more departure in the window.
+  auto &e = *guard_env::env;
+  const auto p = e.dir().add_person("burst.6", {{"departmentNumber", {"100"}}});
+  e.set("burst.6", "employeeType", "terminated");
+  const auto plan = e.wait_plan(e.uuid("burst.6"), "terminated");
+  BOOST_REQUIRE_MESSAGE(plan.value("status", "") == "held", show(plan));
+  const auto id = std::to_string(plan.value("id", 0));
+  require_exit(ctl.run({"approve", id, "--as", "cn=admin, dc=example, dc=com"}), 2,
+               "approve as 'cn=admin, dc=example, dc=com' (the requester, spelled with spaces)");
+  (void)p;
+}
+
+// A plan whose licences cost more than [guard] approval_cost_above a month
+// awaits approval (a transfer: not a departure, so not the guard).
+BOOST_AUTO_TEST_CASE(costly_plan_awaits_approval_by_a_second_person) {
+  auto &e = *guard_env::env;
+  auto &ctl = e.ctl();
+  const auto id = e.uuid("costly.judy");
+  e.equip(id, {{{"m365", "M365_E5"}, {"sap", "SAP_PRO"}}, {"m365", "sap"}});
+  e.set("costly.judy", "departmentNumber", "100");
+  const auto plan = e.wait_plan(id, "transferred");
+  BOOST_TEST(plan.value("status", "") == "awaiting_approval", show(plan));
+  BOOST_TEST(plan.value("reason", "").find("110.00") != std::string::npos, show(plan));
+  auto acts = e.actions(id);
+  BOOST_TEST(acts.size() == 2u, show_actions(acts));
+  for (const auto &a : acts) BOOST_TEST(a.value("status", "") == "held", show_actions(acts));
+  ctl.dispatch(utc_in_days(15));
+  BOOST_TEST(e.actions(id) == acts, show_actions(e.actions(id)));
+  const auto pid = std::to_string(plan.value("id", 0));
+  require_exit(ctl.run({"approve", pid, "--as", admin_dn}), 2, "approve by the requester", "two-person");
+  require_exit(ctl.run({"approve", pid, "--as", "alice"}), 0, "approve by alice");
+  ctl.dispatch(utc_in_days(15));
+  acts = e.actions(id);
+  BOOST_TEST(status_of(acts, "sap", "revoke_access") == "done", show_actions(acts));
+  BOOST_TEST(status_of(acts, "sap", "reclaim_licence") == "done", show_actions(acts));
+  BOOST_TEST(show(licences(e.inventory(id))) == "{m365/M365_E5}", show(e.inventory(id)));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ===================================================================== 7
+namespace {
+
+constexpr int restart_people = 20;
+
+struct restart_env {
+  restart_env() {
+    std::string people;
+    for (int i = 0; i < restart_people; ++i) people += person_ldif(name(i), dept("100"));
+    // max_events stays 20: 20 departures in the window are not above it.
+    env = std::make_unique<policy_env>("policy-restart", people, base_edits());
+  }
+  ~restart_env() { env.reset(); }
+  static std::string name(int i) { return "batch." + std::to_string(i); }
+  static std::unique_ptr<policy_env> env;
+};
+std::unique_ptr<policy_env> restart_env::env;
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(restart, *boost::unit_test::fixture<restart_env>())
+
+BOOST_AUTO_TEST_CASE(restart_in_the_middle_of_a_due_batch_loses_and_duplicates_nothing) {
+  auto &e = *restart_env::env;
+  auto &ctl = e.ctl();
+  std::vector<std::string> ids;
+  for (int i = 0; i < restart_people; ++i) {
+    ids.push_back(e.uuid(restart_env::name(i)));
+    e.equip(ids.back(), {{{"m365", "M365_E5"}, {"github", "GHE"}}, {"m365", "github"}});
+  }
+  for (int i = 0; i < restart_people; ++i) e.set(restart_env::name(i), "employeeType", "terminated");
+  const auto plans = ctl.wait_plans("", [](const json &p) { return p.size() >= restart_people; });
+  BOOST_REQUIRE_MESSAGE(plans.size() == static_cast<std::size_t>(restart_people), show(plans));
+  for (const auto &p : plans) {
+    BOOST_TEST(p.value("status", "") == "active",
+               "20 departures do not exceed max_events = 20:\n" << p.dump());
+  }
+  // Due now per person: revoke_access x4, reclaim_licence (m365, github),
+  // notify x4.
+  const int due_now = restart_people * 10;
+  const auto count = [&](const std::string &status) {
+    return static_cast<int>(ctl.actions("", status).size());
+  };
+
+  BOOST_TEST(ctl.dispatch("", 7) == 7);
+  BOOST_TEST(count("done") + count("already_done") == 7);
+
+  // A dispatcher killed mid-run, three times: each is killed as soon as the
+  // store shows it has finished a few more actions. Then slapd is killed
+  // too, and restarted.
+  const auto finished = [&] {
+    return std::stoi(one_row(ctl, "SELECT count(*) FROM actions WHERE status IN ('done','already_done')"));
+  };
+  int killed_mid_run = 0, left_running = 0;
+  for (int round = 0; round < 3; ++round) {
+    const int before = finished();
+    const pid_t pid = spawn_process(ctl.dispatch_argv(), (e.dir().dir() / "dispatch.log").string());
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (finished() < before + 5 && process_alive(pid) && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    ::kill(pid, SIGKILL);
+    const int rc = wait_process(pid, std::chrono::seconds(10));
+    const int after = finished();
+    const int running = count("running");
+    BOOST_TEST_MESSAGE("dispatch " << round + 1 << " killed (exit " << rc << "): " << before << " -> "
+                                   << after << " finished, " << running << " left running");
+    if (rc == 128 + SIGKILL && after < due_now) ++killed_mid_run;
+    left_running += running;
+  }
+  e.dir().slapd().kill_hard();
+  e.dir().start();
+  BOOST_TEST_MESSAGE("dispatchers killed mid-run: " << killed_mid_run
+                                                    << ", actions left running: " << left_running);
+  BOOST_WARN_MESSAGE(killed_mid_run > 0, "no dispatcher was killed in the middle of the batch");
+  // slapd's engine requeues what a killed dispatcher left running.
+  for (int i = 0; i < 100 && count("running") != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  BOOST_TEST(count("running") == 0, "still running after slapd's restart:\n"
+                                        << show_actions(ctl.actions("", "running")));
+
+  ctl.dispatch();
+  BOOST_TEST(ctl.dispatch() == 0, "a further dispatch found more to do");
+  const auto done = ctl.actions("", "done");
+  const auto already = ctl.actions("", "already_done");
+  BOOST_TEST(static_cast<int>(done.size() + already.size()) == due_now,
+             "finished actions: " << done.size() << " done + " << already.size()
+                                  << " already_done, expected " << due_now << "\n"
+                                  << show_actions(already));
+  BOOST_TEST(count("pending") == restart_people * 6, "not yet due: transfer x4, figma/sap reclaim");
+  BOOST_TEST(count("running") + count("failed") + count("dead") == 0);
+  // Each finished action has exactly one effect record, each notify one
+  // outbox row; no licence is left for m365 or github.
+  BOOST_TEST(one_row(ctl, "SELECT count(*), count(DISTINCT idempotency_key) FROM inventory_effects"
+                         " WHERE idempotency_key LIKE 'reclaim/%'") ==
+             std::to_string(due_now) + "|" + std::to_string(due_now));
+  BOOST_TEST(one_row(ctl, "SELECT count(*), count(DISTINCT idempotency_key), count(DISTINCT subject_id || app)"
+                         " FROM outbox WHERE kind = 'notify'") == "80|80|80");
+  BOOST_TEST(one_row(ctl, "SELECT count(*) FROM inventory_licences") == "0");
+  BOOST_TEST(one_row(ctl, "SELECT count(*) FROM inventory_access WHERE status = 'revoked'") == "40");
+  // "done" for the effects that happened; a replay after a kill may only
+  // read "already done"/"already applied".
+  int replays = 0;
+  for (const auto &a : already) {
+    const auto outcome = a.value("outcome", "");
+    if (outcome.find("already applied") != std::string::npos) ++replays;
+    BOOST_TEST((outcome.find("already applied") != std::string::npos ||
+                outcome.find("no access recorded") != std::string::npos),
+               show_actions(json::array({a})));
+  }
+  BOOST_TEST_MESSAGE(replays << " actions were replayed after a kill and found their effect applied");
+  for (const auto &p : ctl.plans()) BOOST_TEST(p.value("status", "") == "active", p.dump());
+  // Past every grace period, each plan completes.
+  ctl.dispatch(utc_in_days(31));
+  for (const auto &p : ctl.plans()) BOOST_TEST(p.value("status", "") == "done", p.dump());
+  BOOST_TEST(one_row(ctl, "SELECT count(*), count(DISTINCT idempotency_key) FROM outbox") == "160|160");
+  check_plugin_log_clean(e.dir());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ===================================================================== 8
+namespace {
+
+struct dry_run_env {
+  dry_run_env() {
+    env = std::make_unique<policy_env>("policy-dry-run", person_ldif("dry.ivan", dept("100")),
+                                       base_edits({{"mode = ", "mode = \"dry_run\""}}));
+  }
+  ~dry_run_env() { env.reset(); }
+  static std::unique_ptr<policy_env> env;
+};
+std::unique_ptr<policy_env> dry_run_env::env;
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(dry_run, *boost::unit_test::fixture<dry_run_env>())
+
+BOOST_AUTO_TEST_CASE(dry_run_records_plans_and_touches_nothing) {
+  auto &e = *dry_run_env::env;
+  auto &ctl = e.ctl();
+  const auto id = e.uuid("dry.ivan");
+  e.equip(id, all_four);
+  const auto inv_before = e.inventory(id);
+  e.set("dry.ivan", "employeeType", "terminated");
+  const auto plan = e.wait_plan(id, "terminated");
+  BOOST_TEST(plan.value("dry_run", false) == true, show(plan));
+  BOOST_TEST(plan.value("status", "") == "active", show(plan));
+  auto acts = e.actions(id);
+  BOOST_TEST(acts.size() == 16u, show_actions(acts));
+  for (const auto &a : acts) BOOST_TEST(a.value("status", "") == "dry_run", show_actions(acts));
+  BOOST_TEST(ctl.dispatch() == 0);
+  BOOST_TEST(ctl.dispatch(utc_in_days(31)) == 0);
+  BOOST_TEST(e.actions(id) == acts, show_actions(e.actions(id)));
+  BOOST_TEST(e.inventory(id) == inv_before, show(e.inventory(id)));
+  BOOST_TEST(one_row(ctl, "SELECT count(*) FROM outbox") == "0");
+  // The preview says dry_run too.
+  const auto rows = ctl.json({"plan", "--subject", id, "--from", "active", "--to", "leave"});
+  for (const auto &a : rows) BOOST_TEST(a.value("status", "") == "dry_run", show_actions(rows));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ============================================================ bad config
+namespace {
+
+bool names_file_and_line(const std::string &text, const fs::path &file, int line) {
+  const auto l = std::to_string(line);
+  if (text.find(file.string() + ":" + l) != std::string::npos) return true;
+  return text.find(file.string()) != std::string::npos &&
+         std::regex_search(text, std::regex("line " + l + "\\b"));
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(rule_naming_an_unknown_application_stops_slapd) {
+  temp_dir dir("reclaim-policy-config-");
+  const auto state_dir = dir / "state";
+  const auto config = dir / "reclaim.toml";
+  write_plugin_config(config, example_config(state_dir), state_dir);
+  slapd_options o;
+  o.plugin = plugin_path();
+  o.plugin_config = config;
+  slapd_instance slapd(dir / "slapd", o);
+  int line = 0;
+  // The first `applications = ["*"]` is the leavers rule's.
+  write_plugin_config(config,
+                      edited_config(state_dir, base_edits({{"applications = [\"*\"]",
+                                                            "applications = [\"m365\", \"slack\"]"}}),
+                                    &line),
+                      state_dir);
+  const auto start = slapd.try_start();
+  const auto text = start.output + slapd.plugin_log();
+  BOOST_TEST(!start.ok, "slapd started with a rule naming application slack");
+  BOOST_TEST(start.exit_code != 0);
+  BOOST_TEST(names_file_and_line(text, config, line),
+             "message does not name " << config.string() << " line " << line << ":\n" << text);
+  BOOST_TEST(text.find("slack") != std::string::npos, "message does not name slack:\n" << text);
+  BOOST_TEST(!slapd.running());
+  // reclaimctl says the same.
+  const auto check = run_process({reclaimctl_path().string(), "--config", config.string(), "config", "check"});
+  BOOST_TEST(check.exit_code != 0, check.output());
+  BOOST_TEST(names_file_and_line(check.output(), config, line), check.output());
+}
