@@ -177,7 +177,11 @@ bool apply_change(journal &j, const mapping_config &cfg, const change &c, const 
   ev.source = c.source;
   ev.previous = before_state;
   ev.current = event_state;
-  ev.time = c.time;
+  // The directory's commit time (entryCSN) is when it happened; the
+  // callback or catch-up may run later.
+  const auto parsed = parse_csn(csn_text);
+  ev.time = parsed ? parsed->time : c.time;
+  ev.position = csn_text;
   ev.recorded = now();
   ev.actor = c.actor;
   ev.attributes_json = event_attributes(cfg, c, after);

@@ -24,7 +24,8 @@ CREATE TABLE IF NOT EXISTS events(
   event_time_ms INTEGER NOT NULL,
   recorded_ms INTEGER NOT NULL,
   actor TEXT NOT NULL DEFAULT '',
-  attributes TEXT NOT NULL DEFAULT '{}');
+  attributes TEXT NOT NULL DEFAULT '{}',
+  position TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS events_subject ON events(subject_id, seq);
 CREATE TABLE IF NOT EXISTS subjects(
   subject_id TEXT PRIMARY KEY,
@@ -49,13 +50,16 @@ state state_from_text(const std::string &s) { return parse_state(s).value_or(sta
 
 constexpr const char *select_events =
     "SELECT seq, idempotency_key, subject_id, subject_name, source, state, previous_state,"
-    " event_time_ms, recorded_ms, actor, attributes FROM events";
+    " event_time_ms, recorded_ms, actor, attributes, position FROM events";
 
 std::vector<event_record> query_events(sqlite::database &db, const event_filter &f) {
   std::string sql = select_events;
   sql += " WHERE seq > ?1";
   if (f.subject_id) sql += " AND subject_id = ?2";
-  sql += " ORDER BY seq LIMIT ?3";
+  // In the order the changes happened: time, then the source's own order
+  // (entryCSN), then arrival. seq alone is arrival order, which concurrent
+  // directory callbacks can invert.
+  sql += f.by_time ? " ORDER BY event_time_ms, position, seq LIMIT ?3" : " ORDER BY seq LIMIT ?3";
   auto st = db.prepare(sql);
   st.bind(1, f.after_seq);
   if (f.subject_id) st.bind(2, *f.subject_id);
@@ -74,6 +78,7 @@ std::vector<event_record> query_events(sqlite::database &db, const event_filter 
     e.recorded = from_unix_ms(st.integer(8));
     e.actor = st.text(9);
     e.attributes_json = st.text(10);
+    e.position = st.text(11);
     out.push_back(std::move(e));
   }
   return out;
@@ -112,12 +117,12 @@ journal::journal(const std::filesystem::path &path, sqlite::durability d)
 bool journal::append(event_record &ev) {
   auto &st = db_.cached(
       "INSERT OR IGNORE INTO events(idempotency_key, subject_id, subject_name, source, state,"
-      " previous_state, event_time_ms, recorded_ms, actor, attributes)"
-      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+      " previous_state, event_time_ms, recorded_ms, actor, attributes, position)"
+      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
   st.bind(1, ev.idempotency_key).bind(2, ev.subject_id).bind(3, ev.subject_name);
   st.bind(4, ev.source).bind(5, state_name(ev.current)).bind(6, state_name(ev.previous));
   st.bind(7, to_unix_ms(ev.time)).bind(8, to_unix_ms(ev.recorded));
-  st.bind(9, ev.actor).bind(10, ev.attributes_json);
+  st.bind(9, ev.actor).bind(10, ev.attributes_json).bind(11, ev.position);
   st.step();
   if (db_.changes() == 0) return false;
   ev.seq = db_.last_insert_rowid();

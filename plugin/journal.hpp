@@ -26,6 +26,7 @@ struct event_record {
   time_point recorded{};
   std::string actor;
   std::string attributes_json = "{}";
+  std::string position; // the source's own order within one millisecond (entryCSN)
 };
 
 struct subject_record {
@@ -47,6 +48,7 @@ struct event_filter {
   std::optional<std::string> subject_id;
   int64_t after_seq = 0;
   int64_t limit = -1;
+  bool by_time = false; // order by when it happened instead of by seq
 };
 
 class journal {

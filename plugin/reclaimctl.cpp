@@ -101,6 +101,7 @@ int main(int argc, char **argv) {
       if (!subject.empty()) f.subject_id = subject;
       f.limit = limit;
       f.after_seq = after;
+      f.by_time = true;
       print_events(reclaim::read_events(cfg.journal_path(), f), as_json);
       return 0;
     }

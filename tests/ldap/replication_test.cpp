@@ -16,15 +16,29 @@ namespace utf = boost::unit_test;
 
 namespace {
 
-// Polls the consumer until pred(entry or nullopt) holds (replication lag);
-// fails the test at once if the consumer slapd has died.
+// slapd 2.5.13 itself, not reclaim: a syncrepl consumer with any
+// database-level SLAPI plugin segfaults now and then (about one run in five
+// here) while the slapi overlay walks op->o_callback and meets a dangling
+// entry (dmesg: libslapi-2.5.so.0.1.8+0x1810c, in slapi_op_internal_p's loop
+// over the callback chain; no reclaim frame). docs/admin.md tells admins.
+// The test restarts such a consumer, at most twice, and says so; a third
+// crash, or any wrong journal content, fails it.
+int consumer_crashes = 0;
+
+// Polls the consumer until pred(entry or nullopt) holds (replication lag).
 template <typename Pred>
 bool wait_on_consumer(directory &consumer, const std::string &dn, Pred pred) {
   const auto deadline = std::chrono::steady_clock::now() + default_timeout();
   while (std::chrono::steady_clock::now() < deadline) {
-    BOOST_TEST_REQUIRE(process_alive(consumer.slapd().pid()),
-                       "the consumer slapd died:\n"
-                           << consumer.slapd().output() << consumer.slapd().plugin_log());
+    if (!process_alive(consumer.slapd().pid())) {
+      ++consumer_crashes;
+      BOOST_TEST_MESSAGE("WARNING: the consumer slapd died (slapd 2.5.13 slapi/syncrepl crash), restart "
+                         << consumer_crashes << ":\n" << consumer.slapd().output());
+      BOOST_TEST_REQUIRE(consumer_crashes <= 2, "the consumer slapd died three times:\n"
+                                                    << consumer.slapd().output() << consumer.slapd().plugin_log());
+      consumer.restart(true);
+      continue;
+    }
     try {
       if (pred(consumer.ldap().read(dn))) {
         return true;
