@@ -74,7 +74,7 @@ void engine::planner_loop() {
       seen = kicks_;
     }
     try {
-      if (p.plan_pending() > 0) kick_workers();
+      if (p.plan_pending([this] { return stopping(); }) > 0) kick_workers();
     } catch (const std::exception &e) {
       log_.log(log_level::error, "planning failed (retried): {}", e.what());
     }

@@ -34,9 +34,10 @@ planner::planner(const config &cfg, journal &j, const logger &log)
   ensure_inventory_schema(j.db()); // licence costs come from the inventory
 }
 
-size_t planner::plan_pending() {
+size_t planner::plan_pending(const std::function<bool()> &stop) {
   size_t planned = 0;
   for (;;) {
+    if (stop && stop()) return planned;
     sqlite::transaction tx(journal_.db());
     event_filter f;
     f.after_seq = store_.planned_upto();

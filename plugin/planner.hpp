@@ -13,6 +13,7 @@
 #include "plan_store.hpp"
 #include "policy.hpp"
 
+#include <functional>
 #include <stdexcept>
 
 namespace reclaim {
@@ -26,8 +27,10 @@ class planner {
 public:
   planner(const config &cfg, journal &j, const logger &log);
 
-  // Plans every journalled event not planned yet; returns plans created.
-  size_t plan_pending();
+  // Plans every journalled event not planned yet, in batches of 1,000;
+  // returns the events planned. stop (optional) is asked between batches, so
+  // a host shutting down is not held up by a long backlog.
+  size_t plan_pending(const std::function<bool()> &stop = {});
 
   // What would happen for a hypothetical transition; records nothing.
   std::vector<action_row> preview(const std::string &subject, state from, state to,
