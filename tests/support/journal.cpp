@@ -106,8 +106,9 @@ bool journal::try_read(std::vector<journal_event> &out, std::string &error) cons
   for (const auto &item : parsed) {
     out.push_back(to_event(item));
   }
-  std::stable_sort(out.begin(), out.end(),
-                   [](const journal_event &a, const journal_event &b) { return a.seq < b.seq; });
+  // reclaimctl lists events in the order they happened (entryCSN time and
+  // order), which is what per-subject order is checked against; seq is the
+  // order of arrival, which concurrent callbacks can invert.
   return true;
 }
 
@@ -135,8 +136,9 @@ std::vector<journal_event> journal::wait_readable(std::chrono::milliseconds time
 }
 
 std::int64_t journal::last_seq() const {
-  const auto events = read();
-  return events.empty() ? 0 : events.back().seq;
+  std::int64_t last = 0;
+  for (const auto &e : read()) last = std::max(last, e.seq);
+  return last;
 }
 
 std::vector<journal_event> journal::wait_after(std::int64_t after, std::size_t count,
