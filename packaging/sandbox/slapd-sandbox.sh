@@ -51,7 +51,9 @@ start options:
   --no-ppolicy           leave out the ppolicy overlay
   --module NAME          extra 'moduleload NAME' (syncprov is always loaded)
   --port N               listen on this port instead of a free one
-  --loglevel LEVEL       slapd -d LEVEL (default: none, i.e. errors only)
+  --loglevel LEVEL       slapd -d LEVEL into DIR/slapd.log (default: none, i.e.
+                         errors only; e.g. stats for one line per operation)
+  --syslog LEVEL         slapd.conf 'loglevel' (to syslog; default 0 = off)
   --timeout SECONDS      readiness timeout (default 20)
   --quiet                do not print PORT=/PID=/URI= lines
 
@@ -216,6 +218,10 @@ _slapd_sandbox_write_conf() {
     echo "argsfile $(_slapd_sandbox_q "$dir/slapd.args")" || return 1
     [[ -n "$server_id" ]] && echo "serverID $server_id"
     [[ -n "$plugin" ]] && { echo "pluginlog $(_slapd_sandbox_q "$dir/plugin.log")" || return 1; }
+    # slapd 2.5 sends 'stats' lines (one per operation) to syslog by default;
+    # with no syslog daemon every line costs a failed socket connect, with
+    # one it fills the host's journal. -d (--loglevel) goes to slapd.log.
+    echo "loglevel $syslog_level"
     echo
     echo "database config"
     echo "rootdn \"$SLAPD_SANDBOX_CONFIG_ROOTDN\""
@@ -329,7 +335,7 @@ slapd_sandbox_start() {
   local dir="$1"; shift
   local cn_config="" plugin="" plugin_config="" plugin_init="reclaim_slapi_init"
   local dbnosync="" server_id="" base="" fresh="" ppolicy="yes" port="" quiet=""
-  local loglevel="none" timeout="${SLAPD_SANDBOX_TIMEOUT:-20}" f perm
+  local loglevel="none" syslog_level="0" timeout="${SLAPD_SANDBOX_TIMEOUT:-20}" f perm
   local -a extras=() ldifs=() modules=()
   while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -347,6 +353,7 @@ slapd_sandbox_start() {
       --module) modules+=("${2:?--module needs a name}"); shift ;;
       --port) port="${2:?--port needs a number}"; shift ;;
       --loglevel) loglevel="${2:?--loglevel needs a level}"; shift ;;
+      --syslog) syslog_level="${2:?--syslog needs a level}"; shift ;;
       --timeout) timeout="${2:?--timeout needs seconds}"; shift ;;
       --quiet) quiet=yes ;;
       -h|--help) _slapd_sandbox_usage; return 0 ;;
