@@ -14,6 +14,11 @@
 #       [--null-plugin] [--ppolicy] [--plugin SO] [--build-dir build]
 #       [--workdir DIR] [--keep] [--no-build] [--perf]
 #       [--max-wait 900] [--noisy-limit 20] [--repeats 2] [--nice -10]
+#       [--config TOML] [--also LABEL=TOML ...]
+# The plugin's config is a copy of --config (default $RECLAIM_BENCH_CONFIG or
+# packaging/config/reclaim.toml) with state_dir pointed into the run; each
+# --also LABEL=TOML adds a plugin variant with another config (e.g. a
+# journal-only config, to tell the hook's cost from the policy engine's).
 # Before each run it waits (up to --max-wait s) until the machine is idle
 # (< 15 % busy for 6 s); a run during which other processes took more than
 # --noisy-limit % of the machine is discarded and repeated (--repeats times),
@@ -32,6 +37,9 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 rounds=3 seconds=10 warmup=3 threads=8 entries=10000 modes="durable dbnosync"
 null_plugin="" ppolicy="" plugin="" build_dir="$root/build" workdir="" keep="" no_build="" perf_runs=""
 max_wait=900 noisy_limit=20 repeats=2 nice_level=""
+config="${RECLAIM_BENCH_CONFIG:-$root/packaging/config/reclaim.toml}"
+declare -A also_config=()
+also_labels=()
 
 usage() { sed -n '2,/^set -u/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; }
 while [[ $# -gt 0 ]]; do
@@ -54,6 +62,12 @@ while [[ $# -gt 0 ]]; do
     --noisy-limit) noisy_limit="$2"; shift ;;
     --repeats) repeats="$2"; shift ;;
     --nice) nice_level="$2"; shift ;;
+    --config) config="$2"; shift ;;
+    --also)
+      [[ "$2" =~ ^([a-z0-9_-]+)=(.+)$ && "${BASH_REMATCH[1]}" != with* && "${BASH_REMATCH[1]}" != without && "${BASH_REMATCH[1]}" != null ]] ||
+        { echo "--also needs LABEL=FILE (label: a-z 0-9 _ -, not with/without/null)" >&2; exit 2; }
+      also_labels+=("${BASH_REMATCH[1]}"); also_config[${BASH_REMATCH[1]}]="$(readlink -f -- "${BASH_REMATCH[2]}")"
+      shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "unknown option: $1" >&2; usage >&2; exit 2 ;;
   esac
@@ -137,8 +151,10 @@ if [[ -n "$null_plugin" ]]; then
   cc -O2 -shared -fPIC -o "$null_so" "$root/packaging/sandbox/probe-plugin.c" || die "cannot build the null plugin"
 fi
 
-variants=(without with)
-[[ -n "$null_so" ]] && variants=(without null with)
+[[ -r "$config" ]] || die "plugin config not found: $config"
+variants=(without)
+[[ -n "$null_so" ]] && variants+=(null)
+variants+=(with "${also_labels[@]}")
 
 clk_tck="$(getconf CLK_TCK 2>/dev/null || echo 100)"
 # "busy total" jiffies of the whole machine (all CPUs) from /proc/stat.
@@ -180,13 +196,16 @@ run_one() {
   cp -a --sparse=always "$workdir/golden/db" "$run/db" || die "copy of the golden db failed"
   [[ "$mode" == dbnosync ]] && opts+=(--dbnosync)
   case "$variant" in
-    with)
+    without) ;;
+    null) opts+=(--plugin "$null_so") ;;
+    *)
       mkdir -m 0700 "$run/state"
+      local source_config="$config"
+      [[ "$variant" != with ]] && source_config="${also_config[$variant]}"
       sed -E "s|^([[:space:]]*state_dir[[:space:]]*=).*|\1 \"$run/state\"|" \
-        "$root/packaging/config/reclaim.toml" >"$run/reclaim.toml"
+        "$source_config" >"$run/reclaim.toml"
       chmod 0600 "$run/reclaim.toml"
       opts+=(--plugin "$plugin" --plugin-config "$run/reclaim.toml") ;;
-    null) opts+=(--plugin "$null_so") ;;
   esac
   current="$run"
   slapd_sandbox_start "$run" "${opts[@]}" || die "slapd did not start ($mode, $variant)"
@@ -253,13 +272,13 @@ run_one() {
     rm -rf -- "$run"
     return 3
   fi
-  if [[ "$variant" == with ]] && command -v sqlite3 >/dev/null && [[ -f "$run/state/journal.sqlite3" ]]; then
+  if [[ -f "$run/state/journal.sqlite3" ]] && command -v sqlite3 >/dev/null; then
     journalled="$(sqlite3 "$run/state/journal.sqlite3" 'SELECT count(*) FROM events' 2>/dev/null || echo "?")"
   fi
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$mode" "$variant" "$round" "$ops" "$p50" \
     "$p99" "$errors" "$all_ops" "$us_per_op" "$other" "$journalled" "$stop_s" >>"$workdir/results.tsv"
   local extra=""
-  if [[ "$variant" == with ]]; then
+  if [[ -d "$run/state" ]]; then
     extra=", journalled $journalled of $all_ops modifies"
     local complaints
     complaints="$(grep -vE 'loaded with|engine started|baseline:|Registered plugin' "$run/plugin.log" 2>/dev/null |
@@ -292,7 +311,9 @@ done
 
 if [[ -n "$perf_runs" ]]; then
   if perf record -q -e cpu-clock -o "$workdir/perf.check" -- true >/dev/null 2>&1; then
-    for mode in $modes; do for variant in without with; do wait_quiet; run_one "$mode" "$variant" p yes; done; done
+    for mode in $modes; do for variant in "${variants[@]}"; do
+      [[ "$variant" == null ]] || { wait_quiet; run_one "$mode" "$variant" p yes; }
+    done; done
   else
     log "perf record does not work here; no profiles"; perf_runs=""
   fi
@@ -350,12 +371,14 @@ summary() {
             vt = vt ", but NOT RELIABLE: other load above " noisy "%"; vp = vp ", but NOT RELIABLE" }
           printf "%s, with/without: throughput %.3fx (target >= 0.95: %s), p99 %.3fx (target <= 1.10: %s), slapd CPU per modify %.2fx\n",
             M[m], rt, vt, rp, vp, rc
+        } else {
+          printf "%s, %s/without: throughput %.3fx, p99 %.3fx, slapd CPU per modify %.2fx\n", M[m], V[v], rt, rp, rc
+        }
+        if (V[v] != "null") {
           j = total(k SUBSEP 11); o = total(k SUBSEP 8)
           if (vals[k SUBSEP 11] !~ /[-?]/)
             printf "  journalled %d events for %d successful modifies when slapd had stopped (the rest is left to catch-up)\n", j, o
           printf "  slapd stop (TERM; KILL after 10 s) took %s s without, %s s with the plugin\n", range(b SUBSEP 12, "%.1f"), range(k SUBSEP 12, "%.1f")
-        } else {
-          printf "%s, %s/without: throughput %.3fx, p99 %.3fx, slapd CPU per modify %.2fx\n", M[m], V[v], rt, rp, rc
         }
         printf "  per round, throughput:%s; p99:%s\n", pr, pp
       }
@@ -364,6 +387,7 @@ summary() {
 
 echo
 echo "slapd modify overhead of the reclaim plugin — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, $(uname -r)"
+echo "plugin config: $config${also_labels[*]:+; also: }$(for l in "${also_labels[@]}"; do printf '%s=%s ' "$l" "${also_config[$l]}"; done)"
 echo "slapd $("$(_slapd_sandbox_bin slapd "${SLAPD:-}")" -VV 2>&1 | sed -n 's/.*slapd \([^ ]*\) .*/\1/p' | head -n 1), plugin $plugin_src (sha256 $(sha256sum "$plugin" | cut -c1-12)), git $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')"
 echo "$rounds rounds, ${warmup}s warm-up + ${seconds}s measured per run, $threads connections, $entries entries, ppolicy ${ppolicy:-off}, nice ${nice_level:-0}"
 echo
