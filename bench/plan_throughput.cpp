@@ -3,7 +3,7 @@
 // (journal → plans and actions with due times, in the SQLite store), then
 // the scheduler runs the due actions against a connector that does nothing,
 // which isolates the scheduler's own overhead per action.
-// Usage: plan_throughput [events] [applications]
+// Usage: plan_throughput [events] [applications] [plan-only]
 #include "config.hpp"
 #include "journal.hpp"
 #include "planner.hpp"
@@ -111,6 +111,11 @@ int main(int argc, char **argv) {
   const double plan_s = seconds_since(t0);
   const auto actions = p.store().actions("", "", 0).size();
 
+  if (argc > 3 && std::string(argv[3]) == "plan-only") {
+    std::printf("{\"events_per_s\": %.0f}\n", static_cast<double>(planned) / plan_s);
+    std::filesystem::remove_all(dir);
+    return 0;
+  }
   reclaim::scheduler s(cfg, quiet);
   s.set_connector("local", std::make_shared<null_connector>());
   t0 = clock_type::now();
