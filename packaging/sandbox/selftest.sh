@@ -67,6 +67,21 @@ dn: uid=alice,ou=People,dc=example,dc=com
 replace: pwdAccountLockedTime
 pwdAccountLockedTime: 000001010000Z
 EOF"
+check "a user cannot set pwdAccountLockedTime on their own entry" \
+  bash -c "ldapadd ${admin[*]@Q} -H '$u1' >/dev/null <<'EOF'
+dn: uid=bob,ou=People,dc=example,dc=com
+objectClass: inetOrgPerson
+uid: bob
+cn: Bob
+sn: Example
+userPassword: pw
+EOF
+ldapmodify -x -H '$u1' -D uid=bob,ou=People,dc=example,dc=com -w pw >/dev/null 2>&1 <<'EOF'
+dn: uid=bob,ou=People,dc=example,dc=com
+replace: pwdAccountLockedTime
+pwdAccountLockedTime: 000001010000Z
+EOF
+test \$? -eq 50"
 check "locked user cannot bind" \
   bash -c "! ldapwhoami -x -H '$u1' -D uid=alice,ou=People,dc=example,dc=com -w pw >/dev/null 2>&1"
 

@@ -17,6 +17,16 @@
 #
 # The library sets no shell options and defines only slapd_sandbox_* and
 # _slapd_sandbox_* names plus the exported SLAPD_SANDBOX_* variables.
+#
+# ppolicy (observed with slapd 2.5.13, see selftest.sh): the rootdn sets
+# pwdAccountLockedTime: 000001010000Z with a plain modify (no relax control
+# needed; the attribute is built into the ppolicy overlay, no schema file).
+# With a password policy in force (--base loads one and ppolicy_default
+# points at it) that user's binds then fail with invalidCredentials (49);
+# without a policy entry the value is stored but not enforced. A user cannot
+# set it on their own entry (insufficientAccess, 50).
+# nsAccountLock (reclaim-lifecycle.schema) has Boolean syntax: only "TRUE"
+# and "FALSE" are accepted; "true" is refused as invalid syntax (21).
 
 SLAPD_SANDBOX_SUFFIX="dc=example,dc=com"
 SLAPD_SANDBOX_ROOTDN="cn=admin,dc=example,dc=com"
