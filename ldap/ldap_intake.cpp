@@ -197,9 +197,14 @@ bool prepare_delete(journal &j, const mapping_config &cfg, const entry &before) 
 
 std::optional<std::set<unsigned>> local_server_ids(const search_fn &search, const logger &log) {
   std::vector<std::string> values;
-  search("cn=config", "(olcServerID=*)", {"olcServerID"}, [&](entry &&e) {
+  const bool ok = search("cn=config", "(olcServerID=*)", {"olcServerID"}, [&](entry &&e) {
     if (const auto *v = e.find("olcServerID")) values.insert(values.end(), v->begin(), v->end());
   });
+  // An unreadable cn=config must not make every change look replicated.
+  if (!ok) {
+    log.log(log_level::warning, "cn=config not readable; catch-up cannot tell replicated changes apart");
+    return std::nullopt;
+  }
   // "2", "0x2", or "1 ldap://a/" "2 ldap://b/" (several servers sharing one
   // config: which one is local is not known here).
   if (values.size() > 1) {
