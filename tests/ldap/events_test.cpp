@@ -44,7 +44,7 @@ std::unique_ptr<directory> suite_directory::instance;
 std::vector<journal_event> suite_directory::initial_journal;
 
 directory &dir() { return *suite_directory::instance; }
-std::int64_t mark() { return dir().events().last_seq(); }
+std::int64_t mark() { return dir().events().settled_seq(); }
 
 using mods = std::vector<ldap_modification>;
 
