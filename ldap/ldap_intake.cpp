@@ -55,7 +55,7 @@ std::string event_attributes(const mapping_config &cfg, const change &c, const e
 bool record(journal &j, event_record &ev, const logger &log) {
   const bool inserted = j.append(ev);
   if (inserted)
-    log.log(log_level::info, "event {}: {} {} -> {} ({})", ev.seq, ev.subject_name,
+    log.log(log_level::debug, "event {}: {} {} -> {} ({})", ev.seq, ev.subject_name,
             state_name(ev.previous), state_name(ev.current), ev.source);
   return inserted;
 }

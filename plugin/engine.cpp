@@ -177,9 +177,11 @@ void engine::writer_loop() {
     wake_.wait(lock, [&] { return stop_ || !queue_.empty(); });
     if (queue_.empty() && stop_) return;
     // Let callbacks of operations committed just before arrive, so the batch
-    // can be put in commit order (see write_batch).
+    // can be put in commit order (see write_batch), and let a busy directory
+    // fill the batch: one SQLite commit per 10 ms at most, not one per
+    // change (each commit rewrites the same index pages into the WAL).
     lock.unlock();
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
     lock.lock();
     std::deque<ldap::change> batch;
     batch.swap(queue_);
