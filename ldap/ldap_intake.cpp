@@ -40,11 +40,14 @@ std::string event_attributes(const mapping_config &cfg, const change &c, const e
   attrs["operation"] = op_name(c.op);
   if (c.before && c.before->dn != e.dn) attrs["previous_dn"] = c.before->dn;
   json before = json::object();
-  for (const auto &name : needed_attributes(cfg)) {
-    const auto ln = lower_ascii(name);
-    if (ln == "objectclass" || ln == "entryuuid") continue;
+  static const std::vector<std::string> none;
+  const auto computed = cfg.needed.empty() ? needed_attributes(cfg) : none;
+  for (const auto &name : cfg.needed.empty() ? computed : cfg.needed) {
+    const type_less less;
+    const auto is = [&](std::string_view t) { return !less(name, t) && !less(t, name); };
+    if (is("objectclass") || is("entryuuid")) continue;
     if (const auto *v = e.find(name)) attrs[name] = *v;
-    if (ln == "entrycsn" || !c.before || &*c.before == &e) continue;
+    if (is("entrycsn") || !c.before || &*c.before == &e) continue;
     if (const auto *v = c.before->find(name)) before[name] = *v;
   }
   // The values before the change, so a transfer can be diffed by role.

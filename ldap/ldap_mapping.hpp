@@ -37,6 +37,8 @@ struct mapping_config {
   // Attributes other parts of the config read from events (policy `where`
   // filters, the role attribute, the contract end date).
   std::vector<std::string> extra_attributes;
+  // needed_attributes(), computed once the config is complete (empty: compute on use).
+  std::vector<std::string> needed;
 };
 
 bool rule_matches(const state_rule &rule, const entry &e, time_point at);

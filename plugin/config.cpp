@@ -216,6 +216,7 @@ config load_config(const std::filesystem::path &path) {
   if (!cfg.policy.end_date_attribute.empty()) extra.push_back(cfg.policy.end_date_attribute);
   for (const auto &rule : cfg.policy.rules)
     for (const auto &[attr, values] : rule.where) extra.push_back(attr);
+  cfg.ldap.needed = ldap::needed_attributes(cfg.ldap);
   return cfg;
 }
 

@@ -18,6 +18,7 @@ engine::engine(const open_options &o)
   ldap_attrs_ = ldap::needed_attributes(cfg_.ldap);
   if (validate_only_) return;
   writer_journal_ = std::make_unique<journal>(cfg_.journal_path(), sqlite::durability::normal);
+  writer_journal_->cache_subjects(200000);
   writer_ = std::thread([this] { writer_loop(); });
   {
     // Actions a crash left "running" go back to the queue; connectors'
@@ -153,6 +154,7 @@ size_t engine::ldap_catch_up(const ldap::search_fn &search) {
   if (validate_only_) throw usage_error("engine opened with RECLAIM_OPEN_VALIDATE_ONLY");
   std::lock_guard lock(sync_mu_);
   const auto n = ldap::catch_up(sync_journal(), cfg_.ldap, search, log_);
+  subjects_changed_ = true;
   kick();
   return n;
 }
@@ -221,6 +223,7 @@ void engine::write_batch(std::deque<ldap::change> &batch) {
   for (int attempt = 1;; ++attempt) {
     try {
       auto &j = *writer_journal_;
+      if (subjects_changed_.exchange(false)) j.forget_subjects();
       sqlite::transaction tx(j.db());
       for (const auto &c : batch) {
         try {
@@ -232,9 +235,11 @@ void engine::write_batch(std::deque<ldap::change> &batch) {
                    c.after ? c.after->dn : c.before ? c.before->dn : "?", e.what());
         }
       }
+      j.flush_batch();
       tx.commit();
       return;
     } catch (const std::exception &e) {
+      writer_journal_->forget_subjects(); // the rolled-back batch's states
       if (attempt >= 3) {
         log_.log(log_level::error,
                  "journal write failed, {} changes not journalled now (catch-up at next start "

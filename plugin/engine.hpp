@@ -10,6 +10,7 @@
 #include "planner.hpp"
 #include "scheduler.hpp"
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <memory>
@@ -71,6 +72,7 @@ private:
   bool validate_only_;
 
   std::mutex sync_mu_; // guards sync_ (host threads, synchronous commits)
+  std::atomic<bool> subjects_changed_{false}; // catch-up wrote subjects: the writer forgets its cache
   std::unique_ptr<journal> sync_;
 
   std::mutex mu_; // guards the queue and counters
