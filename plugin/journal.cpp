@@ -32,7 +32,7 @@ CREATE TABLE IF NOT EXISTS subjects(
   name TEXT NOT NULL DEFAULT '',
   state TEXT NOT NULL,
   transfer_key TEXT NOT NULL DEFAULT '',
-  csn TEXT NOT NULL DEFAULT '');
+  csn TEXT NOT NULL DEFAULT '') WITHOUT ROWID; -- one b-tree to update per change, not two
 CREATE TABLE IF NOT EXISTS ldap_progress(
   id INTEGER PRIMARY KEY CHECK (id = 1),
   resume_csn TEXT NOT NULL DEFAULT '',
