@@ -40,6 +40,7 @@ engine::~engine() {
     stop_ = true;
   }
   wake_.notify_all();
+  room_.notify_all();
   if (writer_.joinable()) writer_.join();
   {
     std::lock_guard lock(work_mu_);
@@ -135,16 +136,19 @@ void engine::ldap_submit(ldap::change c) {
     return;
   }
   if (c.when == ldap::phase::abort && c.op != ldap::operation::remove) return;
+  const size_t bytes = approx_bytes(c);
   {
-    std::lock_guard lock(mu_);
-    if (queue_.size() >= max_queue) {
+    std::unique_lock lock(mu_);
+    if (queue_bytes_ + bytes > max_queue_bytes &&
+        !room_.wait_for(lock, queue_wait, [&] { return stop_ || queue_bytes_ + bytes <= max_queue_bytes; })) {
       if (dropped_++ % 10000 == 0)
         log_.log(log_level::error,
-                 "journal queue full ({} changes): dropping; catch-up at next start recovers them",
-                 queue_.size());
+                 "journal queue full ({} changes, {} MiB) for {} s: dropping; catch-up at next start recovers them",
+                 queue_.size(), queue_bytes_ >> 20, queue_wait.count());
       return;
     }
     queue_.push_back(std::move(c));
+    queue_bytes_ += bytes;
     ++queued_;
   }
   wake_.notify_one();
@@ -187,6 +191,8 @@ void engine::writer_loop() {
     lock.lock();
     std::deque<ldap::change> batch;
     batch.swap(queue_);
+    queue_bytes_ = 0;
+    room_.notify_all();
     lock.unlock();
     const auto n = batch.size();
     write_batch(batch);
@@ -195,6 +201,22 @@ void engine::writer_loop() {
     written_ += n;
     drained_.notify_all();
   }
+}
+
+namespace {
+size_t approx_bytes(const ldap::entry &e) {
+  size_t n = 64 + e.dn.size();
+  for (const auto &[name, values] : e.attrs) {
+    n += 96 + name.size();
+    for (const auto &v : values) n += 40 + v.size();
+  }
+  return n;
+}
+} // namespace
+
+size_t approx_bytes(const ldap::change &c) {
+  return sizeof c + c.actor.size() + c.source.size() + (c.before ? approx_bytes(*c.before) : 0) +
+         (c.after ? approx_bytes(*c.after) : 0);
 }
 
 namespace {

@@ -76,8 +76,9 @@ private:
   std::unique_ptr<journal> sync_;
 
   std::mutex mu_; // guards the queue and counters
-  std::condition_variable wake_, drained_;
+  std::condition_variable wake_, drained_, room_;
   std::deque<ldap::change> queue_;
+  size_t queue_bytes_ = 0; // approximate memory held by queue_
   uint64_t queued_ = 0, written_ = 0, dropped_ = 0;
   bool stop_ = false;
   std::unique_ptr<journal> writer_journal_;
@@ -91,6 +92,15 @@ private:
   std::vector<std::thread> workers_;
 };
 
-inline constexpr size_t max_queue = 1'000'000;
+// The journal queue holds at most this much (approximately; plus the batch
+// being written). A host thread finding it full waits up to queue_wait for
+// room — the directory slows to the journal's pace rather than losing
+// changes or growing without bound — and only then drops the change
+// (catch-up at the next start recovers it).
+// Approximate memory a queued change holds (for max_queue_bytes).
+size_t approx_bytes(const ldap::change &c);
+
+inline constexpr size_t max_queue_bytes = 64u << 20;
+inline constexpr std::chrono::seconds queue_wait{10};
 
 } // namespace reclaim
