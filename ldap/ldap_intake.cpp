@@ -55,6 +55,11 @@ std::string event_attributes(const mapping_config &cfg, const change &c, const e
   return attrs.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
+std::vector<std::string> end_date_of(const entry &e, const mapping_config &cfg) {
+  const auto *v = e.find(cfg.end_date_attribute);
+  return v ? *v : std::vector<std::string>{};
+}
+
 bool record(journal &j, event_record &ev, const logger &log) {
   const bool inserted = j.append(ev);
   if (inserted)
@@ -157,6 +162,11 @@ bool apply_change(journal &j, const mapping_config &cfg, const change &c, const 
     const bool transfer = now_state == state::active && before_state != state::none &&
                           now_transfer != before_transfer;
     event_state = transfer ? state::transferred : state::none;
+    // A new, moved or removed contract end date: an event without a state
+    // change, so the planner (re)schedules or cancels the contract plan.
+    if (event_state == state::none && now_state == state::active && c.before && !is_add &&
+        !cfg.end_date_attribute.empty() && end_date_of(*c.before, cfg) != end_date_of(after, cfg))
+      event_state = now_state;
   } else if (now_state == state::active && is_away(before_state)) {
     event_state = state::reactivated;
   }
