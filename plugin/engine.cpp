@@ -7,9 +7,24 @@
 #include "engine.hpp"
 
 #include <algorithm>
+#include <pthread.h>
+#include <sys/resource.h>
+#include <unistd.h>
 #include <fmt/format.h>
 
 namespace reclaim {
+namespace {
+
+// Names the calling thread (top -H, perf, gdb) and lowers its priority:
+// the engine's threads run inside the directory server, whose operation
+// threads must win the CPU. Under saturation the journal then lags (its
+// queue is bounded, see max_queue_bytes) instead of slowing every client.
+void background_thread(const std::string &name, int nice_level) {
+  pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
+  setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), nice_level); // Linux: per thread
+}
+
+} // namespace
 
 engine::engine(const open_options &o)
     : cfg_(load_config(o.config_path)), log_(o.sink, o.sink_payload, log_level::info),
@@ -66,6 +81,7 @@ bool engine::stopping() {
 }
 
 void engine::planner_loop() {
+  background_thread("reclaim-plan", background_nice);
   journal j(cfg_.journal_path(), sqlite::durability::normal);
   planner p(cfg_, j, log_);
   for (;;) {
@@ -92,6 +108,7 @@ void engine::planner_loop() {
 void engine::kick_workers() { dispatch_cv_.notify_all(); }
 
 void engine::worker_loop(int index) {
+  background_thread(fmt::format("reclaim-act-{}", index), background_nice);
   std::unique_ptr<scheduler> s;
   for (;;) {
     try {
@@ -178,6 +195,7 @@ bool engine::flush(std::chrono::milliseconds timeout) {
 }
 
 void engine::writer_loop() {
+  background_thread("reclaim-journal", background_nice);
   std::unique_lock lock(mu_);
   for (;;) {
     wake_.wait(lock, [&] { return stop_ || !queue_.empty(); });

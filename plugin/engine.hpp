@@ -100,6 +100,10 @@ private:
 // Approximate memory a queued change holds (for max_queue_bytes).
 size_t approx_bytes(const ldap::change &c);
 
+// Nice level of the engine's own threads (journal writer, planner,
+// dispatch workers) relative to the host's.
+inline constexpr int background_nice = 10;
+
 inline constexpr size_t max_queue_bytes = 64u << 20;
 inline constexpr std::chrono::seconds queue_wait{10};
 
