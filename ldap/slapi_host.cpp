@@ -164,6 +164,11 @@ bool fetch_entry(const char *dn, owned_entry &out);
 // Otherwise a later change already landed; the entryCSN is then dropped and
 // the engine keys the event by the version it followed.
 bool settle_csn(owned_entry &after) {
+  static std::atomic<bool> told{false};
+  if (!told.exchange(true))
+    log_line(SLAPI_LOG_PLUGIN, "entryCSN is not among the post-operation modifications (did another plugin read "
+                               "them in its pre-operation callback?): reading entries back, one more internal "
+                               "search per change");
   const size_t csn_at = find_attr(after, "entryCSN");
   std::string before_csn;
   if (csn_at < after.names.size()) {
