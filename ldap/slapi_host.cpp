@@ -192,7 +192,9 @@ bool settle_csn(owned_entry &after) {
   return true;
 }
 
-void copy_entry(Slapi_Entry *e, owned_entry &out) {
+// only: when given, the attribute types to copy (an added entry carries all
+// of them, passwords included; the engine needs its own few).
+void copy_entry(Slapi_Entry *e, owned_entry &out, const std::vector<std::string> *only = nullptr) {
   const char *dn = slapi_entry_get_dn(e);
   out.dn = dn ? dn : "";
   Slapi_Attr *attr = nullptr;
@@ -201,6 +203,11 @@ void copy_entry(Slapi_Entry *e, owned_entry &out) {
     char *type = nullptr;
     slapi_attr_get_type(attr, &type);
     if (type == nullptr) continue;
+    const size_t base_len = std::strcspn(type, ";"); // "description;lang-en" is a description
+    if (only != nullptr && std::none_of(only->begin(), only->end(), [&](const std::string &n) {
+          return n.size() == base_len && strncasecmp(n.c_str(), type, base_len) == 0;
+        }))
+      continue;
     std::vector<std::string> vals;
     Slapi_Value *v = nullptr;
     for (int i = slapi_attr_first_value(attr, &v); i != -1 && v != nullptr;
@@ -487,7 +494,7 @@ int post_op(Slapi_PBlock *pb, int op) noexcept {
       Slapi_Entry *added = nullptr;
       slapi_pblock_get(pb, SLAPI_ADD_ENTRY, &added);
       if (added != nullptr) {
-        copy_entry(added, after);
+        copy_entry(added, after, &state().attrs);
         // OpenLDAP's add entry carries entryUUID and entryCSN; a server whose
         // does not is read back instead.
         have_after = find_attr(after, "entryCSN") < after.names.size() &&
