@@ -1,0 +1,285 @@
+// audit_log.cpp — the outbox and the appender. Crash safety: records are
+// written and fdatasync'ed before their outbox rows are deleted, and each
+// record carries its outbox id, so a restart skips rows already in the log;
+// a torn last line is cut back and the repair itself recorded.
+#include "audit/audit_log.hpp"
+
+#include "audit/canonical_json.hpp"
+#include "clock.hpp"
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <fstream>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+namespace reclaim::audit {
+namespace {
+
+using json = nlohmann::json;
+
+[[noreturn]] void sys_fail(const std::string &what) {
+  throw std::runtime_error(fmt::format("{}: {}", what, std::strerror(errno)));
+}
+
+void write_all(int fd, std::string_view data, const std::string &what) {
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) sys_fail(what);
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+}
+
+// Writes a file atomically (temp, fsync, rename, fsync of the directory).
+void write_file_durably(const std::filesystem::path &path, std::string_view data) {
+  std::filesystem::create_directories(path.parent_path());
+  const auto tmp = path.string() + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) sys_fail(tmp);
+  write_all(fd, data, tmp);
+  if (::fsync(fd) != 0) sys_fail(tmp);
+  ::close(fd);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) sys_fail(path.string());
+  const int dfd = ::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+}
+
+std::string member(const std::vector<member_span> &top, std::string_view key) {
+  for (const auto &m : top)
+    if (m.key == key) return std::string(m.value);
+  return {};
+}
+
+} // namespace
+
+void create_outbox(sqlite::database &db) {
+  db.exec("CREATE TABLE IF NOT EXISTS audit_outbox ("
+          "id INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL)");
+}
+
+void enqueue(sqlite::database &db, json body) {
+  if (!body.contains("time")) body["time"] = format_utc(now());
+  auto &st = db.cached("INSERT INTO audit_outbox (body) VALUES (?)");
+  st.bind(1, body.dump(-1, ' ', false, json::error_handler_t::replace)).run();
+}
+
+void enqueue(const std::filesystem::path &state_db, json body) {
+  sqlite::database db(state_db, sqlite::durability::full);
+  create_outbox(db);
+  enqueue(db, std::move(body));
+}
+
+std::unique_ptr<appender> appender::try_open(const audit_config &cfg,
+                                             const std::filesystem::path &state_db,
+                                             const logger &log) {
+  std::unique_ptr<appender> a(new appender(cfg, state_db, log, false));
+  if (!a->locked_) return nullptr;
+  return a;
+}
+
+appender::appender(const audit_config &cfg, const std::filesystem::path &state_db,
+                   const logger &log)
+    : appender(cfg, state_db, log, true) {}
+
+appender::appender(const audit_config &cfg, const std::filesystem::path &state_db,
+                   const logger &log, bool wait)
+    : cfg_(cfg), log_(log) {
+  std::filesystem::create_directories(cfg_.path.parent_path());
+  fd_ = ::open(cfg_.path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  if (fd_ < 0) sys_fail(cfg_.path.string());
+  if (::flock(fd_, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0) {
+    if (!wait && errno == EWOULDBLOCK) return;
+    sys_fail(cfg_.path.string() + ": flock");
+  }
+  locked_ = true;
+  signers_.push_back(signer::from_pem_file(cfg_.key_file, cfg_.origin));
+  for (const auto &f : cfg_.extra_key_files) signers_.push_back(signer::from_pem_file(f, cfg_.origin));
+  pseudo_ = std::make_unique<pseudonymizer>(cfg_.pseudonym_key_file, cfg_.key_store);
+  db_ = std::make_unique<sqlite::database>(state_db, sqlite::durability::full);
+  create_outbox(*db_);
+  recover();
+  append({{"type", "log_start"}, {"actor", "engine"},
+          {"data", {{"pid", static_cast<int64_t>(::getpid())}, {"size", range_.size()}}}});
+  flush();
+}
+
+appender::~appender() {
+  if (!locked_) {
+    if (fd_ >= 0) ::close(fd_);
+    return;
+  }
+  try {
+    drain();
+    append({{"type", "log_stop"}, {"actor", "engine"}});
+    checkpoint();
+  } catch (const std::exception &e) {
+    log_.log(log_level::error, "audit: ALERT: closing the audit log failed: {}", e.what());
+  }
+  ::close(fd_);
+}
+
+// Rebuilds size, frontier, last hash and drained outbox id from the file.
+void appender::recover() {
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0) sys_fail(cfg_.path.string());
+  std::string data(static_cast<size_t>(st.st_size), '\0');
+  if (st.st_size > 0 && ::pread(fd_, data.data(), data.size(), 0) != st.st_size) sys_fail(cfg_.path.string());
+  const auto end = data.rfind('\n') == std::string::npos ? 0 : data.rfind('\n') + 1;
+  std::string cut;
+  if (end != data.size()) {
+    cut = fmt::format("{} bytes of a torn last record cut at byte {}", data.size() - end, end);
+    log_.log(log_level::error, "audit: ALERT: {}: {}", cfg_.path.string(), cut);
+    if (::ftruncate(fd_, static_cast<off_t>(end)) != 0 || ::fdatasync(fd_) != 0)
+      sys_fail(cfg_.path.string());
+  }
+  std::string_view rest(data.data(), end);
+  std::vector<member_span> top;
+  std::string last_type;
+  while (!rest.empty()) {
+    const auto nl = rest.find('\n');
+    const auto line = rest.substr(0, nl);
+    last_leaf_ = hasher_.leaf(line);
+    range_.append(hasher_, last_leaf_);
+    top.clear();
+    if (check_canonical(line, &top).empty()) {
+      const auto ob = member(top, "outbox");
+      if (!ob.empty()) last_outbox_ = std::max<int64_t>(last_outbox_, std::stoll(ob));
+      last_type = member(top, "type");
+      const auto t = member(top, "time");
+      if (t.size() > 2) last_time_ = std::max(last_time_, t.substr(1, t.size() - 2));
+    }
+    rest.remove_prefix(nl + 1);
+  }
+  last_checkpoint_size_ = 0;
+  if (std::filesystem::exists(cfg_.checkpoint_dir))
+    for (const auto &e : std::filesystem::directory_iterator(cfg_.checkpoint_dir)) {
+      const auto name = e.path().filename().string();
+      if (name.find_first_not_of("0123456789") == std::string::npos)
+        last_checkpoint_size_ = std::max<uint64_t>(last_checkpoint_size_, std::stoull(name));
+    }
+  since_checkpoint_ = range_.size() - std::min(range_.size(), last_checkpoint_size_);
+  last_checkpoint_time_ = std::chrono::steady_clock::now();
+  // Crashed between the checkpoint record and its signature: sign it now.
+  if (last_type == "\"checkpoint\"" && last_checkpoint_size_ < range_.size()) {
+    write_checkpoint_note(range_.size(), range_.root(hasher_));
+    since_checkpoint_ = 0;
+  }
+  if (!cut.empty()) append({{"type", "log_repaired"}, {"actor", "engine"}, {"reason", cut}});
+  db_->exec(fmt::format("DELETE FROM audit_outbox WHERE id <= {}", last_outbox_).c_str());
+}
+
+void appender::append_line(json body, int64_t outbox_id) {
+  if (body.contains("subject_id")) {
+    const auto p = pseudo_->pseudonym(body["subject_id"].get<std::string>());
+    body.erase("subject_id");
+    body["subject"] = p;
+    if (body.contains("personal")) body["pii"] = pseudo_->seal(p, body["personal"].dump());
+  }
+  body.erase("personal");
+  body["v"] = 1;
+  body["origin"] = cfg_.origin;
+  body["seq"] = range_.size();
+  body["prev"] = range_.size() == 0 ? std::string(64, '0') : to_hex(last_leaf_);
+  // "time" is when the record entered the log and never goes backwards;
+  // the time of the decision it records is kept as "decided".
+  if (body.contains("time")) body["decided"] = body["time"];
+  last_time_ = std::max(last_time_, format_utc(now()));
+  body["time"] = last_time_;
+  if (outbox_id > 0) body["outbox"] = outbox_id;
+  const auto line = canonical(body);
+  last_leaf_ = hasher_.leaf(line);
+  range_.append(hasher_, last_leaf_);
+  buffer_ += line;
+  buffer_ += '\n';
+  ++since_checkpoint_;
+}
+
+void appender::flush() {
+  if (buffer_.empty()) return;
+  write_all(fd_, buffer_, cfg_.path.string());
+  if (::fdatasync(fd_) != 0) sys_fail(cfg_.path.string());
+  buffer_.clear();
+}
+
+void appender::append(json body) {
+  append_line(std::move(body), 0);
+  maybe_checkpoint();
+  flush();
+}
+
+void appender::maybe_checkpoint() {
+  if (static_cast<int64_t>(since_checkpoint_) + 1 >= cfg_.checkpoint_every) checkpoint();
+}
+
+size_t appender::drain() {
+  size_t total = 0;
+  try {
+    if (!failure_.empty()) {
+      append({{"type", "write_failure"}, {"actor", "engine"}, {"reason", failure_}});
+      failure_.clear();
+    }
+    for (;;) {
+      auto &st = db_->cached("SELECT id, body FROM audit_outbox WHERE id > ? ORDER BY id LIMIT 4096");
+      st.bind(1, last_outbox_);
+      size_t n = 0;
+      while (st.step()) {
+        append_line(json::parse(st.text(1)), st.integer(0));
+        last_outbox_ = st.integer(0);
+        maybe_checkpoint();
+        ++n;
+      }
+      st.reset();
+      flush();
+      if (n == 0) break;
+      db_->cached("DELETE FROM audit_outbox WHERE id <= ?").bind(1, last_outbox_).run();
+      total += n;
+    }
+  } catch (const std::exception &e) {
+    failure_ = e.what();
+    log_.log(log_level::error, "audit: ALERT: writing the audit log failed: {}", e.what());
+    throw;
+  }
+  return total;
+}
+
+void appender::checkpoint() {
+  append_line({{"type", "checkpoint"}, {"actor", "engine"}}, 0);
+  flush();
+  write_checkpoint_note(range_.size(), range_.root(hasher_));
+  since_checkpoint_ = 0;
+}
+
+void appender::tick() {
+  if (std::chrono::steady_clock::now() - last_checkpoint_time_ >= cfg_.checkpoint_interval) {
+    flush();
+    checkpoint();
+  }
+}
+
+void appender::write_checkpoint_note(uint64_t size, const hash &root) {
+  const auto text = checkpoint_text({cfg_.origin, size, root, {}});
+  std::string note = text + "\n";
+  for (const auto &s : signers_) note += s.signature_line(text);
+  const auto name = fmt::format("{:020}", size);
+  write_file_durably(cfg_.checkpoint_dir / name, note);
+  if (!cfg_.copy_to.empty()) write_file_durably(cfg_.copy_to / name, note);
+  if (cfg_.syslog) {
+    std::string one_line = note;
+    std::replace(one_line.begin(), one_line.end(), '\n', '|');
+    ::syslog(LOG_AUTHPRIV | LOG_NOTICE, "reclaim audit checkpoint %s", one_line.c_str());
+  }
+  last_checkpoint_size_ = size;
+  last_checkpoint_time_ = std::chrono::steady_clock::now();
+}
+
+} // namespace reclaim::audit
