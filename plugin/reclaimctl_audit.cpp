@@ -43,10 +43,10 @@ struct setup {
   audit::verify_options vo;
 };
 
-setup load(const std::string &config_path, const audit_args &a, bool need_config) {
+setup load(const std::string &config_path, const audit_args &a, bool need_config, bool need_log = true) {
   setup s;
   const auto path = resolve_config_path(config_path.empty() ? nullptr : config_path.c_str());
-  if (need_config || a.log.empty() || a.origin.empty()) {
+  if (need_config || (need_log && a.log.empty()) || a.origin.empty()) {
     s.cfg = load_config(path);
     if (!s.cfg->audit.enabled) throw std::invalid_argument(path.string() + ": the [audit] table is absent or disabled");
     s.vo.log = s.cfg->audit.path;
@@ -91,7 +91,7 @@ int run_verify(const std::string &cp, audit_args &a) {
 }
 
 int run_verify_record(const std::string &cp, audit_args &a) {
-  auto s = load(cp, a, false);
+  auto s = load(cp, a, false, false);
   if (s.vo.keys.empty()) throw std::invalid_argument("no trusted keys: give --key, --keys or audit.trusted_keys");
   const auto text = a.bundle == "-" ? std::string(std::istreambuf_iterator<char>(std::cin), {}) : slurp(a.bundle);
   const auto b = json::parse(text, nullptr, false);
@@ -212,6 +212,9 @@ std::shared_ptr<audit_args> add_audit_commands(CLI::App &app) {
   a->verify->add_option("--max-gap", a->max_gap, "warn when checkpoints are further apart (ISO 8601)");
   a->prove = audit->add_subcommand("prove", "print a record with its inclusion proof and checkpoint (JSON)");
   a->prove->add_option("SEQ", a->seq, "record sequence number")->required();
+  a->prove->add_option("--log", a->log, "the log file (default: audit.path)");
+  a->prove->add_option("--checkpoints", a->checkpoints, "the checkpoint directory");
+  a->prove->add_option("--origin", a->origin, "the log's origin (default: audit.origin)");
   a->verify_record = audit->add_subcommand("verify-record", "verify a bundle printed by prove");
   a->verify_record->add_option("BUNDLE", a->bundle, "bundle file, - for stdin")->required();
   add_key_options(a->verify_record, *a);
