@@ -109,6 +109,7 @@ int main(int argc, char **argv) {
       return 0;
     }
     reclaim::ctl::run_policy_command(cfg, policy);
+    reclaim::ctl::drain_audit(cfg); // what the command recorded, unless the engine holds the log
     return 0;
   } catch (const reclaim::ctl::usage_error &e) {
     std::fprintf(stderr, "reclaimctl: %s\n", e.what());

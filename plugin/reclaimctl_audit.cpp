@@ -238,6 +238,12 @@ std::shared_ptr<audit_args> add_audit_commands(CLI::App &app) {
   return a;
 }
 
+void drain_audit(const config &cfg) {
+  if (!cfg.audit.enabled) return;
+  static const logger quiet;
+  drain_now(cfg, quiet);
+}
+
 std::optional<int> run_audit_command(const std::string &cp, audit_args &a) {
   static const logger log(
       [](int level, const char *msg, void *) {
