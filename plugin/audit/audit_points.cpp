@@ -29,7 +29,7 @@ json asset(const action_row &a, const config &cfg) {
 void record_event(sqlite::database &db, const config &cfg, const event_record &ev) {
   if (!cfg.audit.enabled) return;
   json body = {{"type", "event_journalled"}, {"actor", ev.actor.empty() ? "engine" : ev.actor},
-               {"subject_id", ev.subject_id}, {"ids", {{"event", ev.seq}, {"idempotency_key", ev.idempotency_key}}},
+               {"subject_id", ev.subject_id}, {"ids", {{"event", ev.seq}}},
                {"data", {{"source", ev.source}, {"from", state_name(ev.previous)}, {"to", state_name(ev.current)}}}};
   if (!ev.subject_name.empty()) body["personal"] = {{"name", ev.subject_name}};
   enqueue(db, std::move(body));
@@ -53,7 +53,7 @@ void record_plan(sqlite::database &db, const config &cfg, int64_t plan_id, const
 void record_attempt(sqlite::database &db, const config &cfg, const action_row &a) {
   if (!cfg.audit.enabled) return;
   enqueue(db, {{"type", "action_attempted"}, {"actor", "engine"}, {"subject_id", a.subject_id},
-               {"ids", {{"plan", a.plan_id}, {"action", a.id}, {"idempotency_key", a.idempotency_key}}},
+               {"ids", {{"plan", a.plan_id}, {"action", a.id}}},
                {"assets", json::array({asset(a, cfg)})}, {"data", {{"attempt", a.attempts}}}});
 }
 
