@@ -13,6 +13,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
+#include <iterator>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -37,17 +38,29 @@ void write_all(int fd, std::string_view data, const std::string &what) {
   }
 }
 
-// Writes a file atomically (temp, fsync, rename, fsync of the directory).
-void write_file_durably(const std::filesystem::path &path, std::string_view data) {
-  std::filesystem::create_directories(path.parent_path());
-  const auto tmp = path.string() + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) sys_fail(tmp);
-  write_all(fd, data, tmp);
-  if (::fsync(fd) != 0) sys_fail(tmp);
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) sys_fail(path.string());
-  const int dfd = ::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+// Writes files of one directory atomically (temp, fsync, rename, one fsync
+// of the directory). Several at once: the first fsync commits them all.
+void write_files_durably(const std::filesystem::path &dir,
+                         const std::vector<std::pair<std::string, std::string>> &files) {
+  if (files.empty()) return;
+  std::filesystem::create_directories(dir);
+  std::vector<int> fds;
+  for (const auto &[name, data] : files) {
+    const auto tmp = (dir / (name + ".tmp")).string();
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) sys_fail(tmp);
+    write_all(fd, data, tmp);
+    fds.push_back(fd);
+  }
+  // Only the newest is synced: an older one lost in a crash is signed
+  // again from its checkpoint record when the log is opened (recover()).
+  for (size_t i = 0; i < fds.size(); ++i) {
+    const auto tmp = (dir / (files[i].first + ".tmp")).string();
+    if (i + 1 == fds.size() && ::fsync(fds[i]) != 0) sys_fail(tmp);
+    ::close(fds[i]);
+    if (::rename(tmp.c_str(), (dir / files[i].first).c_str()) != 0) sys_fail(tmp);
+  }
+  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0) {
     ::fsync(dfd);
     ::close(dfd);
@@ -70,7 +83,7 @@ void create_outbox(sqlite::database &db) {
 void enqueue(sqlite::database &db, json body) {
   if (!body.contains("time")) body["time"] = format_utc(now());
   auto &st = db.cached("INSERT INTO audit_outbox (body) VALUES (?)");
-  st.bind(1, body.dump(-1, ' ', false, json::error_handler_t::replace)).run();
+  st.bind(1, canonical(body)).run();
 }
 
 void enqueue(const std::filesystem::path &state_db, json body) {
@@ -105,7 +118,8 @@ appender::appender(const audit_config &cfg, const std::filesystem::path &state_d
   signers_.push_back(signer::from_pem_file(cfg_.key_file, cfg_.origin));
   for (const auto &f : cfg_.extra_key_files) signers_.push_back(signer::from_pem_file(f, cfg_.origin));
   pseudo_ = std::make_unique<pseudonymizer>(cfg_.pseudonym_key_file, cfg_.key_store);
-  db_ = std::make_unique<sqlite::database>(state_db, sqlite::durability::full);
+  // NORMAL: a delete lost in a crash is redone; the drained id is in the log.
+  db_ = std::make_unique<sqlite::database>(state_db, sqlite::durability::normal);
   create_outbox(*db_);
   recover();
   append({{"type", "log_start"}, {"actor", "engine"},
@@ -145,6 +159,7 @@ void appender::recover() {
   std::string_view rest(data.data(), end);
   std::vector<member_span> top;
   std::string last_type;
+  std::vector<std::pair<uint64_t, hash>> signed_sizes; // checkpoint records seen
   while (!rest.empty()) {
     const auto nl = rest.find('\n');
     const auto line = rest.substr(0, nl);
@@ -155,6 +170,7 @@ void appender::recover() {
       const auto ob = member(top, "outbox");
       if (!ob.empty()) last_outbox_ = std::max<int64_t>(last_outbox_, std::stoll(ob));
       last_type = member(top, "type");
+      if (last_type == "\"checkpoint\"") signed_sizes.emplace_back(range_.size(), range_.root(hasher_));
       const auto t = member(top, "time");
       if (t.size() > 2) last_time_ = std::max(last_time_, t.substr(1, t.size() - 2));
     }
@@ -169,46 +185,90 @@ void appender::recover() {
     }
   since_checkpoint_ = range_.size() - std::min(range_.size(), last_checkpoint_size_);
   last_checkpoint_time_ = std::chrono::steady_clock::now();
-  // Crashed between the checkpoint record and its signature: sign it now.
-  if (last_type == "\"checkpoint\"" && last_checkpoint_size_ < range_.size()) {
-    write_checkpoint_note(range_.size(), range_.root(hasher_));
-    since_checkpoint_ = 0;
+  // A checkpoint record whose note a crash lost (or left torn): sign it now.
+  for (const auto &[size, root] : signed_sizes) {
+    const auto note_path = cfg_.checkpoint_dir / fmt::format("{:020}", size);
+    bool ok = false;
+    try {
+      std::ifstream in(note_path, std::ios::binary);
+      ok = in && parse_checkpoint_text(parse_note(std::string((std::istreambuf_iterator<char>(in)), {})).text).root == root;
+    } catch (const note_error &) {
+    }
+    if (!ok) pending_notes_.emplace_back(size, root);
+  }
+  if (!pending_notes_.empty()) {
+    log_.log(log_level::warning, "audit: {} checkpoint note(s) signed again after a crash", pending_notes_.size());
+    write_pending_notes();
+    if (last_type == "\"checkpoint\"") since_checkpoint_ = 0;
   }
   if (!cut.empty()) append({{"type", "log_repaired"}, {"actor", "engine"}, {"reason", cut}});
   db_->exec(fmt::format("DELETE FROM audit_outbox WHERE id <= {}", last_outbox_).c_str());
 }
 
-void appender::append_line(json body, int64_t outbox_id) {
-  if (body.contains("subject_id")) {
-    const auto p = pseudo_->pseudonym(body["subject_id"].get<std::string>());
-    body.erase("subject_id");
-    body["subject"] = p;
-    if (body.contains("personal")) body["pii"] = pseudo_->seal(p, body["personal"].dump());
+void appender::append_line(const json &body, int64_t outbox_id) { append_raw(canonical(body), outbox_id); }
+
+// Splices the log's own members into a canonical body without re-parsing it
+// into a tree: the body's members are already canonical, so their bytes are
+// copied and only the member order has to be merged.
+void appender::append_raw(std::string_view body, int64_t outbox_id) {
+  std::vector<member_span> top;
+  if (auto err = check_canonical(body, &top); !err.empty())
+    throw std::runtime_error("audit record body is not canonical JSON: " + err);
+  std::vector<std::pair<std::string, std::string>> out; // key, canonical value
+  std::string pseudonym;
+  std::string_view personal;
+  for (const auto &m : top) {
+    if (m.key == "subject_id") {
+      const auto id = unescape(m.value.substr(1, m.value.size() - 2));
+      auto it = pseudonym_cache_.find(id);
+      if (it == pseudonym_cache_.end()) {
+        if (pseudonym_cache_.size() > 100000) pseudonym_cache_.clear();
+        it = pseudonym_cache_.emplace(id, pseudo_->pseudonym(id)).first;
+      }
+      pseudonym = it->second;
+      out.emplace_back("subject", canonical(pseudonym));
+    } else if (m.key == "personal") {
+      personal = m.value;
+    } else if (m.key == "time") {
+      out.emplace_back("decided", std::string(m.value));
+    } else if (m.key != "v" && m.key != "origin" && m.key != "seq" && m.key != "prev" && m.key != "outbox") {
+      out.emplace_back(std::string(m.key), std::string(m.value));
+    }
   }
-  body.erase("personal");
-  body["v"] = 1;
-  body["origin"] = cfg_.origin;
-  body["seq"] = range_.size();
-  body["prev"] = range_.size() == 0 ? std::string(64, '0') : to_hex(last_leaf_);
-  // "time" is when the record entered the log and never goes backwards;
-  // the time of the decision it records is kept as "decided".
-  if (body.contains("time")) body["decided"] = body["time"];
+  if (!personal.empty() && !pseudonym.empty()) out.emplace_back("pii", canonical(pseudo_->seal(pseudonym, personal)));
+  // "time" is when the record entered the log and never goes backwards.
   last_time_ = std::max(last_time_, format_utc(now()));
-  body["time"] = last_time_;
-  if (outbox_id > 0) body["outbox"] = outbox_id;
-  const auto line = canonical(body);
-  last_leaf_ = hasher_.leaf(line);
+  out.emplace_back("time", canonical(last_time_));
+  out.emplace_back("v", "1");
+  out.emplace_back("origin", canonical(cfg_.origin));
+  out.emplace_back("seq", std::to_string(range_.size()));
+  out.emplace_back("prev", "\"" + (range_.size() == 0 ? std::string(64, '0') : to_hex(last_leaf_)) + "\"");
+  if (outbox_id > 0) out.emplace_back("outbox", std::to_string(outbox_id));
+  std::sort(out.begin(), out.end()); // ASCII keys: byte order is RFC 8785 order
+  const size_t start = buffer_.size();
+  buffer_ += '{';
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (i) buffer_ += ',';
+    buffer_ += '"';
+    buffer_ += out[i].first;
+    buffer_ += "\":";
+    buffer_ += out[i].second;
+  }
+  buffer_ += '}';
+  last_leaf_ = hasher_.leaf(std::string_view(buffer_).substr(start));
   range_.append(hasher_, last_leaf_);
-  buffer_ += line;
   buffer_ += '\n';
   ++since_checkpoint_;
 }
 
+// The records first (fdatasync), then the checkpoints that cover them.
 void appender::flush() {
-  if (buffer_.empty()) return;
-  write_all(fd_, buffer_, cfg_.path.string());
-  if (::fdatasync(fd_) != 0) sys_fail(cfg_.path.string());
-  buffer_.clear();
+  if (!buffer_.empty()) {
+    write_all(fd_, buffer_, cfg_.path.string());
+    if (::fdatasync(fd_) != 0) sys_fail(cfg_.path.string());
+    buffer_.clear();
+  }
+  write_pending_notes();
 }
 
 void appender::append(json body) {
@@ -218,7 +278,7 @@ void appender::append(json body) {
 }
 
 void appender::maybe_checkpoint() {
-  if (static_cast<int64_t>(since_checkpoint_) + 1 >= cfg_.checkpoint_every) checkpoint();
+  if (static_cast<int64_t>(since_checkpoint_) + 1 >= cfg_.checkpoint_every) queue_checkpoint();
 }
 
 size_t appender::drain() {
@@ -229,11 +289,11 @@ size_t appender::drain() {
       failure_.clear();
     }
     for (;;) {
-      auto &st = db_->cached("SELECT id, body FROM audit_outbox WHERE id > ? ORDER BY id LIMIT 4096");
+      auto &st = db_->cached("SELECT id, body FROM audit_outbox WHERE id > ? ORDER BY id LIMIT 8192");
       st.bind(1, last_outbox_);
       size_t n = 0;
       while (st.step()) {
-        append_line(json::parse(st.text(1)), st.integer(0));
+        append_raw(st.text(1), st.integer(0));
         last_outbox_ = st.integer(0);
         maybe_checkpoint();
         ++n;
@@ -252,11 +312,15 @@ size_t appender::drain() {
   return total;
 }
 
-void appender::checkpoint() {
+void appender::queue_checkpoint() {
   append_line({{"type", "checkpoint"}, {"actor", "engine"}}, 0);
-  flush();
-  write_checkpoint_note(range_.size(), range_.root(hasher_));
+  pending_notes_.emplace_back(range_.size(), range_.root(hasher_));
   since_checkpoint_ = 0;
+}
+
+void appender::checkpoint() {
+  queue_checkpoint();
+  flush();
 }
 
 void appender::tick() {
@@ -266,19 +330,24 @@ void appender::tick() {
   }
 }
 
-void appender::write_checkpoint_note(uint64_t size, const hash &root) {
-  const auto text = checkpoint_text({cfg_.origin, size, root, {}});
-  std::string note = text + "\n";
-  for (const auto &s : signers_) note += s.signature_line(text);
-  const auto name = fmt::format("{:020}", size);
-  write_file_durably(cfg_.checkpoint_dir / name, note);
-  if (!cfg_.copy_to.empty()) write_file_durably(cfg_.copy_to / name, note);
-  if (cfg_.syslog) {
-    std::string one_line = note;
-    std::replace(one_line.begin(), one_line.end(), '\n', '|');
-    ::syslog(LOG_AUTHPRIV | LOG_NOTICE, "reclaim audit checkpoint %s", one_line.c_str());
+void appender::write_pending_notes() {
+  if (pending_notes_.empty()) return;
+  std::vector<std::pair<std::string, std::string>> files;
+  for (const auto &[size, root] : pending_notes_) {
+    const auto text = checkpoint_text({cfg_.origin, size, root, {}});
+    std::string note = text + "\n";
+    for (const auto &s : signers_) note += s.signature_line(text);
+    if (cfg_.syslog) {
+      std::string one_line = note;
+      std::replace(one_line.begin(), one_line.end(), '\n', '|');
+      ::syslog(LOG_AUTHPRIV | LOG_NOTICE, "reclaim audit checkpoint %s", one_line.c_str());
+    }
+    files.emplace_back(fmt::format("{:020}", size), std::move(note));
+    last_checkpoint_size_ = size;
   }
-  last_checkpoint_size_ = size;
+  write_files_durably(cfg_.checkpoint_dir, files);
+  if (!cfg_.copy_to.empty()) write_files_durably(cfg_.copy_to, files);
+  pending_notes_.clear();
   last_checkpoint_time_ = std::chrono::steady_clock::now();
 }
 

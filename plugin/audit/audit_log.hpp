@@ -17,6 +17,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace reclaim::audit {
@@ -60,9 +61,11 @@ private:
   appender(const audit_config &cfg, const std::filesystem::path &state_db, const logger &log,
            bool wait);
   void recover();
-  void append_line(nlohmann::json body, int64_t outbox_id);
+  void append_line(const nlohmann::json &body, int64_t outbox_id);
+  void append_raw(std::string_view body, int64_t outbox_id);
   void flush();
-  void write_checkpoint_note(uint64_t size, const hash &root);
+  void queue_checkpoint();
+  void write_pending_notes();
   void maybe_checkpoint();
 
   audit_config cfg_;
@@ -80,6 +83,8 @@ private:
   uint64_t last_checkpoint_size_ = 0;
   std::chrono::steady_clock::time_point last_checkpoint_time_;
   std::string buffer_;
+  std::vector<std::pair<uint64_t, hash>> pending_notes_; // signed after the records are durable
+  std::unordered_map<std::string, std::string> pseudonym_cache_;
   std::string last_time_;
   std::string failure_; // last write failure, recorded once writing works again
 };

@@ -35,10 +35,18 @@ std::u16string utf16(std::string_view s) {
   return out;
 }
 
+bool simple_key(std::string_view k);
+
 void write_string(std::string &out, std::string_view s) {
   out += '"';
-  for (char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
+  // Runs of bytes that need no escape are copied at once.
+  size_t run = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s.substr(run, i - run));
+    run = i + 1;
+    const char ch = s[i];
     switch (c) {
     case '"': out += "\\\""; break;
     case '\\': out += "\\\\"; break;
@@ -52,6 +60,7 @@ void write_string(std::string &out, std::string_view s) {
       else out += ch;
     }
   }
+  out.append(s.substr(run));
   out += '"';
 }
 
@@ -66,7 +75,7 @@ void write(std::string &out, const nlohmann::json &v) {
     if (v.is_number_unsigned() ? v.get<uint64_t>() > uint64_t(max_safe)
                                : std::llabs(v.get<int64_t>()) > max_safe)
       throw canonical_error("integer outside the IEEE 754 safe range");
-    out += v.dump();
+    out += v.is_number_unsigned() ? std::to_string(v.get<uint64_t>()) : std::to_string(v.get<int64_t>());
     return;
   }
   case t::number_float: throw canonical_error("floating-point numbers are not allowed");
@@ -82,6 +91,23 @@ void write(std::string &out, const nlohmann::json &v) {
     return;
   }
   case t::object: {
+    // nlohmann keeps members in byte order, which is UTF-16 order for
+    // keys without escapes or code points >= U+E000 (the usual case).
+    bool simple = true;
+    for (auto it = v.begin(); it != v.end() && simple; ++it) simple = simple_key(it.key());
+    if (simple) {
+      out += '{';
+      bool first = true;
+      for (auto it = v.begin(); it != v.end(); ++it) {
+        if (!first) out += ',';
+        first = false;
+        write_string(out, it.key());
+        out += ':';
+        write(out, it.value());
+      }
+      out += '}';
+      return;
+    }
     std::vector<std::pair<std::u16string, const std::string *>> keys;
     for (auto it = v.begin(); it != v.end(); ++it) keys.emplace_back(utf16(it.key()), &it.key());
     std::sort(keys.begin(), keys.end());

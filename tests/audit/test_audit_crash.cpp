@@ -91,6 +91,18 @@ BOOST_AUTO_TEST_CASE(torn_last_line_is_cut_back_and_recorded) {
   BOOST_TEST(r.exit_code == 0, r.output());
 }
 
+BOOST_AUTO_TEST_CASE(lost_or_torn_checkpoint_notes_are_signed_again_on_open) {
+  const auto cps_before = checkpoints();
+  BOOST_REQUIRE(cps_before.size() >= 3u);
+  fs::remove(cps_before[0]);
+  write_text_file(cps_before[1], "");
+  BOOST_TEST(verify().exit_code == 1); // the torn note is reported
+  { audit::appender a(cfg, state_db, quiet); }
+  BOOST_TEST(fs::exists(cps_before[0]));
+  const auto r = verify();
+  BOOST_TEST(r.exit_code == 0, r.output());
+}
+
 BOOST_AUTO_TEST_CASE(signing_key_with_loose_mode_is_refused) {
   fs::permissions(pem, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read);
   BOOST_CHECK_EXCEPTION(audit::appender(cfg, state_db, quiet), audit::note_error, [](const audit::note_error &e) {
