@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -115,6 +116,7 @@ appender::appender(const audit_config &cfg, const std::filesystem::path &state_d
     sys_fail(cfg_.path.string() + ": flock");
   }
   locked_ = true;
+  origin_json_ = canonical(cfg_.origin);
   signers_.push_back(signer::from_pem_file(cfg_.key_file, cfg_.origin));
   for (const auto &f : cfg_.extra_key_files) signers_.push_back(signer::from_pem_file(f, cfg_.origin));
   pseudo_ = std::make_unique<pseudonymizer>(cfg_.pseudonym_key_file, cfg_.key_store);
@@ -172,7 +174,7 @@ void appender::recover() {
       last_type = member(top, "type");
       if (last_type == "\"checkpoint\"") signed_sizes.emplace_back(range_.size(), range_.root(hasher_));
       const auto t = member(top, "time");
-      if (t.size() > 2) last_time_ = std::max(last_time_, t.substr(1, t.size() - 2));
+      if (t.size() > 2) last_time_ = std::max(last_time_, t);
     }
     rest.remove_prefix(nl + 1);
   }
@@ -211,39 +213,49 @@ void appender::append_line(const json &body, int64_t outbox_id) { append_raw(can
 // into a tree: the body's members are already canonical, so their bytes are
 // copied and only the member order has to be merged.
 void appender::append_raw(std::string_view body, int64_t outbox_id) {
-  std::vector<member_span> top;
+  std::vector<member_span> &top = scratch_top_;
+  top.clear();
   if (auto err = check_canonical(body, &top); !err.empty())
     throw std::runtime_error("audit record body is not canonical JSON: " + err);
-  std::vector<std::pair<std::string, std::string>> out; // key, canonical value
-  std::string pseudonym;
-  std::string_view personal;
+  std::array<std::string, 8> owned; // values made here; views below point into them
+  size_t n_owned = 0;
+  auto own = [&](std::string v) -> std::string_view { return owned[n_owned++] = std::move(v); };
+  std::vector<std::pair<std::string_view, std::string_view>> &out = scratch_members_;
+  out.clear();
+  std::string_view pseudonym, personal;
   for (const auto &m : top) {
     if (m.key == "subject_id") {
-      const auto id = unescape(m.value.substr(1, m.value.size() - 2));
+      auto id = unescape(m.value.substr(1, m.value.size() - 2));
       auto it = pseudonym_cache_.find(id);
       if (it == pseudonym_cache_.end()) {
         if (pseudonym_cache_.size() > 100000) pseudonym_cache_.clear();
-        it = pseudonym_cache_.emplace(id, pseudo_->pseudonym(id)).first;
+        auto p = pseudo_->pseudonym(id);
+        it = pseudonym_cache_.emplace(std::move(id), std::move(p)).first;
       }
       pseudonym = it->second;
-      out.emplace_back("subject", canonical(pseudonym));
+      out.emplace_back("subject", own("\"" + it->second + "\""));
     } else if (m.key == "personal") {
       personal = m.value;
     } else if (m.key == "time") {
-      out.emplace_back("decided", std::string(m.value));
+      out.emplace_back("decided", m.value);
     } else if (m.key != "v" && m.key != "origin" && m.key != "seq" && m.key != "prev" && m.key != "outbox") {
-      out.emplace_back(std::string(m.key), std::string(m.value));
+      out.emplace_back(m.key, m.value);
     }
   }
-  if (!personal.empty() && !pseudonym.empty()) out.emplace_back("pii", canonical(pseudo_->seal(pseudonym, personal)));
+  if (!personal.empty() && !pseudonym.empty())
+    out.emplace_back("pii", own(canonical(pseudo_->seal(std::string(pseudonym), personal))));
   // "time" is when the record entered the log and never goes backwards.
-  last_time_ = std::max(last_time_, format_utc(now()));
-  out.emplace_back("time", canonical(last_time_));
+  const auto t = now();
+  if (t != last_now_) {
+    last_now_ = t;
+    last_time_ = std::max(last_time_, "\"" + format_utc(t) + "\"");
+  }
+  out.emplace_back("time", last_time_);
   out.emplace_back("v", "1");
-  out.emplace_back("origin", canonical(cfg_.origin));
-  out.emplace_back("seq", std::to_string(range_.size()));
-  out.emplace_back("prev", "\"" + (range_.size() == 0 ? std::string(64, '0') : to_hex(last_leaf_)) + "\"");
-  if (outbox_id > 0) out.emplace_back("outbox", std::to_string(outbox_id));
+  out.emplace_back("origin", origin_json_);
+  out.emplace_back("seq", own(std::to_string(range_.size())));
+  out.emplace_back("prev", own("\"" + (range_.size() == 0 ? std::string(64, '0') : to_hex(last_leaf_)) + "\""));
+  if (outbox_id > 0) out.emplace_back("outbox", own(std::to_string(outbox_id)));
   std::sort(out.begin(), out.end()); // ASCII keys: byte order is RFC 8785 order
   const size_t start = buffer_.size();
   buffer_ += '{';

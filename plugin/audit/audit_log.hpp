@@ -6,6 +6,8 @@
 #pragma once
 
 #include "audit/audit_config.hpp"
+#include "audit/canonical_json.hpp"
+#include "clock.hpp"
 #include "audit/merkle.hpp"
 #include "audit/note.hpp"
 #include "audit/pseudonym.hpp"
@@ -85,7 +87,11 @@ private:
   std::string buffer_;
   std::vector<std::pair<uint64_t, hash>> pending_notes_; // signed after the records are durable
   std::unordered_map<std::string, std::string> pseudonym_cache_;
-  std::string last_time_;
+  std::string last_time_; // quoted JSON string of the newest record's time
+  time_point last_now_{};
+  std::string origin_json_;
+  std::vector<member_span> scratch_top_;
+  std::vector<std::pair<std::string_view, std::string_view>> scratch_members_;
   std::string failure_; // last write failure, recorded once writing works again
 };
 
