@@ -166,6 +166,12 @@ int run_show(const std::string &cp, audit_args &a, bool is_export) {
 // Writes what reclaimctl queued into the log unless the engine holds it
 // (then the engine's audit thread drains it within a second).
 void drain_now(const config &cfg, const logger &log) {
+  {
+    sqlite::database db(cfg.journal_path(), sqlite::durability::normal);
+    audit::create_outbox(db);
+    auto st = db.prepare("SELECT 1 FROM audit_outbox LIMIT 1");
+    if (!st.step()) return; // nothing queued: leave the log alone
+  }
   if (auto ap = audit::appender::try_open(cfg.audit, cfg.journal_path(), log)) ap->drain();
 }
 

@@ -24,8 +24,7 @@ void load_audit(const reader &r, const toml::table &t, const std::filesystem::pa
   out.enabled = r.boolean(t, "audit", "enabled").value_or(true);
   out.path = abs_path(r, t, "path", state_dir / "audit" / "audit.jsonl");
   out.checkpoint_dir = abs_path(r, t, "checkpoint_dir", out.path.string() + ".checkpoints");
-  out.key_file = abs_path(r, t, "key_file", {});
-  if (out.enabled && out.key_file.empty()) r.fail(t.source(), "audit.key_file", "is required");
+  out.key_file = abs_path(r, t, "key_file", state_dir / "audit" / "signing.pem");
   if (const auto *n = t.get("extra_key_files")) {
     const auto *a = n->as_array();
     if (!a) r.fail(n->source(), "audit.extra_key_files", "must be an array of absolute paths");
@@ -52,9 +51,7 @@ void load_audit(const reader &r, const toml::table &t, const std::filesystem::pa
   }
   out.syslog = r.boolean(t, "audit", "syslog").value_or(false);
   out.copy_to = abs_path(r, t, "copy_to", {});
-  out.pseudonym_key_file = abs_path(r, t, "pseudonym_key_file", {});
-  if (out.enabled && out.pseudonym_key_file.empty())
-    r.fail(t.source(), "audit.pseudonym_key_file", "is required");
+  out.pseudonym_key_file = abs_path(r, t, "pseudonym_key_file", state_dir / "audit" / "pseudonym.key");
   out.key_store = abs_path(r, t, "key_store", state_dir / "audit" / "subject-keys.sqlite3");
   out.trusted_keys = abs_path(r, t, "trusted_keys", {});
   if (auto d = r.duration(t, "audit", "retention")) out.retention = *d;

@@ -117,6 +117,9 @@ appender::appender(const audit_config &cfg, const std::filesystem::path &state_d
   }
   locked_ = true;
   origin_json_ = canonical(cfg_.origin);
+  if (signer::generate_if_missing(cfg_.key_file))
+    log_.log(log_level::warning, "audit: generated a new signing key {}; publish its verifier key "
+             "(reclaimctl audit public-key)", cfg_.key_file.string());
   signers_.push_back(signer::from_pem_file(cfg_.key_file, cfg_.origin));
   for (const auto &f : cfg_.extra_key_files) signers_.push_back(signer::from_pem_file(f, cfg_.origin));
   pseudo_ = std::make_unique<pseudonymizer>(cfg_.pseudonym_key_file, cfg_.key_store);

@@ -8,6 +8,7 @@
 #include <openssl/pem.h>
 
 #include <cstdio>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -73,6 +74,21 @@ signer signer::from_pem_file(const std::filesystem::path &path, std::string name
   s.pub_ = raw_public(s.p_->key.k);
   s.id_ = key_id(s.name_, s.pub_);
   return s;
+}
+
+bool signer::generate_if_missing(const std::filesystem::path &path) {
+  if (std::filesystem::exists(path)) return false;
+  std::filesystem::create_directories(path.parent_path());
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return false; // created meanwhile by someone else, or unwritable: from_pem_file says
+  EVP_PKEY *k = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
+  FILE *f = ::fdopen(fd, "w");
+  const bool ok = k && f && PEM_write_PrivateKey(f, k, nullptr, nullptr, 0, nullptr, nullptr) == 1;
+  EVP_PKEY_free(k);
+  if (f) std::fclose(f);
+  else ::close(fd);
+  if (!ok) throw note_error(fmt::format("{}: cannot generate an Ed25519 key", path.string()));
+  return true;
 }
 
 signer signer::from_seed(std::string_view seed32, std::string name) {

@@ -33,6 +33,9 @@ public:
   // this process's user and have mode 0600 or 0400 (else note_error).
   static signer from_pem_file(const std::filesystem::path &path, std::string name);
   static signer from_seed(std::string_view seed32, std::string name);
+  // Creates a new key file (mode 0600, O_EXCL) when path does not exist;
+  // true if it did.
+  static bool generate_if_missing(const std::filesystem::path &path);
   signer(signer &&) noexcept;
   ~signer();
   const std::string &name() const { return name_; }

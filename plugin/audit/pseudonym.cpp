@@ -10,7 +10,10 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include <fcntl.h>
 #include <fstream>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <iterator>
 #include <stdexcept>
 
@@ -18,7 +21,20 @@ namespace reclaim::audit {
 namespace {
 
 std::string read_secret(const std::filesystem::path &p) {
+  if (!std::filesystem::exists(p)) {
+    std::filesystem::create_directories(p.parent_path());
+    unsigned char key[32];
+    const int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      const bool ok = RAND_bytes(key, 32) == 1 && ::write(fd, key, 32) == 32 && ::fsync(fd) == 0;
+      ::close(fd);
+      if (!ok) throw std::runtime_error(p.string() + ": cannot create the pseudonym key");
+    }
+  }
   check_file_mode(p, true);
+  struct stat st {};
+  if (::stat(p.c_str(), &st) == 0 && (st.st_mode & 077) != 0)
+    throw std::runtime_error(p.string() + ": pseudonym key must have mode 0600 or 0400");
   std::ifstream in(p, std::ios::binary);
   std::string key((std::istreambuf_iterator<char>(in)), {});
   if (!in.eof() && in.fail()) throw std::runtime_error(p.string() + ": cannot read");

@@ -15,7 +15,8 @@ namespace reclaim::audit {
 
 class pseudonymizer {
 public:
-  // key_file: >= 32 secret bytes, mode 0600/0400, owned by this user.
+  // key_file: >= 32 secret bytes, mode 0600/0400, owned by this user;
+  // 32 random bytes are written to it when it does not exist.
   pseudonymizer(const std::filesystem::path &key_file, const std::filesystem::path &key_store);
   ~pseudonymizer();
   // "hs256:<key id>:<hex HMAC-SHA256(key, subject_id)>"

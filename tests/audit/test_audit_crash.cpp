@@ -31,7 +31,7 @@ BOOST_AUTO_TEST_CASE(kill_9_while_appending_loses_nothing) {
     ::close(fds[0]);
     try {
       audit::appender a(cfg, state_db, quiet);
-      sqlite::database db(state_db, sqlite::durability::full);
+      sqlite::database db(state_db, sqlite::durability::normal); // survives a process crash
       for (int i = 0;; ++i) {
         audit::enqueue(db, {{"type", "action_attempted"}, {"actor", "engine"}, {"data", {{"n", i}}}});
         // i is committed to the outbox now: tell the parent.
@@ -47,7 +47,7 @@ BOOST_AUTO_TEST_CASE(kill_9_while_appending_loses_nothing) {
   std::string got;
   char buf[4096];
   int last = -1;
-  while (last < 3000) {
+  while (last < 1500) {
     const ssize_t n = ::read(fds[0], buf, sizeof buf);
     BOOST_REQUIRE(n > 0);
     got.append(buf, static_cast<size_t>(n));
