@@ -190,16 +190,23 @@ int run_forget(const std::string &cp, audit_args &a, const logger &log) {
 int run_rotate(const std::string &cp, audit_args &a, const logger &log) {
   auto s = load(cp, a, true);
   auto next = audit::signer::from_pem_file(a.new_key, s.cfg->audit.origin);
-  audit::appender ap(s.cfg->audit, s.cfg->journal_path(), log);
-  const auto old_key = ap.signers().front().verifier_key();
-  ap.append({{"type", "key_rotation"}, {"actor", a.actor},
-             {"data", {{"old_key", old_key}, {"new_key", next.verifier_key()}, {"at_size", ap.size() + 1}}}});
-  ap.add_signer(std::move(next));
-  ap.checkpoint(); // signed by both keys
-  const auto at = ap.size();
+  const auto new_key = next.verifier_key();
+  std::string old_key;
+  {
+    audit::appender ap(s.cfg->audit, s.cfg->journal_path(), log);
+    old_key = ap.signers().front().verifier_key();
+    ap.append({{"type", "key_rotation"}, {"actor", a.actor},
+               {"data", {{"old_key", old_key}, {"new_key", new_key}}}});
+    ap.add_signer(std::move(next)); // every checkpoint from here on carries both signatures
+  } // closing: log_stop and a final checkpoint, signed by both keys
+  uint64_t at = 0;
+  for (const auto &e : fs::directory_iterator(s.cfg->audit.checkpoint_dir)) {
+    const auto name = e.path().filename().string();
+    if (name.find_first_not_of("0123456789") == std::string::npos) at = std::max<uint64_t>(at, std::stoull(name));
+  }
   std::cout << fmt::format("# checkpoint {} is signed by both keys. Trusted keys from now on:\n{} 0 {}\n{} {}\n"
-                           "# then set audit.key_file to {}\n",
-                           at, old_key, at, ap.signers().back().verifier_key(), at, a.new_key);
+                           "# now set audit.key_file to {}\n",
+                           at, old_key, at, new_key, at, a.new_key);
   return 0;
 }
 

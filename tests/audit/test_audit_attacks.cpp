@@ -358,4 +358,55 @@ BOOST_AUTO_TEST_CASE(forget_crypto_shreds_and_log_still_verifies) {
   expect(verify(), 0, "1 erased record(s); 0 error(s)");
 }
 
+BOOST_AUTO_TEST_CASE(key_rotation_signs_with_both_then_the_new_key) {
+  const auto toml = dir / "reclaim.toml";
+  auto config_text = [&](const fs::path &key) {
+    return "[engine]\nstate_dir = \"" + dir.path().string() + "\"\n[ldap]\nbase = \"dc=example\"\n[audit]\norigin = \"" +
+           origin + "\"\nkey_file = \"" + key.string() + "\"\npath = \"" + log.string() +
+           "\"\npseudonym_key_file = \"" + (dir / "pseudonym.key").string() + "\"\nkey_store = \"" +
+           cfg.key_store.string() + "\"\n";
+  };
+  write_text_file(toml, config_text(pem));
+  const auto new_pem = dir / "new.pem";
+  const auto new_vkey = make_key(new_pem, origin);
+  const auto r = ctl({"-c", toml.string(), "audit", "rotate-key", "--new-key", new_pem.string(), "--as", "admin"});
+  BOOST_TEST_REQUIRE(r.exit_code == 0, r.output());
+  const auto keys = dir / "trusted-keys";
+  write_text_file(keys, r.out); // comment lines start with '#'
+  const auto both = audit::parse_note(read_text_file(checkpoints().back()));
+  BOOST_TEST(both.sigs.size() == 2u);
+  BOOST_TEST(read_text_file(log).find("\"type\":\"key_rotation\"") != std::string::npos);
+  // From now on the new key alone signs.
+  write_text_file(toml, config_text(new_pem));
+  cfg.key_file = new_pem;
+  session(3, 500);
+  const std::vector<std::string> with_keys = {"audit", "verify", "--log", log.string(), "--origin", origin,
+                                              "--keys", keys.string()};
+  expect(ctl(with_keys), 0, "0 error(s)");
+  // The old key signing beyond the rotation is refused.
+  cfg.key_file = pem;
+  session(1, 900);
+  expect(ctl(with_keys), 1, "outside its validity range");
+  (void)new_vkey;
+}
+
+BOOST_AUTO_TEST_CASE(export_json_csv_and_archive) {
+  const auto toml = dir / "reclaim.toml";
+  write_text_file(toml, "[engine]\nstate_dir = \"" + dir.path().string() + "\"\n[ldap]\nbase = \"dc=example\"\n"
+                        "[audit]\norigin = \"" + origin + "\"\nkey_file = \"" + pem.string() + "\"\npath = \"" +
+                        log.string() + "\"\npseudonym_key_file = \"" + (dir / "pseudonym.key").string() +
+                        "\"\nkey_store = \"" + cfg.key_store.string() + "\"\n");
+  const auto j = ctl({"-c", toml.string(), "audit", "export", "--from", "2", "--to", "4"});
+  BOOST_TEST_REQUIRE(j.exit_code == 0, j.output());
+  const auto arr = json::parse(j.out);
+  BOOST_TEST(arr.size() == 3u);
+  BOOST_TEST(arr[0]["seq"] == 2);
+  BOOST_TEST(!arr[0].contains("personal")); // not resolved without --resolve
+  const auto c = ctl({"-c", toml.string(), "audit", "export", "--format", "csv", "--from", "2", "--to", "3",
+                      "--archive", (dir / "archive").string()});
+  BOOST_TEST_REQUIRE(c.exit_code == 0, c.output());
+  BOOST_TEST(c.out.rfind("seq,time,type,actor,subject,outcome,reason,personal\n2,", 0) == 0u, c.out);
+  BOOST_TEST(fs::exists(dir / "archive" / "checkpoints" / checkpoints().back().filename()));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
