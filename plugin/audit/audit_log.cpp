@@ -308,7 +308,14 @@ size_t appender::drain() {
       st.bind(1, last_outbox_);
       size_t n = 0;
       while (st.step()) {
-        append_raw(st.text(1), st.integer(0));
+        const auto body = st.text(1);
+        try {
+          append_raw(body, st.integer(0));
+        } catch (const std::runtime_error &e) { // a bad row must not block the log
+          log_.log(log_level::error, "audit: ALERT: outbox row {}: {}", st.integer(0), e.what());
+          append_line({{"type", "write_failure"}, {"actor", "engine"}, {"reason", e.what()},
+                       {"data", {{"outbox_body_base64", base64(body)}}}}, st.integer(0));
+        }
         last_outbox_ = st.integer(0);
         maybe_checkpoint();
         ++n;

@@ -1,0 +1,79 @@
+// test_audit_operation.cpp — the audit log in operation: heartbeat
+// checkpoints when idle, a long gap between checkpoints reported as a
+// warning, an unreadable outbox row recorded as a write failure instead of
+// blocking the log, and [audit] config errors with file:line:col messages.
+#include "audit_fixture.hpp"
+
+#include "config.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <thread>
+
+using namespace reclaim;
+using namespace reclaim::test;
+namespace fs = std::filesystem;
+
+BOOST_FIXTURE_TEST_SUITE(audit_operation, audit_fixture)
+
+BOOST_AUTO_TEST_CASE(heartbeat_checkpoint_when_idle) {
+  cfg.checkpoint_interval = std::chrono::milliseconds(1000);
+  audit::appender a(cfg, state_db, quiet);
+  const auto before = checkpoints().size();
+  a.tick();
+  BOOST_TEST(checkpoints().size() == before); // not yet due
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  a.tick();
+  BOOST_TEST(checkpoints().size() == before + 1);
+  BOOST_TEST(std::stoull(checkpoints().back().filename().string()) == a.size());
+}
+
+BOOST_AUTO_TEST_CASE(long_gap_between_checkpoints_is_a_warning) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+  session(1, 700);
+  const auto r = verify({"--max-gap", "PT1S"});
+  BOOST_TEST(r.exit_code == 4, r.output());
+  BOOST_TEST(r.out.find("s since the previous checkpoint record") != std::string::npos, r.out);
+  BOOST_TEST(verify().exit_code == 0);
+}
+
+BOOST_AUTO_TEST_CASE(unreadable_outbox_row_is_recorded_not_blocking) {
+  {
+    sqlite::database db(state_db, sqlite::durability::normal);
+    audit::create_outbox(db);
+    db.exec("INSERT INTO audit_outbox (body) VALUES ('{\"type\": \"plan_made\"}')"); // not canonical
+    audit::enqueue(db, {{"type", "plan_made"}, {"actor", "engine"}});
+  }
+  {
+    audit::appender a(cfg, state_db, quiet);
+    BOOST_TEST(a.drain() == 2u);
+  }
+  const auto text = read_text_file(log);
+  BOOST_TEST(text.find("\"type\":\"write_failure\"") != std::string::npos);
+  BOOST_TEST(text.find("\"type\":\"plan_made\"") != std::string::npos);
+  BOOST_TEST(verify().exit_code == 0);
+}
+
+BOOST_AUTO_TEST_CASE(audit_config_errors_name_the_key) {
+  auto load = [&](const std::string &audit_table) {
+    const auto path = dir / "bad.toml";
+    write_text_file(path, "[engine]\nstate_dir = \"" + dir.path().string() + "\"\n[ldap]\nbase = \"dc=x\"\n[audit]\n" +
+                              audit_table);
+    try {
+      load_config(path);
+    } catch (const config_error &e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  BOOST_TEST(load("origin = \"x\"\nkey_fle = \"/k\"\n").find(":7:1: audit.key_fle: unknown key") != std::string::npos);
+  BOOST_TEST(load("origin = \"x\"\npath = \"relative.jsonl\"\n").find("audit.path: must be an absolute path") !=
+             std::string::npos);
+  BOOST_TEST(load("key_file = \"/k\"\n").find("audit.origin: is required") != std::string::npos);
+  BOOST_TEST(load("origin = \"a b\"\n").find("audit.origin: must not contain spaces") != std::string::npos);
+  BOOST_TEST(load("origin = \"x\"\ncheckpoint_every = 0\n").find("audit.checkpoint_every: must be 1..1000000") !=
+             std::string::npos);
+  BOOST_TEST(load("origin = \"x\"\n").empty());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
