@@ -17,7 +17,7 @@ json asset(const action_row &a, const config &cfg) {
   json out = {{"app", a.app}, {"action", action_kind_name(a.kind)}};
   if (!a.sku.empty()) out["sku"] = a.sku;
   if (!a.to_sku.empty()) out["to_sku"] = a.to_sku;
-  if (!a.target.empty()) out["licence"] = a.target;
+  if (!a.target.empty()) out["target"] = a.target;
   if (const auto *app = cfg.policy.find_app(a.app))
     for (const auto &s : app->skus)
       if (s.id == a.sku) out["monthly_cost_cents"] = static_cast<int64_t>(std::llround(s.monthly_cost * 100));
