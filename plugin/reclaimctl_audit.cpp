@@ -4,6 +4,7 @@
 #include "reclaimctl_audit.hpp"
 
 #include "audit/audit_log.hpp"
+#include "audit/audit_prune.hpp"
 #include "audit/audit_verify.hpp"
 #include "clock.hpp"
 #include "config.hpp"
@@ -19,7 +20,7 @@ namespace reclaim::ctl {
 
 struct audit_args {
   CLI::App *verify{}, *prove{}, *verify_record{}, *show{}, *export_{}, *forget{}, *rotate{},
-      *drain{}, *public_key{};
+      *drain{}, *public_key{}, *prune{};
   std::string trusted_checkpoint, state, keys_file, log, checkpoints, origin, max_gap, bundle,
       from, to, format = "json", subject, actor = "reclaimctl", new_key, out_dir;
   std::vector<std::string> keys;
@@ -84,9 +85,10 @@ int run_verify(const std::string &cp, audit_args &a) {
   const auto r = audit::verify_log(s.vo);
   for (const auto &p : r.problems)
     std::cout << fmt::format("{}: {}: {}\n", p.error ? "TAMPERED" : "WARNING", p.where, p.message);
-  std::cout << fmt::format("{}: {} records, {} bytes, {} checkpoints, {} erased record(s); {} error(s), {} warning(s)\n",
-                           s.vo.log.string(), r.records, r.bytes, r.checkpoints, r.erased, r.errors(),
-                           r.warnings());
+  std::cout << fmt::format("{}: {} records{}, {} bytes, {} checkpoints, {} erased record(s); {} error(s), {} warning(s)\n",
+                           s.vo.log.string(), r.records,
+                           r.pruned ? fmt::format(" ({} archived by prune)", r.pruned) : std::string(), r.bytes,
+                           r.checkpoints, r.erased, r.errors(), r.warnings());
   return r.errors() ? 1 : r.warnings() ? 4 : 0;
 }
 
@@ -187,6 +189,29 @@ int run_forget(const std::string &cp, audit_args &a, const logger &log) {
   return 0;
 }
 
+// Records older than audit.retention (or before --before) go to the archive.
+int run_prune(const std::string &cp, audit_args &a) {
+  auto s = load(cp, a, true);
+  uint64_t before = a.seq;
+  if (before == 0) {
+    const auto cutoff = format_utc(now() - s.cfg->audit.retention);
+    std::ifstream in(s.vo.log);
+    for (std::string line; std::getline(in, line);) {
+      const auto rec = json::parse(line, nullptr, false);
+      if (rec.is_object() && rec.value("type", "") == "checkpoint" && rec.value("time", "") < cutoff)
+        before = rec.value("seq", uint64_t(0)) + 1;
+    }
+  }
+  if (before == 0) {
+    std::cout << "nothing older than the retention period\n";
+    return 0;
+  }
+  const auto r = audit::prune(s.cfg->audit, before, a.out_dir);
+  std::cout << fmt::format("records {}..{} archived in {} (verify it with --log {}/audit.jsonl)\n", r.from,
+                           r.to - 1, r.archive.string(), r.archive.string());
+  return 0;
+}
+
 int run_rotate(const std::string &cp, audit_args &a, const logger &log) {
   auto s = load(cp, a, true);
   auto next = audit::signer::from_pem_file(a.new_key, s.cfg->audit.origin);
@@ -247,6 +272,9 @@ std::shared_ptr<audit_args> add_audit_commands(CLI::App &app) {
   a->rotate->add_option("--new-key", a->new_key, "PEM Ed25519 private key (0600)")->required();
   a->drain = audit->add_subcommand("drain", "write queued records now (unless the engine holds the log)");
   a->public_key = audit->add_subcommand("public-key", "print the verifier key of the signing key");
+  a->prune = audit->add_subcommand("prune", "archive records older than audit.retention (engine stopped)");
+  a->prune->add_option("--before", a->seq, "prune up to the newest checkpoint at or below this tree size");
+  a->prune->add_option("--archive", a->out_dir, "archive directory")->required();
   for (auto *c : {a->forget, a->rotate}) c->add_option("--as", a->actor, "the person acting");
   return a;
 }
@@ -270,6 +298,7 @@ std::optional<int> run_audit_command(const std::string &cp, audit_args &a) {
     if (a.export_->parsed()) return run_show(cp, a, true);
     if (a.forget->parsed()) return run_forget(cp, a, log);
     if (a.rotate->parsed()) return run_rotate(cp, a, log);
+    if (a.prune->parsed()) return run_prune(cp, a);
     if (a.prove->parsed()) {
       auto s = load(cp, a, false);
       std::cout << audit::prove(s.vo.log, s.vo.checkpoint_dir, a.seq).dump(2) << '\n';

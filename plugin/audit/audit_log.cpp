@@ -4,6 +4,7 @@
 // a torn last line is cut back and the repair itself recorded.
 #include "audit/audit_log.hpp"
 
+#include "audit/audit_prune.hpp"
 #include "audit/canonical_json.hpp"
 #include "clock.hpp"
 
@@ -115,6 +116,13 @@ appender::appender(const audit_config &cfg, const std::filesystem::path &state_d
     if (!wait && errno == EWOULDBLOCK) return;
     sys_fail(cfg_.path.string() + ": flock");
   }
+  // A prune may have replaced the file while we waited: lock the current one.
+  struct stat mine {}, now_st {};
+  if (::fstat(fd_, &mine) == 0 && ::stat(cfg_.path.c_str(), &now_st) == 0 && mine.st_ino != now_st.st_ino) {
+    ::close(fd_);
+    fd_ = ::open(cfg_.path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    if (fd_ < 0 || ::flock(fd_, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0) sys_fail(cfg_.path.string() + ": flock");
+  }
   locked_ = true;
   origin_json_ = canonical(cfg_.origin);
   if (signer::generate_if_missing(cfg_.key_file))
@@ -162,6 +170,11 @@ void appender::recover() {
       sys_fail(cfg_.path.string());
   }
   std::string_view rest(data.data(), end);
+  if (const auto base = read_base(cfg_.path)) { // pruned: continue from the base
+    range_.restore(base->size, base->nodes);
+    last_leaf_ = hasher_.leaf(base->last_line);
+    last_outbox_ = base->outbox;
+  }
   std::vector<member_span> top;
   std::string last_type;
   std::vector<std::pair<uint64_t, hash>> signed_sizes; // checkpoint records seen

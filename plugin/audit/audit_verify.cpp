@@ -4,6 +4,7 @@
 // checkpoint, the trusted checkpoint and the saved state at their sizes.
 #include "audit/audit_verify.hpp"
 
+#include "audit/audit_prune.hpp"
 #include "audit/canonical_json.hpp"
 #include "clock.hpp"
 
@@ -140,6 +141,8 @@ std::string beyond(const target &t, uint64_t n) {
                      t.size, t.kind == 1 ? "of the trusted checkpoint" : "recorded in the saved state");
 }
 
+hash anchor_root(const target *t) { return t ? t->root : hash{}; }
+
 // Per-record state of the streaming pass.
 struct stream_state {
   hasher h;
@@ -191,6 +194,30 @@ void check_record(const verify_options &o, verify_result &r, stream_state &s, st
     s.forgotten.insert(unquote(member(s.top, "subject")));
   }
   if (!member(s.top, "pii").empty()) ++s.pii_records[unquote(member(s.top, "subject"))];
+}
+
+// A pruned log starts from its base, checked against the checkpoint signed
+// for that size; older checkpoints, trusted or saved sizes are in the archive.
+void start_from_base(const pruned_base &b, const std::vector<target> &targets, verify_result &r, stream_state &s,
+                     size_t &next, uint64_t &index) {
+  const auto where = fmt::format("pruned base (size {})", b.size);
+  const target *anchor = nullptr;
+  for (const auto &t : targets)
+    if (t.kind == 0 && t.size == b.size) anchor = &t;
+  if (!anchor) {
+    r.problems.push_back({true, where, "no signed checkpoint of that size anchors it"});
+  } else if (auto err = check_base(b, anchor->root); !err.empty()) {
+    r.problems.push_back({true, where, err});
+  }
+  s.range.restore(b.size, b.nodes);
+  s.prev = s.h.leaf(b.last_line);
+  s.expected_seq = index = b.size;
+  for (; next < targets.size() && targets[next].size <= b.size; ++next)
+    if (targets[next].kind != 0 && targets[next].size < b.size)
+      r.problems.push_back({false, targets[next].where, fmt::format("size {} is before the prune point {}; "
+                                                                   "verify it against the archive", targets[next].size, b.size)});
+    else if (targets[next].kind != 0 && targets[next].root != anchor_root(anchor))
+      r.problems.push_back({true, targets[next].where, mismatch(targets[next])});
 }
 
 } // namespace
@@ -250,6 +277,10 @@ verify_result verify_log(const verify_options &o) {
     ++next;
   }
   uint64_t index = 0;
+  if (const auto base = read_base(o.log)) {
+    start_from_base(*base, targets, r, s, next, index);
+    r.pruned = base->size;
+  }
   while (!rest.empty()) {
     auto nl = rest.find('\n');
     if (nl == std::string_view::npos) {
@@ -318,6 +349,7 @@ json prove(const std::filesystem::path &log, const std::filesystem::path &checkp
   if (seq >= leaves.size()) throw std::out_of_range(fmt::format("no record {} (the log has {})", seq, leaves.size()));
   std::string best;
   checkpoint best_cp;
+  if (const auto base = read_base(log)) throw std::out_of_range("prove: the log is pruned; prove from its archive");
   for (const auto &e : std::filesystem::directory_iterator(checkpoint_dir)) {
     const auto bytes = slurp(e.path());
     try {

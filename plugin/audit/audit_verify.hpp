@@ -34,6 +34,7 @@ struct verify_options {
 struct verify_result {
   std::vector<problem> problems;
   uint64_t records = 0, checkpoints = 0, erased = 0, bytes = 0;
+  uint64_t pruned = 0; // records before the base of a pruned log (in the archive)
   size_t errors() const;
   size_t warnings() const { return problems.size() - errors(); }
 };

@@ -8,6 +8,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <fmt/format.h>
+
 #include <thread>
 
 using namespace reclaim;
@@ -74,6 +76,47 @@ BOOST_AUTO_TEST_CASE(audit_config_errors_name_the_key) {
   BOOST_TEST(load("origin = \"x\"\ncheckpoint_every = 0\n").find("audit.checkpoint_every: must be 1..1000000") !=
              std::string::npos);
   BOOST_TEST(load("origin = \"x\"\n").empty());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_FIXTURE_TEST_SUITE(audit_retention, audit_fixture)
+
+BOOST_AUTO_TEST_CASE(prune_archives_and_the_rest_still_verifies) {
+  const auto toml = dir / "reclaim.toml";
+  write_text_file(toml, "[engine]\nstate_dir = \"" + dir.path().string() + "\"\n[ldap]\nbase = \"dc=example\"\n"
+                        "[audit]\norigin = \"" + origin + "\"\nkey_file = \"" + pem.string() + "\"\npath = \"" +
+                        log.string() + "\"\npseudonym_key_file = \"" + (dir / "pseudonym.key").string() +
+                        "\"\nkey_store = \"" + cfg.key_store.string() + "\"\n");
+  const auto old_cp = dir / "old-checkpoint";
+  fs::copy_file(checkpoints().front(), old_cp);
+  const auto point = std::stoull(checkpoints()[1].filename().string());
+  const auto total = lines().size();
+  const auto p = ctl({"-c", toml.string(), "audit", "prune", "--before", std::to_string(point), "--archive",
+                      (dir / "archive").string()});
+  BOOST_TEST_REQUIRE(p.exit_code == 0, p.output());
+  BOOST_TEST(lines().size() == total - point);
+  const auto r = verify();
+  BOOST_TEST(r.exit_code == 0, r.output());
+  BOOST_TEST(r.out.find(fmt::format("{} records ({} archived by prune)", total, point)) != std::string::npos, r.out);
+  // The archive verifies on its own.
+  const auto seg = dir / "archive" / fmt::format("{:020}-{:020}", 0, point) / "audit.jsonl";
+  const auto a = ctl({"audit", "verify", "--log", seg.string(), "--origin", origin, "--key", vkey});
+  BOOST_TEST(a.exit_code == 0, a.output());
+  // Appending continues the tree; a trusted checkpoint older than the prune point is only a warning.
+  session(3, 300);
+  BOOST_TEST(verify().exit_code == 0);
+  const auto t = verify({"--trusted-checkpoint", old_cp.string()});
+  BOOST_TEST(t.exit_code == 4, t.output());
+  BOOST_TEST(t.out.find("before the prune point") != std::string::npos);
+  // A forged base is caught.
+  const fs::path base = log.string() + ".base";
+  auto text = read_text_file(base);
+  text[text.find("\"nodes\":[\"") + 10] ^= 1;
+  write_text_file(base, text);
+  const auto f = verify();
+  BOOST_TEST(f.exit_code == 1, f.output());
+  BOOST_TEST(f.out.find("pruned base") != std::string::npos, f.out);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
