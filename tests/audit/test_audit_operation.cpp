@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <thread>
 
 using namespace reclaim;
@@ -28,6 +29,24 @@ BOOST_AUTO_TEST_CASE(heartbeat_checkpoint_when_idle) {
   a.tick();
   BOOST_TEST(checkpoints().size() == before + 1);
   BOOST_TEST(std::stoull(checkpoints().back().filename().string()) == a.size());
+}
+
+BOOST_AUTO_TEST_CASE(checkpoints_are_copied_to_the_second_place) {
+  cfg.copy_to = dir / "worm";
+  session(12, 400);
+  std::vector<fs::path> copies;
+  for (const auto &e : fs::directory_iterator(cfg.copy_to)) copies.push_back(e.path());
+  std::sort(copies.begin(), copies.end());
+  BOOST_REQUIRE(!copies.empty());
+  BOOST_TEST(read_text_file(copies.back()) == read_text_file(checkpoints().back()));
+  // The copy is what catches "truncate the log and delete the newer checkpoints".
+  auto l = lines();
+  l.resize(l.size() - 5);
+  write_lines(l);
+  fs::remove(checkpoints().back());
+  const auto r = verify({"--trusted-checkpoint", copies.back().string()});
+  BOOST_TEST(r.exit_code == 1, r.output());
+  BOOST_TEST(r.out.find("(truncation or rollback)") != std::string::npos, r.out);
 }
 
 BOOST_AUTO_TEST_CASE(long_gap_between_checkpoints_is_a_warning) {
