@@ -86,25 +86,22 @@ std::string check_base(const pruned_base &b, const hash &signed_root) {
   return {};
 }
 
-prune_result prune(const audit_config &cfg, uint64_t before, const fs::path &archive_dir) {
-  const int fd = ::open(cfg.path.c_str(), O_RDWR | O_CLOEXEC);
-  if (fd < 0) throw std::runtime_error(cfg.path.string() + ": cannot open");
-  struct closer { int fd; ~closer() { ::close(fd); } } guard{fd};
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0)
-    throw std::runtime_error("the audit log is in use by another process (stop the engine to prune)");
-  std::ifstream in(cfg.path, std::ios::binary);
-  std::vector<std::string> lines;
-  for (std::string l; std::getline(in, l);) lines.push_back(l);
-  const auto old = read_base(cfg.path);
-  const uint64_t start = old ? old->size : 0;
-  uint64_t point = 0;
-  for (const auto &e : fs::directory_iterator(cfg.checkpoint_dir)) {
+namespace {
+
+// Checkpoint files by tree size.
+std::vector<std::pair<uint64_t, fs::path>> checkpoint_files(const fs::path &dir) {
+  std::vector<std::pair<uint64_t, fs::path>> out;
+  for (const auto &e : fs::directory_iterator(dir)) {
     const auto name = e.path().filename().string();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    const uint64_t size = std::stoull(name);
-    if (size > start && size <= before && size <= start + lines.size()) point = std::max<uint64_t>(point, size);
+    if (!name.empty() && name.find_first_not_of("0123456789") == std::string::npos)
+      out.emplace_back(std::stoull(name), e.path());
   }
-  if (point == 0) throw std::out_of_range(fmt::format("no checkpoint between {} and {} to prune at", start + 1, before));
+  return out;
+}
+
+// The base at `point`, from the previous base (if any) and the live lines.
+pruned_base make_base(const std::vector<std::string> &lines, uint64_t start, uint64_t point,
+                      const std::optional<pruned_base> &old) {
   hasher h;
   compact_range range;
   if (old) range.restore(old->size, old->nodes);
@@ -122,27 +119,52 @@ prune_result prune(const audit_config &cfg, uint64_t before, const fs::path &arc
       for (const auto &m : top)
         if (m.key == "outbox") b.outbox = std::max<int64_t>(b.outbox, std::stoll(std::string(m.value)));
   }
-  // 1. The archive, complete and verifiable on its own.
+  return b;
+}
+
+// Records [start, point), the previous base and the checkpoints up to point.
+fs::path write_archive(const audit_config &cfg, const fs::path &archive_dir, const std::vector<std::string> &lines,
+                       uint64_t start, uint64_t point, const std::optional<pruned_base> &old) {
   const auto dir = archive_dir / fmt::format("{:020}-{:020}", start, point);
   fs::create_directories(dir / "audit.jsonl.checkpoints");
   std::string seg;
   for (uint64_t i = start; i < point; ++i) seg += lines[i - start] + "\n";
   write_durably(dir / "audit.jsonl", seg);
   if (old) write_durably(dir / "audit.jsonl.base", base_json(*old));
-  for (const auto &e : fs::directory_iterator(cfg.checkpoint_dir)) {
-    const auto name = e.path().filename().string();
-    if (name.find_first_not_of("0123456789") == std::string::npos && std::stoull(name) <= point)
-      fs::copy_file(e.path(), dir / "audit.jsonl.checkpoints" / name, fs::copy_options::overwrite_existing);
-  }
-  // 2. The live log: the base, then the remaining records.
+  for (const auto &[size, path] : checkpoint_files(cfg.checkpoint_dir))
+    if (size <= point)
+      fs::copy_file(path, dir / "audit.jsonl.checkpoints" / path.filename(), fs::copy_options::overwrite_existing);
+  return dir;
+}
+
+} // namespace
+
+prune_result prune(const audit_config &cfg, uint64_t before, const fs::path &archive_dir) {
+  const int fd = ::open(cfg.path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) throw std::runtime_error(cfg.path.string() + ": cannot open");
+  struct closer {
+    int fd;
+    ~closer() { ::close(fd); }
+  } guard{fd};
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0)
+    throw std::runtime_error("the audit log is in use by another process (stop the engine to prune)");
+  std::ifstream in(cfg.path, std::ios::binary);
+  std::vector<std::string> lines;
+  for (std::string l; std::getline(in, l);) lines.push_back(l);
+  const auto old = read_base(cfg.path);
+  const uint64_t start = old ? old->size : 0;
+  uint64_t point = 0;
+  for (const auto &[size, path] : checkpoint_files(cfg.checkpoint_dir))
+    if (size > start && size <= before && size <= start + lines.size()) point = std::max(point, size);
+  if (point == 0) throw std::out_of_range(fmt::format("no checkpoint between {} and {} to prune at", start + 1, before));
+  const auto base = make_base(lines, start, point, old);
+  const auto dir = write_archive(cfg, archive_dir, lines, start, point, old);
   std::string rest;
   for (uint64_t i = point; i < start + lines.size(); ++i) rest += lines[i - start] + "\n";
-  write_durably(cfg.path.string() + ".base", base_json(b));
+  write_durably(cfg.path.string() + ".base", base_json(base));
   write_durably(cfg.path, rest);
-  for (const auto &e : fs::directory_iterator(cfg.checkpoint_dir)) {
-    const auto name = e.path().filename().string();
-    if (name.find_first_not_of("0123456789") == std::string::npos && std::stoull(name) < point) fs::remove(e.path());
-  }
+  for (const auto &[size, path] : checkpoint_files(cfg.checkpoint_dir))
+    if (size < point) fs::remove(path);
   return {start, point, dir};
 }
 
