@@ -156,20 +156,43 @@ appender::~appender() {
 }
 
 // Rebuilds size, frontier, last hash and drained outbox id from the file.
-void appender::recover() {
+// Reads the whole file; a torn last line is cut back to the last LF.
+// Returns the bytes of complete records and, in cut, what was cut.
+std::string appender::read_complete(std::string &cut) {
   struct stat st {};
   if (::fstat(fd_, &st) != 0) sys_fail(cfg_.path.string());
   std::string data(static_cast<size_t>(st.st_size), '\0');
   if (st.st_size > 0 && ::pread(fd_, data.data(), data.size(), 0) != st.st_size) sys_fail(cfg_.path.string());
   const auto end = data.rfind('\n') == std::string::npos ? 0 : data.rfind('\n') + 1;
-  std::string cut;
   if (end != data.size()) {
     cut = fmt::format("{} bytes of a torn last record cut at byte {}", data.size() - end, end);
     log_.log(log_level::error, "audit: ALERT: {}: {}", cfg_.path.string(), cut);
-    if (::ftruncate(fd_, static_cast<off_t>(end)) != 0 || ::fdatasync(fd_) != 0)
-      sys_fail(cfg_.path.string());
+    if (::ftruncate(fd_, static_cast<off_t>(end)) != 0 || ::fdatasync(fd_) != 0) sys_fail(cfg_.path.string());
+    data.resize(end);
   }
-  std::string_view rest(data.data(), end);
+  return data;
+}
+
+// Signs again the checkpoint records whose note a crash lost or left torn.
+void appender::resign_lost_notes(const std::vector<std::pair<uint64_t, hash>> &signed_sizes) {
+  for (const auto &[size, root] : signed_sizes) {
+    bool ok = false;
+    try {
+      std::ifstream in(cfg_.checkpoint_dir / fmt::format("{:020}", size), std::ios::binary);
+      ok = in && parse_checkpoint_text(parse_note(std::string((std::istreambuf_iterator<char>(in)), {})).text).root == root;
+    } catch (const note_error &) {
+    }
+    if (!ok) pending_notes_.emplace_back(size, root);
+  }
+  if (pending_notes_.empty()) return;
+  log_.log(log_level::warning, "audit: {} checkpoint note(s) signed again after a crash", pending_notes_.size());
+  write_pending_notes();
+}
+
+// Rebuilds size, frontier, last hash, time and drained outbox id.
+void appender::recover() {
+  std::string cut;
+  const auto data = read_complete(cut);
   if (const auto base = read_base(cfg_.path)) { // pruned: continue from the base
     range_.restore(base->size, base->nodes);
     last_leaf_ = hasher_.leaf(base->last_line);
@@ -178,7 +201,7 @@ void appender::recover() {
   std::vector<member_span> top;
   std::string last_type;
   std::vector<std::pair<uint64_t, hash>> signed_sizes; // checkpoint records seen
-  while (!rest.empty()) {
+  for (std::string_view rest = data; !rest.empty();) {
     const auto nl = rest.find('\n');
     const auto line = rest.substr(0, nl);
     last_leaf_ = hasher_.leaf(line);
@@ -189,36 +212,14 @@ void appender::recover() {
       if (!ob.empty()) last_outbox_ = std::max<int64_t>(last_outbox_, std::stoll(ob));
       last_type = member(top, "type");
       if (last_type == "\"checkpoint\"") signed_sizes.emplace_back(range_.size(), range_.root(hasher_));
-      const auto t = member(top, "time");
-      if (t.size() > 2) last_time_ = std::max(last_time_, t);
+      last_time_ = std::max(last_time_, member(top, "time"));
     }
     rest.remove_prefix(nl + 1);
   }
-  last_checkpoint_size_ = 0;
-  if (std::filesystem::exists(cfg_.checkpoint_dir))
-    for (const auto &e : std::filesystem::directory_iterator(cfg_.checkpoint_dir)) {
-      const auto name = e.path().filename().string();
-      if (name.find_first_not_of("0123456789") == std::string::npos)
-        last_checkpoint_size_ = std::max<uint64_t>(last_checkpoint_size_, std::stoull(name));
-    }
+  last_checkpoint_size_ = signed_sizes.empty() ? 0 : signed_sizes.back().first;
   since_checkpoint_ = range_.size() - std::min(range_.size(), last_checkpoint_size_);
   last_checkpoint_time_ = std::chrono::steady_clock::now();
-  // A checkpoint record whose note a crash lost (or left torn): sign it now.
-  for (const auto &[size, root] : signed_sizes) {
-    const auto note_path = cfg_.checkpoint_dir / fmt::format("{:020}", size);
-    bool ok = false;
-    try {
-      std::ifstream in(note_path, std::ios::binary);
-      ok = in && parse_checkpoint_text(parse_note(std::string((std::istreambuf_iterator<char>(in)), {})).text).root == root;
-    } catch (const note_error &) {
-    }
-    if (!ok) pending_notes_.emplace_back(size, root);
-  }
-  if (!pending_notes_.empty()) {
-    log_.log(log_level::warning, "audit: {} checkpoint note(s) signed again after a crash", pending_notes_.size());
-    write_pending_notes();
-    if (last_type == "\"checkpoint\"") since_checkpoint_ = 0;
-  }
+  resign_lost_notes(signed_sizes);
   if (!cut.empty()) append({{"type", "log_repaired"}, {"actor", "engine"}, {"reason", cut}});
   db_->exec(fmt::format("DELETE FROM audit_outbox WHERE id <= {}", last_outbox_).c_str());
 }

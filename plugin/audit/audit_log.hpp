@@ -63,6 +63,8 @@ private:
   appender(const audit_config &cfg, const std::filesystem::path &state_db, const logger &log,
            bool wait);
   void recover();
+  std::string read_complete(std::string &cut);
+  void resign_lost_notes(const std::vector<std::pair<uint64_t, hash>> &signed_sizes);
   void append_line(const nlohmann::json &body, int64_t outbox_id);
   void append_raw(std::string_view body, int64_t outbox_id);
   void flush();
