@@ -1,6 +1,7 @@
 // config.cpp — parses reclaim.toml with toml++ and validates every key.
 // Each problem is reported as "file:line:column: key: problem"; keys the
 // engine does not know are errors, so a typo never silently disables a rule.
+#include "audit/audit_config_toml.hpp"
 #include "config.hpp"
 
 #include "ldap_entry.hpp"
@@ -199,7 +200,7 @@ config load_config(const std::filesystem::path &path) {
                                    e.description()));
   }
   reader r(path.string());
-  r.only_keys(root, "", {"engine", "ldap", "application", "tiers", "policy", "guard", "scheduler"});
+  r.only_keys(root, "", {"engine", "ldap", "application", "tiers", "policy", "guard", "scheduler", "audit"});
   auto section = [&](std::string_view name) -> const toml::table * {
     const auto *n = root.get(name);
     if (n == nullptr) return nullptr;
@@ -210,6 +211,7 @@ config load_config(const std::filesystem::path &path) {
   if (const auto *t = section("ldap")) load_ldap(r, *t, cfg.ldap);
   else throw config_error(fmt::format("{}: [ldap] section is required", path.string()));
   load_policy(r, root, cfg.policy);
+  if (const auto *t = section("audit")) audit::load_audit(r, *t, cfg.engine.state_dir, cfg.audit);
   // The policy reads these from events, so the intake must journal them.
   auto &extra = cfg.ldap.extra_attributes;
   if (!cfg.policy.role_attribute.empty()) extra.push_back(cfg.policy.role_attribute);

@@ -34,6 +34,13 @@ engine::engine(const open_options &o)
   if (validate_only_) return;
   writer_journal_ = std::make_unique<journal>(cfg_.journal_path(), sqlite::durability::normal);
   writer_journal_->cache_subjects(200000);
+  if (cfg_.audit.enabled) {
+    // Opened here so a bad key or path stops the start with its message.
+    audit_ = std::make_unique<audit::appender>(cfg_.audit, cfg_.journal_path(), log_);
+    audit_->append({{"type", "config_loaded"}, {"actor", "engine"},
+                    {"policy", {{"config_sha256", cfg_.sha256}}}, {"data", {{"path", cfg_.path.string()}}}});
+    audit_thread_ = std::thread([this] { audit_loop(); });
+  }
   writer_ = std::thread([this] { writer_loop(); });
   {
     // Actions a crash left "running" go back to the queue; connectors'
@@ -65,6 +72,23 @@ engine::~engine() {
   if (planner_thread_.joinable()) planner_thread_.join();
   dispatch_cv_.notify_all();
   for (auto &w : workers_) w.join();
+  if (audit_thread_.joinable()) audit_thread_.join();
+  audit_.reset(); // drains what is left, records the stop, signs
+}
+
+// Drains the outbox about five times a second and signs heartbeat
+// checkpoints; a failure is an ALERT and is retried (the rows stay queued).
+void engine::audit_loop() {
+  background_thread("reclaim-audit", background_nice);
+  while (!stopping()) {
+    try {
+      audit_->drain();
+      audit_->tick();
+    } catch (const std::exception &e) {
+      log_.log(log_level::error, "audit: ALERT: {}", e.what());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
 }
 
 void engine::kick() {

@@ -3,6 +3,7 @@
 // The C ABI (c_api.cpp) is a thin shell over this class.
 #pragma once
 
+#include "audit/audit_log.hpp"
 #include "config.hpp"
 #include "journal.hpp"
 #include "ldap_intake.hpp"
@@ -90,6 +91,10 @@ private:
   uint64_t kicks_ = 0, planned_kicks_ = 0;
   std::thread planner_thread_;
   std::vector<std::thread> workers_;
+  // The audit log's single appender and its thread (absent when [audit] is).
+  std::unique_ptr<audit::appender> audit_;
+  std::thread audit_thread_;
+  void audit_loop();
 };
 
 // The journal queue holds at most this much (approximately; plus the batch

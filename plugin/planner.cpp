@@ -6,6 +6,8 @@
 // of what already ran, limited to what the current role is entitled to.
 #include "planner.hpp"
 
+#include "audit/audit_points.hpp"
+
 #include "ldap_entry.hpp"
 #include "local_connector.hpp"
 
@@ -163,6 +165,7 @@ void planner::plan_reclaim(const event_record &ev, const plan_input &in, const s
   }
   const auto id = store_.insert_plan(plan, rows);
   if (!id) return;
+  audit::record_plan(journal_.db(), cfg_, *id, plan, rows);
   if (plan.status == "held")
     log_.log(log_level::error, "ALERT guard tripped: plan {} for {} held: {}", *id, ev.subject_name, plan.reason);
   log_.log(log_level::info, "plan {} ({}): {} {} -> {}: {} actions, {}", *id, plan.kind, ev.subject_name,
@@ -209,11 +212,14 @@ void planner::plan_restore(const event_record &ev, const plan_input &in) {
     const bool dry = cfg_.policy.dry_run || (app && app->dry_run);
     a.status = plan.status != "active" ? "held" : dry ? "dry_run" : "pending";
   }
-  if (const auto id = store_.insert_plan(plan, rows))
+  if (const auto id = store_.insert_plan(plan, rows)) {
+    audit::record_plan(journal_.db(), cfg_, *id, plan, rows);
     log_.log(log_level::info, "plan {} (restore): {} reactivated: {} actions", *id, ev.subject_name, rows.size());
+  }
 }
 
 void planner::plan_event(const event_record &ev) {
+  audit::record_event(journal_.db(), cfg_, ev);
   // Most events (hires, changes that keep a person active) match no rule:
   // skip parsing their attributes.
   const bool any_rule = std::any_of(cfg_.policy.rules.begin(), cfg_.policy.rules.end(),
@@ -287,6 +293,7 @@ void planner::approve(int64_t plan_id, const std::string &approver) {
           .run();
     }
   }
+  audit::record_decision(journal_.db(), cfg_, "approval", approver, p->subject_id, plan_id, p->reason);
   tx.commit();
   log_.log(log_level::info, "plan {} approved by {} (requested by {})", plan_id, approver, p->requested_by);
 }
@@ -301,6 +308,7 @@ void planner::reject(int64_t plan_id, const std::string &by, const std::string &
                                      plan_id, p->status));
   store_.set_plan_status(plan_id, "rejected", fmt::format("rejected by {}: {}", by, reason), by);
   store_.move_actions(plan_id, "held", "cancelled", fmt::format("plan rejected by {}", by));
+  audit::record_decision(journal_.db(), cfg_, "rejection", by, p->subject_id, plan_id, reason);
   tx.commit();
   log_.log(log_level::info, "plan {} rejected by {}: {}", plan_id, by, reason);
 }

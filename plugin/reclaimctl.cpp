@@ -6,6 +6,7 @@
 #include "journal.hpp"
 #include "planner.hpp"
 #include "reclaim/reclaim.h"
+#include "reclaimctl_audit.hpp"
 #include "reclaimctl_policy.hpp"
 
 #include <CLI/CLI.hpp>
@@ -81,6 +82,7 @@ int main(int argc, char **argv) {
 
   reclaim::ctl::policy_args policy;
   reclaim::ctl::add_policy_commands(app, policy);
+  auto audit = reclaim::ctl::add_audit_commands(app);
 
   try {
     app.parse(argc, argv);
@@ -89,6 +91,7 @@ int main(int argc, char **argv) {
     return rc == 0 ? 0 : 2;
   }
 
+  if (auto rc = reclaim::ctl::run_audit_command(config_path, *audit)) return *rc;
   try {
     const auto path = reclaim::resolve_config_path(config_path.c_str());
     const auto cfg = reclaim::load_config(path);
@@ -106,6 +109,7 @@ int main(int argc, char **argv) {
       return 0;
     }
     reclaim::ctl::run_policy_command(cfg, policy);
+    reclaim::ctl::drain_audit(cfg); // what the command recorded, unless the engine holds the log
     return 0;
   } catch (const reclaim::ctl::usage_error &e) {
     std::fprintf(stderr, "reclaimctl: %s\n", e.what());

@@ -5,6 +5,7 @@
 // needs the directory server to be running.
 #include "reclaimctl_policy.hpp"
 
+#include "audit/audit_points.hpp"
 #include "local_connector.hpp"
 #include "planner.hpp"
 #include "scheduler.hpp"
@@ -193,6 +194,8 @@ bool run_policy_command(const config &cfg, policy_args &a) {
     if (until <= now()) throw usage_error("--until must be in the future");
     store_handle h(cfg);
     const auto id = h.p.store().add_extension({0, a.subject, a.app, a.actor, a.reason, until, now()});
+    audit::record_decision(h.j.db(), cfg, "exception_added", a.actor, a.subject, 0,
+                           fmt::format("extension {} of {} until {}: {}", id, a.app, format_utc(until), a.reason));
     std::cout << fmt::format("extension {}: {} keeps {} until {}\n", id, a.subject, a.app, format_utc(until));
   } else if (a.exc_list->parsed()) {
     store_handle h(cfg);
@@ -205,14 +208,17 @@ bool run_policy_command(const config &cfg, policy_args &a) {
   } else if (a.exc_remove->parsed()) {
     store_handle h(cfg);
     if (!h.p.store().remove_extension(a.plan_id)) throw not_found_error(fmt::format("no extension {}", a.plan_id));
+    audit::record_decision(h.j.db(), cfg, "exception_removed", a.actor, "", 0, fmt::format("extension {}", a.plan_id));
     std::cout << fmt::format("extension {} removed\n", a.plan_id);
   } else if (a.hold_add->parsed()) {
     store_handle h(cfg);
     h.p.store().add_hold({a.subject, a.reason, a.actor, now()});
+    audit::record_decision(h.j.db(), cfg, "hold_added", a.actor, a.subject, 0, a.reason);
     std::cout << fmt::format("legal hold on {} ({})\n", a.subject, a.reason);
   } else if (a.hold_remove->parsed()) {
     store_handle h(cfg);
     if (!h.p.store().remove_hold(a.subject)) throw not_found_error(fmt::format("no legal hold on {}", a.subject));
+    audit::record_decision(h.j.db(), cfg, "hold_removed", a.actor, a.subject, 0, "");
     std::cout << fmt::format("legal hold on {} lifted\n", a.subject);
   } else if (a.hold_list->parsed()) {
     store_handle h(cfg);

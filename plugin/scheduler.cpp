@@ -4,6 +4,8 @@
 // check-before-act turns the replay into "already done".
 #include "scheduler.hpp"
 
+#include "audit/audit_log.hpp"
+#include "audit/audit_points.hpp"
 #include "local_connector.hpp"
 
 #include <fmt/format.h>
@@ -17,6 +19,7 @@ scheduler::scheduler(const config &cfg, const logger &log) : cfg_(cfg), log_(log
   db_ = std::make_unique<sqlite::database>(cfg.journal_path(), sqlite::durability::normal);
   store_ = std::make_unique<plan_store>(*db_);
   connectors_["local"] = std::make_shared<local_connector>(*db_);
+  if (cfg.audit.enabled) audit::create_outbox(*db_);
 }
 
 scheduler::~scheduler() = default;
@@ -66,6 +69,13 @@ bool scheduler::run_one(time_point t) {
     store_->finish(a.id, "failed", fmt::format("connector \"{}\" is not available", app->connector), "");
     return true;
   }
+  try {
+    audit::record_attempt(*db_, cfg_, a); // committed before any external effect
+  } catch (const std::exception &e) {
+    log_.log(log_level::error, "ALERT action {} not attempted: its audit record failed: {}", a.id, e.what());
+    store_->retry_later(a.id, t + backoff(a.attempts), fmt::format("audit record failed: {}", e.what()));
+    return true;
+  }
   connector_result r;
   try {
     r = it->second->execute(a, *app);
@@ -98,6 +108,8 @@ bool scheduler::run_one(time_point t) {
     }
     break;
   }
+  static constexpr const char *outcomes[] = {"done", "already_done", "transient_failure", "permanent_failure"};
+  audit::record_outcome(*db_, cfg_, a, outcomes[static_cast<int>(r.what)], r.message);
   store_->complete_plan_if_finished(a.plan_id);
   return true;
 }

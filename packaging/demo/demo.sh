@@ -80,4 +80,13 @@ echo "== a month later: reclaimctl dispatch --at $(date -u -d '+31 days' +%Y-%m-
 reclaimctl dispatch --at "$(date -u -d '+31 days' +%Y-%m-%dT%H:%M:%SZ)"
 echo "   licences left in the inventory: $(reclaimctl inventory list | grep -c licence)"
 echo
-echo "(the journal is $work/state/journal.sqlite3; plugin log: $work/ldap/plugin.log)"
+echo "== the audit log (signed, tamper-evident; docs/audit.md): records by type"
+sleep 1 # the engine's audit thread drains what dispatch recorded
+reclaimctl audit show | awk '{print $3}' | sort | uniq -c | sed 's/^/   /'
+echo "   one of them (reclaimctl audit show --json; names are pseudonymised and encrypted):"
+reclaimctl audit show --json | python3 -c 'import json,sys; print(json.dumps(next(r for r in json.load(sys.stdin) if r["type"]=="plan_made")))' | sed 's/^/   /'
+echo "== reclaimctl audit verify --key \"\$(reclaimctl audit public-key)\""
+rc=0; reclaimctl audit verify --key "$(reclaimctl audit public-key)" | sed 's/^/   /' || rc=$?
+echo "   (exit 0 ok, 4 warnings only — records newer than the last checkpoint —, 1 tampered)"
+echo
+echo "(the journal is $work/state/journal.sqlite3; the audit log $work/state/audit/; plugin log: $work/ldap/plugin.log)"
