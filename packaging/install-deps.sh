@@ -10,6 +10,7 @@ packages=(
   libxml2-dev libboost-test-dev libfmt-dev libsqlite3-dev sqlite3
   libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libssl-dev openssl
   python3
+  libcurl4-openssl-dev
 )
 [[ ${1:-} == --bench ]] && packages+=(389-ds-base)
 

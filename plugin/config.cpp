@@ -199,7 +199,7 @@ config load_config(const std::filesystem::path &path) {
                                    e.description()));
   }
   reader r(path.string());
-  r.only_keys(root, "", {"engine", "ldap", "application", "tiers", "policy", "guard", "scheduler"});
+  r.only_keys(root, "", {"engine", "ldap", "application", "tiers", "policy", "guard", "scheduler", "connector"});
   auto section = [&](std::string_view name) -> const toml::table * {
     const auto *n = root.get(name);
     if (n == nullptr) return nullptr;
@@ -209,11 +209,15 @@ config load_config(const std::filesystem::path &path) {
   if (const auto *t = section("engine")) load_engine(r, *t, cfg.engine);
   if (const auto *t = section("ldap")) load_ldap(r, *t, cfg.ldap);
   else throw config_error(fmt::format("{}: [ldap] section is required", path.string()));
+  if (const auto *t = section("connector")) cfg.connectors = load_connectors(r, *t);
+  for (const auto &[name, c] : cfg.connectors) cfg.policy.connector_names.insert(name);
   load_policy(r, root, cfg.policy);
   // The policy reads these from events, so the intake must journal them.
   auto &extra = cfg.ldap.extra_attributes;
   if (!cfg.policy.role_attribute.empty()) extra.push_back(cfg.policy.role_attribute);
   if (!cfg.policy.end_date_attribute.empty()) extra.push_back(cfg.policy.end_date_attribute);
+  for (const auto &[name, c] : cfg.connectors)
+    if (!c.user_attribute.empty()) extra.push_back(c.user_attribute);
   for (const auto &rule : cfg.policy.rules)
     for (const auto &[attr, values] : rule.where) extra.push_back(attr);
   return cfg;

@@ -3,6 +3,7 @@
 // naming file:line:column and the key (DESIGN.md decision 5).
 #pragma once
 
+#include "connectors/connector_config.hpp"
 #include "ldap_mapping.hpp"
 #include "log.hpp"
 #include "policy_config.hpp"
@@ -34,6 +35,7 @@ struct config {
   engine_config engine;
   ldap::mapping_config ldap;
   policy_config policy;
+  std::map<std::string, connector_settings> connectors; // [connector.NAME]
 
   std::filesystem::path journal_path() const { return engine.state_dir / "journal.sqlite3"; }
 };

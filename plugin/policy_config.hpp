@@ -114,6 +114,7 @@ struct policy_config {
   std::map<std::string, std::set<std::string>> entitlements;   // role value → app ids
   std::string end_date_attribute;                              // e.g. shadowExpire
   int utc_offset_minutes = 0;                                  // [policy] time_zone
+  std::set<std::string> connector_names; // [connector.NAME] instances besides "local"
   guard_config guard;
   scheduler_config scheduler;
 

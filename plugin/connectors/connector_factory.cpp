@@ -1,0 +1,30 @@
+// connector_factory.cpp — the type → class switch and the per-config cache
+// of live instances (weak pointers: the instances go when the last
+// scheduler of that engine goes).
+#include "connector_factory.hpp"
+
+#include "connectors/graph_connector.hpp"
+
+#include <map>
+#include <mutex>
+
+namespace reclaim {
+
+std::shared_ptr<connector> make_connector(const connector_settings &s, const logger &log) {
+  (void)log;
+  if (s.type == "msgraph") return std::make_shared<graph_connector>(s);
+  throw std::runtime_error("connector type \"" + s.type + "\" is not available in this build");
+}
+
+std::shared_ptr<connector> shared_connector(const config &cfg, const connector_settings &s, const logger &log) {
+  static std::mutex mu;
+  static std::map<std::pair<const void *, std::string>, std::weak_ptr<connector>> live;
+  std::lock_guard lock(mu);
+  auto &slot = live[{&cfg, s.name}];
+  if (auto c = slot.lock()) return c;
+  auto c = make_connector(s, log);
+  slot = c;
+  return c;
+}
+
+} // namespace reclaim
