@@ -162,6 +162,11 @@ response client::perform(const request &r) {
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, r.body.data());
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size()));
   }
+  // libcurl silently re-sends a request whose reused connection died before
+  // any answer. For a write that may have been applied, that is a second
+  // effect we never hear of; writes therefore go on a fresh connection, and
+  // a lost answer reaches the connector, which reads state again.
+  if (r.method != "GET" && r.method != "HEAD") curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
   curl_easy_setopt(h, CURLOPT_USERAGENT, user_agent().c_str());
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https,http");
