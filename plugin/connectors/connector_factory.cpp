@@ -3,6 +3,7 @@
 // scheduler of that engine goes).
 #include "connector_factory.hpp"
 
+#include "connectors/google_connector.hpp"
 #include "connectors/graph_connector.hpp"
 #include "connectors/scim_connector.hpp"
 #include "connectors/webhook_connector.hpp"
@@ -15,6 +16,7 @@ namespace reclaim {
 std::shared_ptr<connector> make_connector(const connector_settings &s, const logger &log) {
   (void)log;
   if (s.type == "msgraph") return std::make_shared<graph_connector>(s);
+  if (s.type == "google") return std::make_shared<google_connector>(s);
   if (s.type == "scim") return std::make_shared<scim_connector>(s);
   if (s.type == "webhook") return std::make_shared<webhook_connector>(s);
   throw std::runtime_error("connector type \"" + s.type + "\" is not available in this build");
