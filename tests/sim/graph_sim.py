@@ -148,6 +148,7 @@ class GraphSim(simcore.Sim):
     def api(self, method, url, headers, body):
         """One Graph request (direct or inside $batch): (status, json, headers)."""
         path = url.split("?")[0]
+        self.stats["api_requests"] = self.stats.get("api_requests", 0) + 1
         m = re.fullmatch(r"/users/([^/]+)", path)
         if m and method == "GET":
             u = self.find_user(__import__("urllib.parse").parse.unquote(m.group(1)))
