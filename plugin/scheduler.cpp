@@ -72,8 +72,8 @@ bool scheduler::admit(const action_row &a, const application *app, time_point t)
   return true;
 }
 
-// Notifications go to a webhook connector serving their target, if any;
-// everything else to the application's connector.
+// Notifications go to a webhook connector serving their target, else to
+// the local outbox; everything else to the application's connector.
 connector *scheduler::route(const action_row &a, const application &app, std::string &name) {
   if (a.kind == action_kind::notify) {
     const auto target = a.target.empty() ? std::string("manager") : a.target;
@@ -84,6 +84,10 @@ connector *scheduler::route(const action_row &a, const application &app, std::st
         return c.get();
       }
     }
+    // No webhook serves this target: the local outbox keeps it (a vendor
+    // connector has nobody to notify).
+    name = "local";
+    return connectors_.at("local").get();
   }
   name = app.connector;
   const auto it = connectors_.find(app.connector);
