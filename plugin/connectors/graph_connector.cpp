@@ -40,7 +40,7 @@ std::shared_ptr<http::token_cache> graph_tokens(const connector_settings &s, htt
     });
   }
   const auto key = http::read_secret_file(s.private_key_file);
-  const auto x5t = http::cert_thumbprint_x5t(http::read_secret_file(s.certificate_file));
+  const auto x5t = http::cert_thumbprint_x5t(http::read_public_file(s.certificate_file));
   return std::make_shared<http::token_cache>([&c, s, base, key, x5t] {
     unsigned char rnd[16];
     RAND_bytes(rnd, sizeof rnd);

@@ -33,6 +33,14 @@ std::string read_secret_file(const std::string &path) {
   return s;
 }
 
+std::string read_public_file(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error(fmt::format("{}: cannot read: {}", path, std::strerror(errno)));
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return buf.str();
+}
+
 access_token fetch_oauth_token(client &c, const std::string &url,
                                const std::vector<std::pair<std::string, std::string>> &form) {
   request r{"POST", url, {{"Content-Type", "application/x-www-form-urlencoded"}, {"Accept", "application/json"}},

@@ -27,6 +27,9 @@ public:
 // Trailing newlines are dropped. Throws std::runtime_error naming the file.
 std::string read_secret_file(const std::string &path);
 
+// Reads a file that is not secret (a certificate); throws naming it.
+std::string read_public_file(const std::string &path);
+
 struct access_token {
   std::string value;
   std::chrono::seconds expires_in{3600};

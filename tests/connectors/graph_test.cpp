@@ -352,3 +352,56 @@ BOOST_AUTO_TEST_CASE(config_refuses_remote_http_open_secrets_and_unknown_keys) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(graph_certificate)
+
+// The certificate credential: the simulator checks x5t against the
+// registered certificate and verifies the RS256 signature with its key.
+BOOST_AUTO_TEST_CASE(certificate_assertion_is_accepted_and_a_foreign_key_refused) {
+  reclaim::test::temp_dir tmp{"reclaim-graphcert-"};
+  const auto gen = [&](const std::string &name) {
+    const auto r = reclaim::test::run_process(
+        {"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", (tmp / (name + ".key")).string(), "-out",
+         (tmp / (name + ".crt")).string(), "-days", "1", "-subj", "/CN=reclaim-app"});
+    BOOST_TEST_REQUIRE(r.exit_code == 0, r.output());
+    std::filesystem::permissions(tmp / (name + ".key"), std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  };
+  gen("app");
+  gen("other");
+  simulator sim{"graph_sim.py", tmp.path()};
+  auto s = seed(2, {E3});
+  s["clients"] = {{{"client_id", "app-1"}, {"certificate", reclaim::test::read_text_file(tmp / "app.crt")}}};
+  sim.seed(s);
+  const auto toml = [&](const std::string &key) {
+    return fmt::format(R"toml(
+[connector.graph]
+type = "msgraph"
+tenant = "contoso"
+client_id = "app-1"
+certificate_file = "{1}/app.crt"
+private_key_file = "{1}/{2}.key"
+base_url = "{0}/v1.0"
+token_url = "{0}/contoso/oauth2/v2.0/token"
+user_attribute = "mail"
+skus = {{ E3 = "{3}" }}
+
+[[application]]
+id = "m365"
+connector = "graph"
+skus = [ {{ id = "E3" }} ]
+)toml", sim.url(), tmp.path().string(), key, E3);
+  };
+  {
+    store_harness h(toml("app"));
+    const auto id = h.add_action("p0", "m365", action_kind::reclaim_licence, mail(0));
+    h.run();
+    BOOST_TEST(h.action(id).status == "done", h.action(id).outcome);
+  }
+  store_harness h(toml("other")); // signed with a key that does not match the certificate
+  const auto id = h.add_action("p1", "m365", action_kind::reclaim_licence, mail(1));
+  h.run();
+  BOOST_TEST(h.action(id).status == "failed");
+  BOOST_TEST(h.action(id).outcome.find("invalid signature") != std::string::npos, h.action(id).outcome);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

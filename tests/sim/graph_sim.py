@@ -7,8 +7,13 @@ POST assignLicense, PATCH accountEnabled, group membership $ref, JSON $batch
 enforced as a token bucket (429 + Retry-After, x-ms-throttle headers). It
 refuses what Graph refuses, with Graph's error JSON shape."""
 
+import base64
+import hashlib
 import json
 import math
+import os
+import subprocess
+import tempfile
 import random
 import re
 import secrets
@@ -54,6 +59,9 @@ class GraphSim(simcore.Sim):
     def seed(self, b):
         self.tenant = b.get("tenant", self.__dict__.get("tenant", "contoso"))
         self.clients = {c["client_id"]: c for c in b.get("clients", [])} or self.__dict__.get("clients", {})
+        for c in self.clients.values():
+            if c.get("certificate") and "pub" not in c:
+                self.register_certificate(c)
         self.token_lifetime = b.get("token_lifetime", 3599)
         self.tokens = {}
         self.skus = {s["skuId"]: s for s in b.get("skus", [])}
@@ -118,13 +126,55 @@ class GraphSim(simcore.Sim):
         if c.get("revoked"):
             return 401, {"error": "invalid_client", "error_description": "AADSTS7000222: The provided client secret "
                          f"keys for app '{c['client_id']}' are expired."}, {}
-        if form.get("client_secret") != c.get("secret"):
+        if "client_assertion" in form:
+            if form.get("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" or \
+                    "pub" not in c:
+                return 401, {"error": "invalid_client", "error_description": "AADSTS700027: no certificate "
+                             "registered for this client"}, {}
+            why = self.assertion_ok(c, form["client_assertion"])
+            if why:
+                return 401, {"error": "invalid_client", "error_description": why}, {}
+        elif form.get("client_secret") != c.get("secret") or "secret" not in c:
             return 401, {"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret "
                          "provided. Ensure the secret being sent in the request is the client secret value."}, {}
         tok = secrets.token_urlsafe(24)
         self.tokens[tok] = (time.time() + self.token_lifetime, c["client_id"])
         return 200, {"token_type": "Bearer", "expires_in": self.token_lifetime, "ext_expires_in": self.token_lifetime,
                      "access_token": tok}, {}
+
+    def register_certificate(self, c):
+        tmp = tempfile.mkdtemp(prefix="graph-sim-")
+        cert = os.path.join(tmp, "cert.pem")
+        with open(cert, "w") as f:
+            f.write(c["certificate"])
+        der = subprocess.run(["openssl", "x509", "-in", cert, "-outform", "DER"], capture_output=True, check=True).stdout
+        c["x5t"] = base64.urlsafe_b64encode(hashlib.sha1(der).digest()).decode().rstrip("=")
+        c["pub"] = os.path.join(tmp, "pub.pem")
+        pub = subprocess.run(["openssl", "x509", "-in", cert, "-pubkey", "-noout"], capture_output=True, check=True).stdout
+        with open(c["pub"], "wb") as f:
+            f.write(pub)
+
+    def assertion_ok(self, c, jwt):
+        """A certificate credential: RS256 JWT with x5t, aud, iss = sub = client_id, exp."""
+        try:
+            head, claims_b64, sig = jwt.split(".")
+            dec = lambda x: base64.urlsafe_b64decode(x + "=" * (-len(x) % 4))  # noqa: E731
+            header, claims = json.loads(dec(head)), json.loads(dec(claims_b64))
+        except (ValueError, TypeError):
+            return "AADSTS50027: JWT token is invalid or malformed."
+        if header.get("alg") != "RS256" or header.get("x5t") != c.get("x5t"):
+            return "AADSTS700027: The certificate with identifier used to sign the client assertion is not registered."
+        if not str(claims.get("aud", "")).endswith("/oauth2/v2.0/token") or claims.get("iss") != c["client_id"] or \
+                claims.get("sub") != c["client_id"] or not isinstance(claims.get("exp"), int) or claims["exp"] < time.time():
+            return "AADSTS700024: Client assertion is not within its valid time range or has wrong claims."
+        with tempfile.NamedTemporaryFile() as d, tempfile.NamedTemporaryFile() as s:
+            d.write(f"{head}.{claims_b64}".encode())
+            d.flush()
+            s.write(dec(sig))
+            s.flush()
+            r = subprocess.run(["openssl", "dgst", "-sha256", "-verify", c["pub"], "-signature", s.name, d.name],
+                               capture_output=True)
+        return None if r.returncode == 0 else "AADSTS700027: Client assertion contains an invalid signature."
 
     def authorised(self, h):
         t = simcore.bearer(h)
