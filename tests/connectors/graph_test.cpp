@@ -256,6 +256,22 @@ BOOST_FIXTURE_TEST_CASE(faults_lose_nothing_and_apply_nothing_twice, graph_fixtu
   BOOST_TEST(h->action(ids[0]).attempts >= 2); // retried after the faults
 }
 
+BOOST_FIXTURE_TEST_CASE(random_429s_at_a_rate_lose_and_repeat_nothing, graph_fixture) {
+  sim.seed(seed(30, {E3}));
+  // 30 % of all requests (token, $batch, direct) answered 429 Retry-After: 1.
+  sim.fault({{"kind", "status"}, {"status", 429}, {"retry_after", "1"}, {"rate", 0.3}, {"count", 1000},
+             {"path", "/v1.0/"},
+             {"body", {{"error", {{"code", "TooManyRequests"}, {"message", "Please retry again later."}}}}}});
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 30; ++i) ids.push_back(h->add_action(fmt::format("p{}", i), "m365", action_kind::reclaim_licence, mail(i)));
+  h->run(40);
+  for (int i = 0; i < 30; ++i) {
+    BOOST_TEST(h->action(ids[size_t(i)]).status == "done", h->action(ids[size_t(i)]).outcome);
+    BOOST_TEST(writes(sim, i) == 1);
+  }
+  BOOST_TEST(sim.stats()["stats"]["throttled"].get<int>() > 0);
+}
+
 BOOST_FIXTURE_TEST_CASE(bad_vendor_answers_are_clear_failures_then_retried, graph_fixture) {
   sim.seed(seed(4, {E3}));
   const std::pair<const char *, const char *> cases[] = {
@@ -395,7 +411,9 @@ skus = [ {{ id = "E3" }} ]
     store_harness h(toml("app"));
     const auto id = h.add_action("p0", "m365", action_kind::reclaim_licence, mail(0));
     h.run();
-    BOOST_TEST(h.action(id).status == "done", h.action(id).outcome);
+    std::string logs;
+    for (const auto &l : h.logs()) logs += l + "\n";
+    BOOST_TEST(h.action(id).status == "done", h.action(id).outcome << "\n" << logs);
   }
   store_harness h(toml("other")); // signed with a key that does not match the certificate
   const auto id = h.add_action("p1", "m365", action_kind::reclaim_licence, mail(1));
