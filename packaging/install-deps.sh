@@ -11,6 +11,7 @@ packages=(
   libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libssl-dev openssl
   libhowardhinnant-date-dev tzdata
   python3
+  libcurl4-openssl-dev
 )
 [[ ${1:-} == --bench ]] && packages+=(389-ds-base)
 

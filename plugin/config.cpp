@@ -200,7 +200,7 @@ config load_config(const std::filesystem::path &path) {
                                    e.description()));
   }
   reader r(path.string());
-  r.only_keys(root, "", {"engine", "ldap", "application", "tiers", "policy", "guard", "scheduler", "audit"});
+  r.only_keys(root, "", {"engine", "ldap", "application", "tiers", "policy", "guard", "scheduler", "audit", "connector"});
   auto section = [&](std::string_view name) -> const toml::table * {
     const auto *n = root.get(name);
     if (n == nullptr) return nullptr;
@@ -210,6 +210,8 @@ config load_config(const std::filesystem::path &path) {
   if (const auto *t = section("engine")) load_engine(r, *t, cfg.engine);
   if (const auto *t = section("ldap")) load_ldap(r, *t, cfg.ldap);
   else throw config_error(fmt::format("{}: [ldap] section is required", path.string()));
+  if (const auto *t = section("connector")) cfg.connectors = load_connectors(r, *t);
+  for (const auto &[name, c] : cfg.connectors) cfg.policy.connector_names.insert(name);
   load_policy(r, root, cfg.policy);
   if (const auto *t = section("audit")) audit::load_audit(r, *t, cfg.engine.state_dir, cfg.audit);
   // The policy reads these from events, so the intake must journal them.
@@ -218,6 +220,8 @@ config load_config(const std::filesystem::path &path) {
   if (!cfg.policy.end_date_attribute.empty()) extra.push_back(cfg.policy.end_date_attribute);
   cfg.ldap.end_date_attribute = cfg.policy.end_date_attribute;
   if (!cfg.policy.time_zone_attribute.empty()) extra.push_back(cfg.policy.time_zone_attribute);
+  for (const auto &[name, c] : cfg.connectors)
+    if (!c.user_attribute.empty()) extra.push_back(c.user_attribute);
   for (const auto &rule : cfg.policy.rules)
     for (const auto &[attr, values] : rule.where) extra.push_back(attr);
   cfg.ldap.needed = ldap::needed_attributes(cfg.ldap);

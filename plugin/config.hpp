@@ -4,6 +4,7 @@
 #pragma once
 
 #include "audit/audit_config.hpp"
+#include "connectors/connector_config.hpp"
 #include "ldap_mapping.hpp"
 #include "log.hpp"
 #include "policy_config.hpp"
@@ -36,6 +37,7 @@ struct config {
   ldap::mapping_config ldap;
   policy_config policy;
   audit::audit_config audit; // [audit]; disabled when absent
+  std::map<std::string, connector_settings> connectors; // [connector.NAME]
 
   std::filesystem::path journal_path() const { return engine.state_dir / "journal.sqlite3"; }
 };

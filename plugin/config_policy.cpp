@@ -51,9 +51,12 @@ void load_application(const reader &r, const toml::table &t, size_t i, policy_co
     else r.fail(t.get("tier")->source(), prefix + ".tier", fmt::format("\"{}\" is not critical, standard or low", *v));
   }
   app.connector = r.str(t, prefix, "connector").value_or("local");
-  if (app.connector != "local")
+  if (app.connector != "local" && !out.connector_names.count(app.connector)) {
+    std::vector<std::string> known{"local"};
+    known.insert(known.end(), out.connector_names.begin(), out.connector_names.end());
     r.fail(t.get("connector")->source(), prefix + ".connector",
-           fmt::format("unknown connector \"{}\" (available: local)", app.connector));
+           fmt::format("unknown connector \"{}\" (available: {})", app.connector, fmt::join(known, ", ")));
+  }
   app.owner = r.str(t, prefix, "owner").value_or("");
   app.dry_run = r.boolean(t, prefix, "dry_run").value_or(false);
   app.require_approval = r.boolean(t, prefix, "require_approval").value_or(false);

@@ -4,6 +4,9 @@
 #include "plan_store.hpp"
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
 
 namespace reclaim {
 namespace {
@@ -294,6 +297,32 @@ std::optional<action_row> plan_store::claim_due(time_point t) {
   st.step(); // finish the statement so the write completes
   st.reset();
   return a;
+}
+
+std::vector<action_row> plan_store::claim_due_for_apps(time_point t, const std::vector<std::string> &apps, size_t n) {
+  std::vector<action_row> out;
+  if (n == 0 || apps.empty()) return out;
+  auto &st = db_.cached(fmt::format(
+      "UPDATE actions SET status = 'running', attempts = attempts + 1, updated_ms = ?1"
+      " WHERE id IN (SELECT id FROM actions WHERE status = 'pending' AND due_ms <= ?1 AND next_ms <= ?1"
+      " AND kind != 'notify' AND app IN (SELECT value FROM json_each(?2)) ORDER BY due_ms, id LIMIT ?3)"
+      " RETURNING {}",
+      action_cols));
+  st.bind(1, to_unix_ms(t)).bind(2, nlohmann::json(apps).dump()).bind(3, static_cast<int64_t>(n));
+  while (st.step()) out.push_back(read_action(st));
+  st.reset();
+  std::sort(out.begin(), out.end(), [](const action_row &a, const action_row &b) { return a.id < b.id; });
+  return out;
+}
+
+std::pair<std::string, std::string> plan_store::plan_subject(int64_t plan_id) {
+  auto &st = db_.cached("SELECT p.subject_name, COALESCE(e.attributes, '{}') FROM plans p"
+                        " LEFT JOIN events e ON e.seq = p.event_seq WHERE p.id = ?1");
+  st.bind(1, plan_id);
+  std::pair<std::string, std::string> out{"", "{}"};
+  if (st.step()) out = {st.text(0), st.text(1)};
+  st.reset();
+  return out;
 }
 
 void plan_store::finish(int64_t id, const std::string &status, const std::string &outcome,

@@ -51,6 +51,11 @@ struct action_row {
   std::string before_image; // JSON, what the connector took away
   std::string rule;
   int64_t restores = 0; // for restore actions: the action they reverse
+  // Not stored with the action: the person as the plan's event saw them,
+  // filled in by the scheduler for connectors that address people by an
+  // attribute (mail, userPrincipalName).
+  std::string subject_name;
+  std::string subject_attrs = "{}"; // JSON, attribute → value(s)
 };
 
 struct hold_row {
@@ -106,6 +111,11 @@ public:
 
   // Scheduler queue.
   std::optional<action_row> claim_due(time_point now);
+  // Claims up to n more due actions of these applications (never notify
+  // actions), for a connector that works in batches.
+  std::vector<action_row> claim_due_for_apps(time_point now, const std::vector<std::string> &apps, size_t n);
+  // The subject name and journalled attributes of a plan's event.
+  std::pair<std::string, std::string> plan_subject(int64_t plan_id);
   void finish(int64_t action_id, const std::string &status, const std::string &outcome,
               const std::string &before_image);
   void retry_later(int64_t action_id, time_point next, const std::string &outcome);

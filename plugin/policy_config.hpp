@@ -117,6 +117,7 @@ struct policy_config {
   std::string end_date_attribute;                              // e.g. shadowExpire
   zone time_zone;                                              // [policy] time_zone
   std::string time_zone_attribute;                             // a person's own zone, e.g. "tz"
+  std::set<std::string> connector_names; // [connector.NAME] instances besides "local"
   guard_config guard;
   scheduler_config scheduler;
 

@@ -1,9 +1,10 @@
-// scheduler.hpp — runs due actions: claims one at a time from the store's
-// due-time queue, checks legal holds and extensions, calls the connector,
-// and records the outcome; transient failures are retried with exponential
-// backoff and jitter, and after max_attempts the action is dead-lettered
-// with an alert. Runs on the engine's worker threads, or once from
-// `reclaimctl dispatch` (a dispatcher process sharing the store).
+// scheduler.hpp — runs due actions: claims from the store's due-time queue
+// (one action, or a batch of actions for a connector that takes several
+// at once), checks legal holds and extensions, calls the connector, and
+// records each outcome; transient failures are retried after the vendor's
+// Retry-After or with exponential backoff and jitter, and after
+// max_attempts the action is dead-lettered with an alert. Runs on the
+// engine's worker threads, or once from `reclaimctl dispatch`.
 #pragma once
 
 #include "config.hpp"
@@ -22,9 +23,9 @@ public:
   scheduler(const config &cfg, const logger &log);
   ~scheduler();
 
-  // Runs one due action if there is one; false when none is due at t.
+  // Runs one due action (or one batch) if there is one; false when none is due at t.
   bool run_one(time_point t);
-  // Runs until nothing is due at t (or max actions ran); returns how many.
+  // Runs until nothing is due at t (or about max actions ran); returns how many.
   size_t run_due(time_point t, size_t max = SIZE_MAX);
   int64_t requeue_running();
 
@@ -34,6 +35,11 @@ public:
   std::chrono::milliseconds backoff(int attempts);
 
 private:
+  size_t run_batch(time_point t);
+  bool admit(const action_row &a, const application *app, time_point t);
+  connector *route(const action_row &a, const application &app, std::string &name);
+  void record(const action_row &a, const connector_result &r, time_point t);
+
   const config &cfg_;
   const logger &log_;
   std::unique_ptr<sqlite::database> db_;

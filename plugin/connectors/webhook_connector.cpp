@@ -1,0 +1,58 @@
+// webhook_connector.cpp — one signed POST per notification. The receiver's
+// answer decides: 2xx delivered (a receiver that saw the delivery id before
+// answers 2xx too), 429/5xx and transport failures retried, other 4xx
+// permanent with the receiver's words.
+#include "webhook_connector.hpp"
+
+#include <fmt/format.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+namespace reclaim {
+
+std::string webhook_signature(const std::string &secret, int64_t unix_time, const std::string &body) {
+  const auto signed_text = fmt::format("{}.{}", unix_time, body);
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char *>(signed_text.data()), signed_text.size(), md, &len);
+  std::string hex;
+  for (unsigned i = 0; i < len; ++i) hex += fmt::format("{:02x}", md[i]);
+  return fmt::format("t={},v1={}", unix_time, hex);
+}
+
+webhook_connector::webhook_connector(const connector_settings &s)
+    : api_(s, nullptr), secret_(http::read_secret_file(s.secret_file)) {}
+
+connector_result webhook_connector::execute(const action_row &a, const application &app) {
+  return guarded([&]() -> connector_result {
+    if (a.kind != action_kind::notify && a.kind != action_kind::transfer_ownership)
+      fail_permanent(fmt::format("the webhook connector only delivers notifications, not {}", action_kind_name(a.kind)));
+    const auto target = a.target.empty() ? std::string("manager") : a.target;
+    nlohmann::json body{{"id", a.idempotency_key}, {"type", fmt::format("reclaim.{}", action_kind_name(a.kind))},
+                        {"target", target}, {"plan", a.plan_id}, {"application", {{"id", app.id}, {"name", app.name}}},
+                        {"subject", {{"id", a.subject_id}, {"name", a.subject_name}}}, {"sku", a.sku},
+                        {"occurred_at", format_utc(now())}};
+    double cost = 0;
+    std::string currency = "EUR";
+    for (const auto &s : app.skus) {
+      cost += s.monthly_cost;
+      currency = s.currency;
+    }
+    body["monthly_cost"] = {{"amount", cost}, {"currency", currency}};
+    const auto text = body.dump();
+    const auto t = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch()).count();
+    const auto resp = api_.call({"POST", api_.settings().url,
+                                 {{"Content-Type", "application/json"},
+                                  {"X-Reclaim-Signature", webhook_signature(secret_, t, text)},
+                                  {"X-Reclaim-Delivery", a.idempotency_key}},
+                                 text},
+                                1);
+    if (resp.status >= 200 && resp.status < 300)
+      return {connector_result::outcome::done, fmt::format("{} notified (HTTP {})", target, resp.status), "{}"};
+    api_.fail_status(resp, "webhook " + api_.settings().url, resp.body.substr(0, 200));
+  });
+}
+
+} // namespace reclaim

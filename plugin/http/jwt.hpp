@@ -1,0 +1,18 @@
+// jwt.hpp — RS256 JSON Web Tokens signed with OpenSSL, for the two OAuth
+// flows that use an assertion instead of a secret: Google's service-account
+// JWT bearer grant (RFC 7523) and Microsoft's certificate credential.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace reclaim::http {
+
+std::string base64url(const std::string &bytes);
+// header.claims.signature; the key is a PEM RSA private key. Throws on a
+// key OpenSSL cannot read.
+std::string sign_rs256(const nlohmann::json &header, const nlohmann::json &claims, const std::string &pem_key);
+// base64url(SHA-1 of the DER certificate): the "x5t" header Entra expects.
+std::string cert_thumbprint_x5t(const std::string &pem_cert);
+
+} // namespace reclaim::http

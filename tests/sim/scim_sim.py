@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+"""scim_sim.py — a SCIM 2.0 service provider (RFC 7643/7644) as a SaaS app
+exposes it: bearer token auth, /scim/v2/Users with `filter=userName eq "…"`
+(case-insensitive userName), ListResponse paging, GET with weak ETags
+(W/"n", also meta.version), PATCH (PatchOp, op case-insensitive, path
+"active" or a root value object) and DELETE with If-Match → 412 on a stale
+ETag, SCIM Error bodies (status as a string) for everything it refuses."""
+
+import json
+import re
+import sys
+from urllib.parse import unquote
+
+sys.path.insert(0, __import__("os").path.dirname(__file__))
+import simcore  # noqa: E402
+
+USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+LIST = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
+FILTER = re.compile(r'^\s*userName\s+eq\s+"((?:[^"\\]|\\.)*)"\s*$', re.I)
+
+
+def err(status, detail, scim_type=None):
+    body = {"schemas": [ERROR], "status": str(status), "detail": detail}
+    if scim_type:
+        body["scimType"] = scim_type
+    return status, body
+
+
+class ScimSim(simcore.Sim):
+    def __init__(self):
+        super().__init__()
+        self.seed({})
+
+    def seed(self, b):
+        self.token = b.get("token", "scim-token")
+        self.etags = b.get("etags", True)
+        self.users = {}
+        for u in b.get("users", []):
+            self.users[u["id"]] = {"id": u["id"], "userName": u["userName"], "active": u.get("active", True),
+                                   "version": 1}
+        self.writes = {}
+        self.stats = {"requests": 0, "throttled": 0, "writes": 0}
+
+    def dump(self):
+        return {"users": self.users, "writes": self.writes, "stats": self.stats}
+
+    def resource(self, u):
+        r = {"schemas": [USER], "id": u["id"], "userName": u["userName"], "active": u["active"],
+             "meta": {"resourceType": "User", "location": f"/scim/v2/Users/{u['id']}"}}
+        if self.etags:
+            r["meta"]["version"] = f'W/"{u["version"]}"'
+        return r
+
+    def etag_headers(self, u):
+        return {"ETag": f'W/"{u["version"]}"'} if self.etags else {}
+
+    def route(self, h, method, path, query, body):
+        with self.lock:
+            if not path.startswith("/scim/v2/"):
+                return h.send_json(*err(404, "unknown endpoint"), content_type="application/scim+json")
+            if simcore.bearer(h) != self.token:
+                return h.send_json(*err(401, "Authorization failure. The authorization header is invalid or missing."),
+                                   content_type="application/scim+json")
+            st, js, hd = self.users_api(h, method, path[len("/scim/v2"):], query, body)
+            return h.send_json(st, js, hd, content_type="application/scim+json")
+
+    def users_api(self, h, method, path, query, body):
+        if path == "/Users" and method == "GET":
+            f = query.get("filter", [None])[0]
+            items = list(self.users.values())
+            if f is not None:
+                m = FILTER.match(f)
+                if not m:
+                    return (*err(400, f"unsupported filter: {f}", "invalidFilter"), {})
+                want = re.sub(r'\\(.)', r'\1', m.group(1)).lower()
+                items = [u for u in items if u["userName"].lower() == want]
+            start = int(query.get("startIndex", ["1"])[0])
+            count = int(query.get("count", ["100"])[0])
+            page = items[start - 1:start - 1 + count]
+            return 200, {"schemas": [LIST], "totalResults": len(items), "startIndex": start,
+                         "itemsPerPage": len(page), "Resources": [self.resource(u) for u in page]}, {}
+        m = re.fullmatch(r"/Users/([^/]+)", path)
+        if not m:
+            return (*err(404, f"no endpoint {method} {path}"), {})
+        u = self.users.get(unquote(m.group(1)))
+        if u is None:
+            return (*err(404, f"Resource {m.group(1)} not found"), {})
+        if method == "GET":
+            return 200, self.resource(u), self.etag_headers(u)
+        if method in ("PATCH", "DELETE"):
+            im = h.headers.get("If-Match")
+            if self.etags and im is not None and im != f'W/"{u["version"]}"':
+                return (*err(412, "Failed to update. Resource changed on the server."), {})
+        if method == "DELETE":
+            del self.users[u["id"]]
+            self.count_write(u["id"])
+            return 204, None, {}
+        if method == "PATCH":
+            ct = h.headers.get("Content-Type", "")
+            if not (ct.startswith("application/scim+json") or ct.startswith("application/json")):
+                return (*err(400, "Content-Type must be application/scim+json", "invalidSyntax"), {})
+            try:
+                doc = json.loads(body)
+            except ValueError:
+                return (*err(400, "request body is not JSON", "invalidSyntax"), {})
+            if not isinstance(doc, dict) or PATCH not in doc.get("schemas", []) or \
+                    not isinstance(doc.get("Operations"), list) or not doc["Operations"]:
+                return (*err(400, "not a PatchOp request", "invalidSyntax"), {})
+            changes = {}
+            for op in doc["Operations"]:
+                if not isinstance(op, dict) or str(op.get("op", "")).lower() not in ("replace", "add"):
+                    return (*err(400, f"unsupported operation {op}", "invalidSyntax"), {})
+                if op.get("path") is None and isinstance(op.get("value"), dict):
+                    changes.update(op["value"])
+                elif str(op.get("path", "")).lower() == "active":
+                    changes["active"] = op.get("value")
+                else:
+                    return (*err(400, f"unsupported path {op.get('path')}", "invalidPath"), {})
+            if set(changes) - {"active"} or not isinstance(changes.get("active"), bool):
+                return (*err(400, "active must be a boolean", "invalidValue"), {})
+            u["active"] = changes["active"]
+            u["version"] += 1
+            self.count_write(u["id"])
+            return 200, self.resource(u), self.etag_headers(u)
+        return (*err(405, f"{method} not supported"), {})
+
+
+if __name__ == "__main__":
+    simcore.serve(ScimSim(), __doc__)

@@ -1,0 +1,169 @@
+// test_http.cpp — the connectors' HTTP pieces without a network: URL
+// policy (https, or http to loopback only), Retry-After in both forms, the
+// token bucket and its pause, the token cache (one refresh in flight, a
+// refused credential remembered), secret file modes, RS256 signatures that
+// OpenSSL verifies, webhook signatures and SCIM error/list parsing.
+#include "connectors/webhook_connector.hpp"
+#include "http/credentials.hpp"
+#include "http/http_client.hpp"
+#include "http/jwt.hpp"
+#include "http/rate_limiter.hpp"
+#include "scim_protocol.hpp"
+#include "unit_support.hpp"
+
+#include <boost/test/unit_test.hpp>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+
+#include <atomic>
+#include <thread>
+
+using namespace std::chrono_literals;
+namespace http = reclaim::http;
+using reclaim::unit::temp_dir;
+
+BOOST_AUTO_TEST_SUITE(http_pieces)
+
+BOOST_AUTO_TEST_CASE(only_https_or_loopback_http_is_allowed) {
+  for (const char *ok : {"https://graph.microsoft.com/v1.0", "http://127.0.0.1:8080/x", "http://127.9.9.9/",
+                         "http://[::1]:99/", "http://localhost/a"})
+    BOOST_CHECK_NO_THROW(http::check_url(ok));
+  for (const char *bad : {"http://graph.microsoft.com/", "http://10.0.0.1/", "http://128.0.0.1/", "ftp://127.0.0.1/",
+                          "file:///etc/passwd", "not a url"})
+    BOOST_CHECK_THROW(http::check_url(bad), http::url_refused);
+  try {
+    http::check_url("http://example.com/");
+  } catch (const http::url_refused &e) {
+    BOOST_TEST(std::string(e.what()).find("only to loopback") != std::string::npos, e.what());
+  }
+}
+
+BOOST_AUTO_TEST_CASE(retry_after_seconds_or_http_date) {
+  BOOST_TEST(http::parse_retry_after("120")->count() == 120'000);
+  BOOST_TEST(http::parse_retry_after(" 0 ")->count() == 0);
+  BOOST_TEST(!http::parse_retry_after(""));
+  BOOST_TEST(!http::parse_retry_after("soon"));
+  BOOST_TEST(!http::parse_retry_after("-5"));
+  BOOST_TEST(http::parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT")->count() == 0); // in the past
+  const auto later = std::chrono::system_clock::now() + 90s;
+  const auto tt = std::chrono::system_clock::to_time_t(later);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", std::gmtime(&tt));
+  const auto d = http::parse_retry_after(buf);
+  BOOST_TEST_REQUIRE(d.has_value());
+  BOOST_TEST(d->count() > 85'000);
+  BOOST_TEST(d->count() <= 90'000);
+}
+
+BOOST_AUTO_TEST_CASE(token_bucket_paces_and_pauses) {
+  http::rate_limiter l(100, 5); // 100/s, burst 5
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 25; ++i) l.acquire();
+  const auto spent = std::chrono::steady_clock::now() - t0;
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(spent).count();
+  BOOST_TEST(ms >= 190); // 20 beyond the burst at 100/s
+  BOOST_TEST(ms < 600);
+  l.pause_for(150ms);
+  const auto t1 = std::chrono::steady_clock::now();
+  l.acquire();
+  BOOST_TEST(std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t1).count() >= 149);
+}
+
+BOOST_AUTO_TEST_CASE(token_cache_refreshes_once_for_many_threads) {
+  std::atomic<int> fetches{0};
+  http::token_cache cache([&] {
+    ++fetches;
+    std::this_thread::sleep_for(50ms);
+    return http::access_token{"tok-" + std::to_string(fetches.load()), 3600s};
+  });
+  std::vector<std::thread> ts;
+  for (int i = 0; i < 8; ++i) ts.emplace_back([&] { BOOST_TEST(cache.get() == "tok-1"); });
+  for (auto &t : ts) t.join();
+  BOOST_TEST(fetches == 1);
+  cache.invalidate("tok-1");
+  BOOST_TEST(cache.get() == "tok-2");
+  // A token expiring within the margin is refreshed before use.
+  http::token_cache short_lived([&] { ++fetches; return http::access_token{"s", 60s}; }, 120s);
+  short_lived.get();
+  short_lived.get();
+  BOOST_TEST(fetches == 4);
+}
+
+BOOST_AUTO_TEST_CASE(refused_credential_is_remembered) {
+  int fetches = 0;
+  http::token_cache cache([&]() -> http::access_token {
+    ++fetches;
+    throw http::credential_error("credential refused: AADSTS7000222");
+  });
+  for (int i = 0; i < 5; ++i) BOOST_CHECK_THROW(cache.get(), http::credential_error);
+  BOOST_TEST(fetches == 1);
+}
+
+BOOST_AUTO_TEST_CASE(secret_files_must_be_private) {
+  temp_dir d;
+  reclaim::unit::write_file(d / "ok", "s3cret\n", 0600u);
+  BOOST_TEST(http::read_secret_file((d / "ok").string()) == "s3cret");
+  reclaim::unit::write_file(d / "open", "s3cret", 0640u);
+  try {
+    http::read_secret_file((d / "open").string());
+    BOOST_ERROR("accepted a group-readable secret");
+  } catch (const std::runtime_error &e) {
+    BOOST_TEST(std::string(e.what()).find("chmod 600") != std::string::npos, e.what());
+  }
+  BOOST_CHECK_THROW(http::read_secret_file((d / "missing").string()), std::runtime_error);
+}
+
+BOOST_AUTO_TEST_CASE(rs256_signature_verifies_with_openssl) {
+  EVP_PKEY *key = EVP_RSA_gen(2048);
+  BOOST_TEST_REQUIRE(key != nullptr);
+  BIO *bio = BIO_new(BIO_s_mem());
+  PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr);
+  char *data = nullptr;
+  const long n = BIO_get_mem_data(bio, &data);
+  const std::string pem(data, static_cast<size_t>(n));
+  BIO_free(bio);
+  const auto jwt = http::sign_rs256({{"alg", "RS256"}, {"typ", "JWT"}}, {{"iss", "me"}, {"exp", 1}}, pem);
+  const auto dot2 = jwt.rfind('.');
+  const auto input = jwt.substr(0, dot2);
+  auto sig_b64 = jwt.substr(dot2 + 1);
+  for (auto &c : sig_b64) c = c == '-' ? '+' : c == '_' ? '/' : c;
+  while (sig_b64.size() % 4) sig_b64 += '=';
+  std::vector<unsigned char> sig(sig_b64.size());
+  const int len = EVP_DecodeBlock(sig.data(), reinterpret_cast<const unsigned char *>(sig_b64.data()),
+                                  static_cast<int>(sig_b64.size()));
+  BOOST_TEST_REQUIRE(len > 0);
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+  EVP_DigestVerifyInit(ctx, nullptr, EVP_sha256(), nullptr, key);
+  const int ok = EVP_DigestVerify(ctx, sig.data(), 256, reinterpret_cast<const unsigned char *>(input.data()), input.size());
+  EVP_MD_CTX_free(ctx);
+  EVP_PKEY_free(key);
+  BOOST_TEST(ok == 1);
+  BOOST_CHECK_THROW(http::sign_rs256({}, {}, "not a key"), std::runtime_error);
+}
+
+BOOST_AUTO_TEST_CASE(webhook_signature_is_hmac_over_timestamp_and_body) {
+  // HMAC-SHA256("key", "1700000000.{}") — computed independently with
+  // `printf '1700000000.{}' | openssl dgst -sha256 -hmac key`.
+  BOOST_TEST(reclaim::webhook_signature("key", 1700000000, "{}") ==
+             "t=1700000000,v1=" + std::string("9d713ed406bb7076d4123f0dc2c39d2df5c654ed4b0cd56b52c8b4c940bd63ae"));
+}
+
+BOOST_AUTO_TEST_CASE(scim_errors_and_lists_are_read_strictly) {
+  using nlohmann::json;
+  namespace scim = reclaim::scim;
+  BOOST_TEST(*scim::parse_error(json::parse(R"({"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],
+    "status":"400","scimType":"invalidValue","detail":"bad"})")) == "invalidValue: bad (status 400)");
+  BOOST_TEST(*scim::parse_error(json::parse(R"({"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],
+    "status":409})")) == "no detail (status 409)");
+  BOOST_TEST(!scim::parse_error(json::parse(R"({"error":"x"})")));
+  BOOST_TEST(scim::parse_list(json::parse(R"({"schemas":["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+    "totalResults":0,"Resources":[]})")).empty());
+  BOOST_CHECK_THROW(scim::parse_list(json::parse(R"({"schemas":["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+    "totalResults":"1"})")), scim::protocol_error);
+  BOOST_CHECK_THROW(scim::parse_list(json::parse(R"({"totalResults":1})")), scim::protocol_error);
+  BOOST_CHECK_THROW(scim::parse_user(json::parse(R"({"id":"1","active":"false"})")), scim::protocol_error);
+  BOOST_TEST(scim::filter_user_name("a\"b") == R"(userName eq "a\"b")");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
