@@ -253,6 +253,16 @@ int64_t plan_store::cancel_other_contract_plans(const std::string &subject, cons
   return n;
 }
 
+bool plan_store::restorable_in_flight(const std::string &subject) {
+  auto &st = db_.cached(
+      "SELECT 1 FROM actions WHERE subject_id = ?1 AND status = 'running'"
+      " AND kind IN ('suspend_access','revoke_access','reclaim_licence','downgrade_licence') LIMIT 1");
+  st.bind(1, subject);
+  const bool running = st.step();
+  st.reset();
+  return running;
+}
+
 std::vector<action_row> plan_store::restorable_actions(const std::string &subject) {
   auto &st = db_.cached(fmt::format(
       "SELECT {} FROM actions WHERE subject_id = ?1 AND status = 'done' AND restored_by = 0 AND restores = 0"

@@ -102,6 +102,8 @@ public:
   int64_t cancel_other_contract_plans(const std::string &subject, const std::string &keep_key, const std::string &why);
   // Executed reclamations of a person not yet restored.
   std::vector<action_row> restorable_actions(const std::string &subject);
+  // True while an action that a restore would undo is being executed.
+  bool restorable_in_flight(const std::string &subject);
 
   // Departures (terminations, deletions, contract ends) planned since a
   // time, for the guard; counted per minute so the check is O(window).

@@ -46,17 +46,25 @@ size_t planner::plan_pending(const std::function<bool()> &stop) {
     f.limit = 1000;
     const auto events = journal_.events(f);
     if (events.empty()) return planned;
+    int64_t upto = store_.planned_upto();
     for (const auto &ev : events) {
       try {
         plan_event(ev);
       } catch (const sqlite::store_error &) {
         throw;
+      } catch (const plan_later &e) {
+        // This event and those after it wait for the next pass, in order.
+        log_.log(log_level::debug, "event {}: {}", ev.seq, e.what());
+        store_.set_planned_upto(upto);
+        tx.commit();
+        return planned;
       } catch (const std::exception &e) {
         log_.log(log_level::error, "event {} not planned: {}", ev.seq, e.what());
       }
+      upto = ev.seq;
       ++planned;
     }
-    store_.set_planned_upto(events.back().seq);
+    store_.set_planned_upto(upto);
     tx.commit();
   }
 }
@@ -173,6 +181,13 @@ void planner::plan_reclaim(const event_record &ev, const plan_input &in, const s
 }
 
 void planner::plan_restore(const event_record &ev, const plan_input &in) {
+  // An action being executed right now can be neither cancelled nor (yet)
+  // restored: plan this reactivation once it has finished. A dispatcher
+  // that died mid-action leaves it "running" until the next start, so the
+  // wait is bounded.
+  if (store_.restorable_in_flight(ev.subject_id) && now() - ev.recorded < in_flight_wait)
+    throw plan_later(fmt::format("{}: an action of this person is being executed; reactivation planned after it",
+                                 ev.subject_name));
   const auto cancelled = store_.cancel_open_actions(
       ev.subject_id, fmt::format("cancelled: {} reactivated (event {})", ev.subject_name, ev.seq));
   if (!cancelled.empty())

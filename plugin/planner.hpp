@@ -23,6 +23,13 @@ public:
   using std::runtime_error::runtime_error;
 };
 
+// Thrown by planning that must wait (see plan_restore); the event and the
+// ones after it are planned on a later pass.
+struct plan_later : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+inline constexpr std::chrono::minutes in_flight_wait{5};
+
 class planner {
 public:
   planner(const config &cfg, journal &j, const logger &log);

@@ -5,6 +5,9 @@
 # termination, a leave, a move to the leavers OU, a deletion, a transfer, a
 # hire, a rehire) with ldapmodify, and prints the journal, the plans, the
 # actions the engine ran inside slapd, and what a month later brings.
+# Microsoft 365 and GitHub are reached over their vendors' APIs (Microsoft
+# Graph, SCIM) and finance gets HMAC-signed webhooks; without a tenant the
+# vendors are reclaim's simulators (tests/sim/), real HTTP on loopback.
 # Cleans up after itself.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -17,14 +20,67 @@ cmake --build build -j"$(nproc)" --target reclaim reclaimctl >/dev/null
 
 work="$(mktemp -d /tmp/reclaim-demo.XXXXXX)"
 source packaging/sandbox/slapd-sandbox.sh
+sims=()
 cleanup() {
   slapd_sandbox_stop "$work/ldap" >/dev/null 2>&1 || true
+  ((${#sims[@]})) && kill "${sims[@]}" 2>/dev/null || true
   [[ -n ${RECLAIM_DEMO_KEEP:-} ]] && echo "kept $work" || rm -rf "$work"
 }
 trap cleanup EXIT
 
-# The shipped example config, with its state under the demo's temp dir.
-sed "s#^state_dir = .*#state_dir = \"$work/state\"#" packaging/config/reclaim.toml > "$work/reclaim.toml"
+# The vendors: simulators seeded with the five people's accounts.
+mkdir -m 0700 "$work/sim"
+start_sim() { # name script seed-json; sets <name>_url
+  local port="$work/sim/$1.port"
+  printf '%s' "$3" >"$work/sim/$1.json"
+  python3 "tests/sim/$2" --port-file "$port" --state "$work/sim/$1.json" >"$work/sim/$1.log" 2>&1 &
+  sims+=($!)
+  for _ in $(seq 100); do [[ -s $port ]] && break; sleep 0.05; done
+  printf -v "$1_url" 'http://127.0.0.1:%s' "$(cat "$port")"
+}
+sim_state() { python3 -c "import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1] + '/_control/state').read().decode())" "$1"; }
+e5=06ebc4ee-1bb5-47dd-8120-11324bc54e06
+graph_users="" scim_users=""
+for p in alice bob carol dave erin; do
+  graph_users+="${graph_users:+,}{\"id\": \"aad-$p\", \"userPrincipalName\": \"$p@example.com\", \"licenses\": [\"$e5\"]}"
+  [[ $p == alice || $p == carol ]] && scim_users+="${scim_users:+,}{\"id\": \"gh-$p\", \"userName\": \"$p@example.com\"}"
+done
+start_sim graph graph_sim.py "{\"clients\": [{\"client_id\": \"reclaim-demo\", \"secret\": \"demo-secret\"}], \"skus\": [{\"skuId\": \"$e5\"}], \"users\": [$graph_users]}"
+start_sim scim scim_sim.py "{\"token\": \"demo-scim-token\", \"users\": [$scim_users]}"
+start_sim finance webhook_sim.py '{"secret": "demo-finance-key"}'
+(umask 077; printf demo-secret >"$work/sim/graph.secret"; printf demo-scim-token >"$work/sim/scim.token"
+ printf demo-finance-key >"$work/sim/finance.key")
+
+# The shipped example config, with its state under the demo's temp dir, and
+# Microsoft 365 and GitHub moved from the local inventory to their vendors.
+sed -e "s#^state_dir = .*#state_dir = \"$work/state\"#" \
+    -e '/^id = "m365"/,/^connector/ s/^connector = .*/connector = "graph"/' \
+    -e '/^id = "github"/,/^connector/ s/^connector = .*/connector = "github_scim"/' \
+    packaging/config/reclaim.toml > "$work/reclaim.toml"
+cat >>"$work/reclaim.toml" <<TOML
+
+[connector.graph]
+type = "msgraph"
+tenant = "contoso"
+client_id = "reclaim-demo"
+client_secret_file = "$work/sim/graph.secret"
+base_url = "$graph_url/v1.0"
+token_url = "$graph_url/contoso/oauth2/v2.0/token"
+user_attribute = "mail"
+skus = { M365_E5 = "$e5" }
+
+[connector.github_scim]
+type = "scim"
+base_url = "$scim_url/scim/v2"
+token_file = "$work/sim/scim.token"
+user_attribute = "mail"
+
+[connector.finance]
+type = "webhook"
+url = "$finance_url/hooks/finance"
+secret_file = "$work/sim/finance.key"
+targets = ["finance"]
+TOML
 chmod 0600 "$work/reclaim.toml"
 reclaimctl() { build/plugin/reclaimctl --config "$work/reclaim.toml" "$@"; }
 
@@ -38,18 +94,16 @@ echo "== licences and access in the local inventory"
 for person in alice bob carol dave erin; do
   id=$(ldapsearch -x -LLL -H "$SLAPD_SANDBOX_URI" -b "uid=$person,ou=People,dc=example,dc=com" -s base entryUUID |
        awk '/^entryUUID:/ {print $2}')
-  reclaimctl inventory grant --subject "$id" --app m365 >/dev/null
-  reclaimctl inventory assign --subject "$id" --app m365 --sku M365_E5 >/dev/null
   case $person in
     alice|carol) reclaimctl inventory grant --subject "$id" --app figma >/dev/null
-                 reclaimctl inventory assign --subject "$id" --app figma --sku FIGMA_PRO >/dev/null
-                 reclaimctl inventory grant --subject "$id" --app github >/dev/null
-                 reclaimctl inventory assign --subject "$id" --app github --sku GHE >/dev/null ;;
+                 reclaimctl inventory assign --subject "$id" --app figma --sku FIGMA_PRO >/dev/null ;;
     bob|erin)    reclaimctl inventory grant --subject "$id" --app sap >/dev/null
                  reclaimctl inventory assign --subject "$id" --app sap --sku SAP_PRO >/dev/null ;;
   esac
 done
-echo "   $(reclaimctl inventory list | grep -c licence) licences, $(reclaimctl inventory list | grep -vc licence) access grants"
+echo "   $(reclaimctl inventory list | grep -c licence) licences, $(reclaimctl inventory list | grep -vc licence) access grants (Figma, SAP)"
+echo "   Microsoft Graph simulator $graph_url: 5 users with Microsoft 365 E5"
+echo "   SCIM (GitHub) simulator $scim_url: alice, carol; finance webhook receiver $finance_url"
 
 echo "== what a termination of bob would do (reclaimctl plan: a dry preview, nothing recorded)"
 bob_id=$(ldapsearch -x -LLL -H "$SLAPD_SANDBOX_URI" -b "uid=bob,ou=People,dc=example,dc=com" -s base entryUUID |
@@ -79,6 +133,19 @@ echo
 echo "== a month later: reclaimctl dispatch --at $(date -u -d '+31 days' +%Y-%m-%dT%H:%M:%SZ)"
 reclaimctl dispatch --at "$(date -u -d '+31 days' +%Y-%m-%dT%H:%M:%SZ)"
 echo "   licences left in the inventory: $(reclaimctl inventory list | grep -c licence)"
+echo
+echo "== what the vendors saw (simulator state)"
+sim_state "$graph_url" | python3 -c 'import json,sys
+for u in json.load(sys.stdin)["users"].values():
+    print("   Graph  %-18s enabled=%-5s licences=%s" % (u["userPrincipalName"], u["accountEnabled"], [l["skuId"][:8] for l in u["assignedLicenses"]]))'
+sim_state "$scim_url" | python3 -c 'import json,sys
+for u in json.load(sys.stdin)["users"].values(): print("   SCIM   %-18s active=%s" % (u["userName"], u["active"]))'
+sim_state "$finance_url" | python3 -c 'import json,sys
+s = json.load(sys.stdin)
+print("   finance: %d signed notifications accepted, %d refused" % (len(s["received"]), s["stats"]["refused"]))
+for r in s["received"][:3]: print("     ", r["body"]["type"], r["body"]["application"]["id"], r["body"]["subject"]["name"])'
+echo "   (Graph and SCIM have no API to hand a leaver's data to the manager: those"
+echo "    transfer_ownership actions fail with an ALERT, for a person to take over)"
 echo
 echo "== the audit log (signed, tamper-evident; docs/audit.md): records by type"
 sleep 1 # the engine's audit thread drains what dispatch recorded

@@ -306,6 +306,49 @@ BOOST_AUTO_TEST_CASE(reactivation_after_actions_ran_restores_only_what_the_role_
   }
 }
 
+// A rehire planned while one of the termination's actions is being executed
+// (a worker holds it "running") must not miss it: that action can no longer
+// be cancelled, so the reactivation is planned once it has finished, and
+// its effect is restored then.
+BOOST_AUTO_TEST_CASE(reactivation_waits_for_an_action_in_flight_then_restores_it) {
+  options o;
+  o.role_matrix = false;
+  world w(o);
+  w.event("u1", state::active, state::terminated);
+  w.p->plan_pending();
+  const auto plan_id = w.plans()[0].id;
+  action_row revoke;
+  for (const auto &a : w.actions(plan_id))
+    if (a.kind == action_kind::revoke_access && a.app == "github") revoke = a;
+  BOOST_TEST_REQUIRE(revoke.id > 0);
+  w.j->db().exec(fmt::format("UPDATE actions SET status = 'running' WHERE id = {}", revoke.id).c_str());
+  const auto rehire = w.event("u1", state::terminated, state::reactivated);
+  w.p->plan_pending();
+  BOOST_TEST(w.plans().size() == 1u, "no restore plan while github's revoke is running");
+  BOOST_TEST(w.p->store().planned_upto() == rehire - 1);
+  w.ran(revoke);
+  w.p->plan_pending();
+  const auto plans = w.plans();
+  BOOST_TEST_REQUIRE(plans.size() == 2u);
+  BOOST_TEST(describe(w.actions(plans[1].id)) == "github:grant_access");
+  BOOST_TEST(w.p->store().planned_upto() == rehire);
+}
+
+// A dispatcher that died mid-action leaves it "running"; planning goes on
+// after a while rather than stopping for good.
+BOOST_AUTO_TEST_CASE(an_action_left_running_delays_a_reactivation_only_for_a_while) {
+  world w;
+  w.event("u1", state::active, state::terminated, R"({"departmentNumber":["100"]})");
+  w.p->plan_pending();
+  w.j->db().exec("UPDATE actions SET status = 'running' WHERE kind = 'revoke_access'");
+  const auto rehire = w.event("u1", state::terminated, state::reactivated, R"({"departmentNumber":["100"]})");
+  w.p->plan_pending();
+  BOOST_TEST(w.p->store().planned_upto() == rehire - 1);
+  set_now("2027-01-10T10:06:00Z"); // in_flight_wait (5 min) after the rehire
+  w.p->plan_pending();
+  BOOST_TEST(w.p->store().planned_upto() == rehire);
+}
+
 BOOST_AUTO_TEST_CASE(reactivation_without_a_role_matrix_restores_everything_that_ran) {
   options o;
   o.role_matrix = false;
