@@ -2,6 +2,7 @@
 // DN parser (ldap_str2dn / ldap_dn2str), never a hand-written one.
 #include "ldap_entry.hpp"
 
+#include <algorithm>
 #include <ldap.h>
 
 namespace reclaim::ldap {
@@ -13,8 +14,18 @@ std::string lower_ascii(std::string_view s) {
   return out;
 }
 
+bool type_less::operator()(std::string_view a, std::string_view b) const noexcept {
+  const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+  const size_t n = std::min(a.size(), b.size());
+  for (size_t i = 0; i < n; ++i) {
+    const char x = lower(a[i]), y = lower(b[i]);
+    if (x != y) return static_cast<unsigned char>(x) < static_cast<unsigned char>(y);
+  }
+  return a.size() < b.size();
+}
+
 const std::vector<std::string> *entry::find(std::string_view name) const {
-  auto it = attrs.find(lower_ascii(name));
+  auto it = attrs.find(name);
   return it == attrs.end() ? nullptr : &it->second;
 }
 

@@ -12,9 +12,16 @@
 
 namespace reclaim::ldap {
 
+// Orders attribute types ASCII-case-insensitively, and finds them by
+// string_view without building a lower-cased copy first.
+struct type_less {
+  using is_transparent = void;
+  bool operator()(std::string_view a, std::string_view b) const noexcept;
+};
+
 struct entry {
   std::string dn;
-  std::map<std::string, std::vector<std::string>> attrs; // key lower-cased
+  std::map<std::string, std::vector<std::string>, type_less> attrs; // key lower-cased
 
   const std::vector<std::string> *find(std::string_view name) const;
   // The first value of an attribute, or "".

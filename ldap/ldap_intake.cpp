@@ -40,11 +40,14 @@ std::string event_attributes(const mapping_config &cfg, const change &c, const e
   attrs["operation"] = op_name(c.op);
   if (c.before && c.before->dn != e.dn) attrs["previous_dn"] = c.before->dn;
   json before = json::object();
-  for (const auto &name : needed_attributes(cfg)) {
-    const auto ln = lower_ascii(name);
-    if (ln == "objectclass" || ln == "entryuuid") continue;
+  static const std::vector<std::string> none;
+  const auto computed = cfg.needed.empty() ? needed_attributes(cfg) : none;
+  for (const auto &name : cfg.needed.empty() ? computed : cfg.needed) {
+    const type_less less;
+    const auto is = [&](std::string_view t) { return !less(name, t) && !less(t, name); };
+    if (is("objectclass") || is("entryuuid")) continue;
     if (const auto *v = e.find(name)) attrs[name] = *v;
-    if (ln == "entrycsn" || !c.before || &*c.before == &e) continue;
+    if (is("entrycsn") || !c.before || &*c.before == &e) continue;
     if (const auto *v = c.before->find(name)) before[name] = *v;
   }
   // The values before the change, so a transfer can be diffed by role.
@@ -52,10 +55,15 @@ std::string event_attributes(const mapping_config &cfg, const change &c, const e
   return attrs.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
+std::vector<std::string> end_date_of(const entry &e, const mapping_config &cfg) {
+  const auto *v = e.find(cfg.end_date_attribute);
+  return v ? *v : std::vector<std::string>{};
+}
+
 bool record(journal &j, event_record &ev, const logger &log) {
   const bool inserted = j.append(ev);
   if (inserted)
-    log.log(log_level::info, "event {}: {} {} -> {} ({})", ev.seq, ev.subject_name,
+    log.log(log_level::debug, "event {}: {} {} -> {} ({})", ev.seq, ev.subject_name,
             state_name(ev.previous), state_name(ev.current), ev.source);
   return inserted;
 }
@@ -154,6 +162,11 @@ bool apply_change(journal &j, const mapping_config &cfg, const change &c, const 
     const bool transfer = now_state == state::active && before_state != state::none &&
                           now_transfer != before_transfer;
     event_state = transfer ? state::transferred : state::none;
+    // A new, moved or removed contract end date: an event without a state
+    // change, so the planner (re)schedules or cancels the contract plan.
+    if (event_state == state::none && now_state == state::active && c.before && !is_add &&
+        !cfg.end_date_attribute.empty() && end_date_of(*c.before, cfg) != end_date_of(after, cfg))
+      event_state = now_state;
   } else if (now_state == state::active && is_away(before_state)) {
     event_state = state::reactivated;
   }

@@ -89,6 +89,7 @@ std::string transfer_key(const mapping_config &cfg, const entry &e) {
 }
 
 std::vector<std::string> needed_attributes(const mapping_config &cfg) {
+  if (!cfg.needed.empty()) return cfg.needed;
   std::vector<std::string> names{"objectClass", "entryUUID", "entryCSN"};
   auto add = [&](const std::string &n) {
     const auto ln = lower_ascii(n);

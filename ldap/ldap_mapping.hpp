@@ -37,6 +37,11 @@ struct mapping_config {
   // Attributes other parts of the config read from events (policy `where`
   // filters, the role attribute, the contract end date).
   std::vector<std::string> extra_attributes;
+  // The policy's contract end-date attribute ("" when none): a change of it
+  // alone is journalled (state unchanged) so the planner can (re)schedule.
+  std::string end_date_attribute;
+  // needed_attributes(), computed once the config is complete (empty: compute on use).
+  std::vector<std::string> needed;
 };
 
 bool rule_matches(const state_rule &rule, const entry &e, time_point at);

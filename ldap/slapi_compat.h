@@ -70,6 +70,8 @@ RECLAIM_SLAPI_FN int slapi_pblock_get(Slapi_PBlock *pb, int arg, void *value);
 RECLAIM_SLAPI_FN int slapi_pblock_set(Slapi_PBlock *pb, int arg, void *value);
 RECLAIM_SLAPI_FN Slapi_PBlock *slapi_pblock_new(void);
 RECLAIM_SLAPI_FN void slapi_pblock_destroy(Slapi_PBlock *pb);
+/* OpenLDAP only (libslapi); NULL on 389-ds. */
+RECLAIM_SLAPI_FN int slapi_pblock_delete_param(Slapi_PBlock *pb, int param);
 
 RECLAIM_SLAPI_FN void slapi_search_internal_set_pb(Slapi_PBlock *pb, const char *base, int scope,
                                   const char *filter, char **attrs, int attrsonly,

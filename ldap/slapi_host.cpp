@@ -15,6 +15,7 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <strings.h>
 #include <dlfcn.h>
 #include <mutex>
 #include <string>
@@ -93,10 +94,13 @@ struct owned_entry {
 };
 
 size_t find_attr(const owned_entry &e, const char *type) {
-  const std::string want = lower(type);
   for (size_t i = 0; i < e.names.size(); ++i)
-    if (lower(e.names[i].c_str()) == want) return i;
+    if (strcasecmp(e.names[i].c_str(), type) == 0) return i;
   return e.names.size();
+}
+
+bool same_value(const std::string &a, const std::string &b) {
+  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
 }
 
 // The entry after the operation, computed from the pre-image and the
@@ -124,15 +128,14 @@ void apply_mods(owned_entry &e, LDAPMod **mods) {
       e.values.emplace_back();
     }
     auto &have = e.values[i];
-    auto same = [](const std::string &a, const std::string &b) { return lower(a.c_str()) == lower(b.c_str()); };
     switch (mod->mod_op & 0x3) { // slapd's soft add/delete (0x1000…) keep these low bits
     case LDAP_MOD_ADD:
       for (auto &v : vals)
-        if (std::none_of(have.begin(), have.end(), [&](auto &h) { return same(h, v); })) have.push_back(v);
+        if (std::none_of(have.begin(), have.end(), [&](auto &h) { return same_value(h, v); })) have.push_back(v);
       break;
     case LDAP_MOD_DELETE:
       if (vals.empty()) have.clear();
-      for (auto &v : vals) have.erase(std::remove_if(have.begin(), have.end(), [&](auto &h) { return same(h, v); }), have.end());
+      for (auto &v : vals) have.erase(std::remove_if(have.begin(), have.end(), [&](auto &h) { return same_value(h, v); }), have.end());
       break;
     case LDAP_MOD_REPLACE:
       have = std::move(vals);
@@ -161,6 +164,11 @@ bool fetch_entry(const char *dn, owned_entry &out);
 // Otherwise a later change already landed; the entryCSN is then dropped and
 // the engine keys the event by the version it followed.
 bool settle_csn(owned_entry &after) {
+  static std::atomic<bool> told{false};
+  if (!told.exchange(true))
+    log_line(SLAPI_LOG_PLUGIN, "entryCSN is not among the post-operation modifications (did another plugin read "
+                               "them in its pre-operation callback?): reading entries back, one more internal "
+                               "search per change");
   const size_t csn_at = find_attr(after, "entryCSN");
   std::string before_csn;
   if (csn_at < after.names.size()) {
@@ -184,7 +192,9 @@ bool settle_csn(owned_entry &after) {
   return true;
 }
 
-void copy_entry(Slapi_Entry *e, owned_entry &out) {
+// only: when given, the attribute types to copy (an added entry carries all
+// of them, passwords included; the engine needs its own few).
+void copy_entry(Slapi_Entry *e, owned_entry &out, const std::vector<std::string> *only = nullptr) {
   const char *dn = slapi_entry_get_dn(e);
   out.dn = dn ? dn : "";
   Slapi_Attr *attr = nullptr;
@@ -193,6 +203,11 @@ void copy_entry(Slapi_Entry *e, owned_entry &out) {
     char *type = nullptr;
     slapi_attr_get_type(attr, &type);
     if (type == nullptr) continue;
+    const size_t base_len = std::strcspn(type, ";"); // "description;lang-en" is a description
+    if (only != nullptr && std::none_of(only->begin(), only->end(), [&](const std::string &n) {
+          return n.size() == base_len && strncasecmp(n.c_str(), type, base_len) == 0;
+        }))
+      continue;
     std::vector<std::string> vals;
     Slapi_Value *v = nullptr;
     for (int i = slapi_attr_first_value(attr, &v); i != -1 && v != nullptr;
@@ -356,16 +371,30 @@ bool from_client(Slapi_PBlock *pb) {
   return conn != -1 && replicated == 0;
 }
 
-bool touches_watched(Slapi_PBlock *pb) {
+bool names_watched(const char *type) {
+  if (type == nullptr) return false;
+  const size_t len = std::strcspn(type, ";");
+  for (const auto &w : state().watched)
+    if (w.size() == len && strncasecmp(w.data(), type, len) == 0) return true;
+  return false;
+}
+
+// OpenLDAP converts the operation's modifications into SLAPI_MODIFY_MODS on
+// the first get and keeps that copy for the rest of the operation. Fetched
+// in the pre-operation callback, the copy lacks what the backend adds while
+// applying the change — above all the operation's own entryCSN (measured).
+// The pre-operation callback therefore drops its copy again, so that the
+// post-operation callback converts the list afresh, entryCSN included, and
+// needs no read-back search.
+bool touches_watched(Slapi_PBlock *pb, bool release) {
   LDAPMod **mods = nullptr;
   slapi_pblock_get(pb, SLAPI_MODIFY_MODS, &mods);
-  const auto &watched = state().watched;
-  for (size_t i = 0; mods != nullptr && mods[i] != nullptr; ++i) {
-    std::string type = lower(mods[i]->mod_type);
-    type = type.substr(0, type.find(';'));
-    if (std::find(watched.begin(), watched.end(), type) != watched.end()) return true;
-  }
-  return false;
+  bool hit = false;
+  for (size_t i = 0; mods != nullptr && mods[i] != nullptr && !hit; ++i) hit = names_watched(mods[i]->mod_type);
+  if (release && mods != nullptr && slapi_pblock_delete_param != nullptr &&
+      slapi_pblock_delete_param(pb, SLAPI_MODIFY_MODS) == 0)
+    ldap_mods_free(mods, 1);
+  return hit;
 }
 
 // The pre-image taken in the pre-operation callback, for the post-operation
@@ -409,7 +438,7 @@ int pre_op(Slapi_PBlock *pb, int op) noexcept {
     if (e == nullptr) return 0;
     ensure_caught_up(e); // before this change is applied
     if (op == RECLAIM_LDAP_ADD) return 0;
-    if (op == RECLAIM_LDAP_MODIFY && !touches_watched(pb)) return 0;
+    if (op == RECLAIM_LDAP_MODIFY && !touches_watched(pb, true)) return 0;
     const char *dn = target_dn(pb);
     if (dn == nullptr) return 0;
     owned_entry before;
@@ -452,7 +481,7 @@ int post_op(Slapi_PBlock *pb, int op) noexcept {
         submit(e, pb, op, RECLAIM_LDAP_ABORT, &pending.before, nullptr);
       return 0;
     }
-    if (op == RECLAIM_LDAP_MODIFY && !have_before && !touches_watched(pb)) return 0;
+    if (op == RECLAIM_LDAP_MODIFY && !have_before && !touches_watched(pb, false)) return 0;
     if (op == RECLAIM_LDAP_DELETE) {
       if (have_before) submit(e, pb, op, RECLAIM_LDAP_COMMIT, &pending.before, nullptr);
       return 0;
@@ -465,7 +494,7 @@ int post_op(Slapi_PBlock *pb, int op) noexcept {
       Slapi_Entry *added = nullptr;
       slapi_pblock_get(pb, SLAPI_ADD_ENTRY, &added);
       if (added != nullptr) {
-        copy_entry(added, after);
+        copy_entry(added, after, &state().attrs);
         // OpenLDAP's add entry carries entryUUID and entryCSN; a server whose
         // does not is read back instead.
         have_after = find_attr(after, "entryCSN") < after.names.size() &&
@@ -476,8 +505,16 @@ int post_op(Slapi_PBlock *pb, int op) noexcept {
       if (op == RECLAIM_LDAP_MODRDN) after.dn = new_dn_after_modrdn(pb, dn);
       LDAPMod **mods = nullptr;
       slapi_pblock_get(pb, SLAPI_MODIFY_MODS, &mods);
+      const size_t csn_before = find_attr(after, "entryCSN");
+      const std::string before_csn =
+          csn_before < after.names.size() && !after.values[csn_before].empty() ? after.values[csn_before][0] : "";
       apply_mods(after, mods);
-      have_after = !after.dn.empty() && settle_csn(after);
+      // The mods carry this operation's own entryCSN when the backend added
+      // it (see touches_watched); otherwise read the entry back.
+      const size_t csn_after = find_attr(after, "entryCSN");
+      const bool own_csn = csn_after < after.names.size() && after.values[csn_after].size() == 1 &&
+                           after.values[csn_after][0] != before_csn;
+      have_after = !after.dn.empty() && (own_csn || settle_csn(after));
     }
     if (!have_after) {
       after = owned_entry{};

@@ -9,6 +9,7 @@ packages=(
   libldap-dev slapd ldap-utils
   libxml2-dev libboost-test-dev libfmt-dev libsqlite3-dev sqlite3
   libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libssl-dev openssl
+  libhowardhinnant-date-dev tzdata
   python3
 )
 [[ ${1:-} == --bench ]] && packages+=(389-ds-base)

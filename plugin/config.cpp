@@ -216,8 +216,11 @@ config load_config(const std::filesystem::path &path) {
   auto &extra = cfg.ldap.extra_attributes;
   if (!cfg.policy.role_attribute.empty()) extra.push_back(cfg.policy.role_attribute);
   if (!cfg.policy.end_date_attribute.empty()) extra.push_back(cfg.policy.end_date_attribute);
+  cfg.ldap.end_date_attribute = cfg.policy.end_date_attribute;
+  if (!cfg.policy.time_zone_attribute.empty()) extra.push_back(cfg.policy.time_zone_attribute);
   for (const auto &rule : cfg.policy.rules)
     for (const auto &[attr, values] : rule.where) extra.push_back(attr);
+  cfg.ldap.needed = ldap::needed_attributes(cfg.ldap);
   return cfg;
 }
 

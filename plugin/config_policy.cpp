@@ -214,14 +214,11 @@ void check_overlaps(const policy_config &cfg) {
     }
 }
 
-int parse_offset(const reader &r, const toml::table &t, const std::string &text) {
-  if (text == "UTC" || text == "Z") return 0;
-  int h = 0, m = 0;
-  if (text.size() == 6 && (text[0] == '+' || text[0] == '-') && text[3] == ':' &&
-      whole_number(text.substr(1, 2), h) && whole_number(text.substr(4, 2), m) && h <= 14 && m < 60)
-    return (text[0] == '-' ? -1 : 1) * (h * 60 + m);
+zone load_zone(const reader &r, const toml::table &t, const std::string &text) {
+  if (auto z = parse_zone(text)) return *z;
   r.fail(t.get("time_zone")->source(), "policy.time_zone",
-         fmt::format("\"{}\" is not UTC or a fixed offset such as +01:00", text));
+         fmt::format("\"{}\" is not UTC, a fixed offset such as +01:00, or a time-zone name of this "
+                     "system's tzdata such as Europe/Berlin", text));
 }
 
 void load_tiers(const reader &r, const toml::table &t, policy_config &cfg) {
@@ -242,7 +239,8 @@ void load_tiers(const reader &r, const toml::table &t, policy_config &cfg) {
 }
 
 void load_policy_table(const reader &r, const toml::table &t, policy_config &cfg) {
-  r.only_keys(t, "policy", {"rule", "role_attribute", "entitlements", "end_date_attribute", "time_zone"});
+  r.only_keys(t, "policy", {"rule", "role_attribute", "entitlements", "end_date_attribute", "time_zone",
+                                "time_zone_attribute"});
   cfg.role_attribute = r.str(t, "policy", "role_attribute").value_or("");
   if (const auto *e = r.table(t, "policy", "entitlements")) {
     if (cfg.role_attribute.empty())
@@ -256,7 +254,8 @@ void load_policy_table(const reader &r, const toml::table &t, policy_config &cfg
     }
   }
   cfg.end_date_attribute = r.str(t, "policy", "end_date_attribute").value_or("");
-  if (auto tz = r.str(t, "policy", "time_zone")) cfg.utc_offset_minutes = parse_offset(r, t, *tz);
+  if (auto tz = r.str(t, "policy", "time_zone")) cfg.time_zone = load_zone(r, t, *tz);
+  cfg.time_zone_attribute = r.str(t, "policy", "time_zone_attribute").value_or("");
   if (const auto *n = t.get("rule")) {
     const auto *arr = n->as_array();
     if (arr == nullptr || !arr->is_array_of_tables())

@@ -11,6 +11,7 @@
 #include "planner.hpp"
 #include "scheduler.hpp"
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <memory>
@@ -72,11 +73,13 @@ private:
   bool validate_only_;
 
   std::mutex sync_mu_; // guards sync_ (host threads, synchronous commits)
+  std::atomic<bool> subjects_changed_{false}; // catch-up wrote subjects: the writer forgets its cache
   std::unique_ptr<journal> sync_;
 
   std::mutex mu_; // guards the queue and counters
-  std::condition_variable wake_, drained_;
+  std::condition_variable wake_, drained_, room_;
   std::deque<ldap::change> queue_;
+  size_t queue_bytes_ = 0; // approximate memory held by queue_
   uint64_t queued_ = 0, written_ = 0, dropped_ = 0;
   bool stop_ = false;
   std::unique_ptr<journal> writer_journal_;
@@ -94,6 +97,19 @@ private:
   void audit_loop();
 };
 
-inline constexpr size_t max_queue = 1'000'000;
+// The journal queue holds at most this much (approximately; plus the batch
+// being written). A host thread finding it full waits up to queue_wait for
+// room — the directory slows to the journal's pace rather than losing
+// changes or growing without bound — and only then drops the change
+// (catch-up at the next start recovers it).
+// Approximate memory a queued change holds (for max_queue_bytes).
+size_t approx_bytes(const ldap::change &c);
+
+// Nice level of the engine's own threads (journal writer, planner,
+// dispatch workers) relative to the host's.
+inline constexpr int background_nice = 10;
+
+inline constexpr size_t max_queue_bytes = 64u << 20;
+inline constexpr std::chrono::seconds queue_wait{10};
 
 } // namespace reclaim

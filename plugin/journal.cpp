@@ -32,7 +32,7 @@ CREATE TABLE IF NOT EXISTS subjects(
   name TEXT NOT NULL DEFAULT '',
   state TEXT NOT NULL,
   transfer_key TEXT NOT NULL DEFAULT '',
-  csn TEXT NOT NULL DEFAULT '');
+  csn TEXT NOT NULL DEFAULT '') WITHOUT ROWID; -- one b-tree to update per change, not two
 CREATE TABLE IF NOT EXISTS ldap_progress(
   id INTEGER PRIMARY KEY CHECK (id = 1),
   resume_csn TEXT NOT NULL DEFAULT '',
@@ -129,12 +129,30 @@ bool journal::append(event_record &ev) {
   return true;
 }
 
+void journal::cache_subjects(size_t max) {
+  cache_max_ = max;
+  subjects_.clear();
+}
+
+void journal::forget_subjects() { subjects_.clear(); }
+
+void journal::flush_batch() {
+  if (pending_resume_.empty()) return;
+  auto &st = db_.cached("UPDATE ldap_progress SET resume_csn = ?1 WHERE id = 1 AND resume_csn < ?1");
+  st.bind(1, pending_resume_);
+  st.step();
+  pending_resume_.clear();
+}
+
 std::optional<subject_record> journal::subject(const std::string &id) {
+  if (cache_max_ > 0)
+    if (auto it = subjects_.find(id); it != subjects_.end()) return it->second;
   auto &st = db_.cached("SELECT name, state, transfer_key, csn FROM subjects WHERE subject_id = ?1");
   st.bind(1, id);
   if (!st.step()) return std::nullopt;
   subject_record r{id, st.text(0), state_from_text(st.text(1)), st.text(2), st.text(3)};
   st.reset(); // a cached SELECT left mid-step would pin an old snapshot
+  if (cache_max_ > 0 && subjects_.size() < cache_max_) subjects_.emplace(id, r);
   return r;
 }
 
@@ -145,6 +163,10 @@ void journal::put_subject(const subject_record &s) {
       " transfer_key = excluded.transfer_key, csn = excluded.csn");
   st.bind(1, s.id).bind(2, s.name).bind(3, state_name(s.current)).bind(4, s.transfer_key).bind(5, s.csn);
   st.step();
+  if (cache_max_ > 0) {
+    if (subjects_.size() >= cache_max_) subjects_.clear();
+    subjects_.insert_or_assign(s.id, s);
+  }
 }
 
 std::string journal::resume_csn() {
@@ -156,6 +178,10 @@ std::string journal::resume_csn() {
 
 void journal::set_resume_csn(const std::string &csn) {
   // CSNs compare as strings (fixed-width timestamp first).
+  if (cache_max_ > 0) {
+    pending_resume_ = std::max(pending_resume_, csn);
+    return;
+  }
   auto &st = db_.cached("UPDATE ldap_progress SET resume_csn = ?1 WHERE id = 1 AND resume_csn < ?1");
   st.bind(1, csn);
   st.step();

@@ -10,6 +10,7 @@
 
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace reclaim {
@@ -76,8 +77,19 @@ public:
   std::vector<event_record> events(const event_filter &f);
   int64_t event_count();
 
+  // For the one connection that writes LDAP changes (the engine's writer):
+  // remember up to max subjects in memory instead of reading each one back,
+  // and write the resume CSN once per batch (flush_batch, before commit).
+  // Whoever else writes subjects must call forget_subjects() on it.
+  void cache_subjects(size_t max);
+  void forget_subjects();
+  void flush_batch();
+
 private:
   sqlite::database db_;
+  size_t cache_max_ = 0;
+  std::unordered_map<std::string, subject_record> subjects_;
+  std::string pending_resume_;
 };
 
 // Opens an existing store read-only (for reclaimctl).

@@ -30,7 +30,7 @@ CREATE TABLE IF NOT EXISTS plans(
   created_ms INTEGER NOT NULL,
   decided_ms INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS plans_subject ON plans(subject_id);
-CREATE INDEX IF NOT EXISTS plans_departures ON plans(kind, to_state, created_ms);
+DROP INDEX IF EXISTS plans_departures; -- unused: the guard counts guard_minutes
 CREATE TABLE IF NOT EXISTS actions(
   id INTEGER PRIMARY KEY,
   plan_id INTEGER NOT NULL REFERENCES plans(id),
@@ -44,7 +44,7 @@ CREATE TABLE IF NOT EXISTS actions(
   status TEXT NOT NULL,
   attempts INTEGER NOT NULL DEFAULT 0,
   next_ms INTEGER NOT NULL DEFAULT 0,
-  idempotency_key TEXT NOT NULL UNIQUE,
+  idempotency_key TEXT NOT NULL, -- reclaim/<plan id>/<ordinal>/…: unique by construction
   outcome TEXT NOT NULL DEFAULT '',
   before_image TEXT NOT NULL DEFAULT '',
   rule TEXT NOT NULL DEFAULT '',
@@ -226,13 +226,14 @@ bool plan_store::has_live_action(const std::string &subject, const std::string &
 }
 
 std::vector<action_row> plan_store::cancel_open_actions(const std::string &subject, const std::string &why) {
-  auto st = db_.prepare(fmt::format(
+  auto &st = db_.cached(fmt::format(
       "UPDATE actions SET status = 'cancelled', outcome = ?2, updated_ms = ?3"
       " WHERE subject_id = ?1 AND status IN ('pending','held','on_hold') RETURNING {}",
       action_cols));
   st.bind(1, subject).bind(2, why).bind(3, to_unix_ms(now()));
   std::vector<action_row> out;
   while (st.step()) out.push_back(read_action(st));
+  st.reset();
   return out;
 }
 
@@ -250,13 +251,14 @@ int64_t plan_store::cancel_other_contract_plans(const std::string &subject, cons
 }
 
 std::vector<action_row> plan_store::restorable_actions(const std::string &subject) {
-  auto st = db_.prepare(fmt::format(
+  auto &st = db_.cached(fmt::format(
       "SELECT {} FROM actions WHERE subject_id = ?1 AND status = 'done' AND restored_by = 0 AND restores = 0"
       " AND kind IN ('suspend_access','revoke_access','reclaim_licence','downgrade_licence') ORDER BY id",
       action_cols));
   st.bind(1, subject);
   std::vector<action_row> out;
   while (st.step()) out.push_back(read_action(st));
+  st.reset();
   return out;
 }
 

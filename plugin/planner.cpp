@@ -243,6 +243,10 @@ void planner::plan_event(const event_record &ev) {
               ev.subject_id, key, fmt::format("cancelled: contract end moved to {}", format_utc(*end))))
         log_.log(log_level::info, "{}: contract end moved; {} actions of the earlier date cancelled", ev.subject_name, n);
       plan_reclaim(ev, contract, key, state::contract_ended, plan_actions(cfg_.policy, contract));
+    } else if (!cfg_.policy.end_date_attribute.empty()) {
+      // The end date was removed (or no longer parses): its pending plan goes.
+      if (const auto n = store_.cancel_other_contract_plans(ev.subject_id, "", "cancelled: contract end date removed"))
+        log_.log(log_level::info, "{}: contract end removed; {} actions cancelled", ev.subject_name, n);
     }
   }
 }

@@ -157,9 +157,14 @@ std::optional<time_point> contract_end(const policy_config &cfg, const plan_inpu
   } else {
     return std::nullopt;
   }
-  // The end of that day in the configured zone, as UTC.
-  const time_point end = time_point{day + std::chrono::days(1)} -
-                         std::chrono::minutes(cfg.utc_offset_minutes);
+  // The end of that day in the person's zone if known (and valid), else
+  // in the configured one, as UTC.
+  const zone *z = &cfg.time_zone;
+  std::optional<zone> own;
+  if (!cfg.time_zone_attribute.empty())
+    if (auto tz = in.attrs.find(ldap::lower_ascii(cfg.time_zone_attribute)); tz != in.attrs.end() && !tz->second.empty())
+      if ((own = parse_zone(tz->second.front()))) z = &*own;
+  const time_point end = end_of_day(*z, day);
   if (end <= now) return std::nullopt;
   return end;
 }

@@ -5,6 +5,8 @@
 // by config.cpp; evaluated by policy.cpp.
 #pragma once
 
+#include "time_zone.hpp"
+
 #include "states.hpp"
 
 #include <chrono>
@@ -113,7 +115,8 @@ struct policy_config {
   std::string role_attribute;                                  // e.g. departmentNumber
   std::map<std::string, std::set<std::string>> entitlements;   // role value → app ids
   std::string end_date_attribute;                              // e.g. shadowExpire
-  int utc_offset_minutes = 0;                                  // [policy] time_zone
+  zone time_zone;                                              // [policy] time_zone
+  std::string time_zone_attribute;                             // a person's own zone, e.g. "tz"
   guard_config guard;
   scheduler_config scheduler;
 

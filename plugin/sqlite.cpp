@@ -22,6 +22,11 @@ database::database(const std::filesystem::path &path, durability d, bool read_on
   if (!read_only) {
     exec("PRAGMA journal_mode=WAL");
     exec(d == durability::full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+    // Checkpoint every 4,000 pages (16 MB of WAL) instead of 1,000: the
+    // journal rewrites the same index and subject pages batch after batch,
+    // and a checkpoint copies each page once however often it changed
+    // (measured: checkpoints were a fifth of the journal writer's CPU).
+    exec("PRAGMA wal_autocheckpoint=4000");
   }
   exec("PRAGMA foreign_keys=ON");
 }

@@ -27,7 +27,7 @@ struct suite_directory {
 std::unique_ptr<directory> suite_directory::instance;
 
 directory &dir() { return *suite_directory::instance; }
-std::int64_t mark() { return dir().events().last_seq(); }
+std::int64_t mark() { return dir().events().settled_seq(); }
 
 // Every byte value, NULs and invalid UTF-8 included.
 std::string binary_blob(std::size_t size) {

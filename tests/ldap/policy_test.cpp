@@ -753,6 +753,45 @@ BOOST_AUTO_TEST_CASE(contract_end_date_schedules_the_plan_for_that_day) {
              show(e.inventory(id)));
 }
 
+// HR usually sets the end date on a contractor who is already there: a
+// change of the end-date attribute alone (no state change) schedules the
+// contract plan, a later date moves it, and removing the date cancels it.
+BOOST_AUTO_TEST_CASE(end_date_set_later_schedules_moves_and_cancels_the_plan) {
+  auto &e = enforce();
+  e.dir().add_person("contract.jon", {{"departmentNumber", {"100"}}, {"employeeType", {"contractor"}}});
+  const auto id = e.uuid("contract.jon");
+  e.equip(id, all_four);
+  const long first_day = days_since_epoch_today() + 20;
+  e.set("contract.jon", "shadowExpire", std::to_string(first_day));
+  const auto first = e.wait_plan(id, "contract_ended", "contract");
+  BOOST_TEST(first.value("status", "") == "active", show(first));
+  auto acts = e.actions(id, first.value("id", std::int64_t{0}));
+  const auto *revoke = find_action(acts, "m365", "revoke_access");
+  BOOST_REQUIRE_MESSAGE(revoke, show_actions(acts));
+  BOOST_TEST(parse_utc_seconds(revoke->value("due", "")) == static_cast<std::time_t>(first_day + 1) * 86400,
+             show_actions(acts));
+
+  // Moved: the first plan's actions are cancelled, a new plan has the new day.
+  e.set("contract.jon", "shadowExpire", std::to_string(first_day + 5));
+  const auto moved = e.ctl().wait_plans(id, [](const json &all) {
+    return std::count_if(all.begin(), all.end(), [](const json &p) { return p.value("kind", "") == "contract"; }) >= 2;
+  });
+  const auto pending_in = [&](std::int64_t plan) {
+    const auto a = e.actions(id, plan);
+    return std::count_if(a.begin(), a.end(), [](const json &x) { return x.value("status", "") == "pending"; });
+  };
+  BOOST_TEST(pending_in(first.value("id", std::int64_t{0})) == 0, show(moved));
+
+  // Removed: nothing of a contract plan is left pending.
+  e.dir().ldap().modify(person_dn("contract.jon"), {{mod_op::remove, "shadowExpire", {}}});
+  bool cancelled = false;
+  for (int i = 0; i < 100 && !cancelled; ++i) {
+    cancelled = pending_in(0) == 0;
+    if (!cancelled) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  BOOST_TEST(cancelled, show_actions(e.actions(id)));
+}
+
 // All of the above wrote to the store with reclaimctl while slapd had it
 // open; the plugin must not have noticed.
 BOOST_AUTO_TEST_CASE(plugin_kept_its_store_while_reclaimctl_wrote) {

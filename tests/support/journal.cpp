@@ -141,6 +141,17 @@ std::int64_t journal::last_seq() const {
   return last;
 }
 
+std::int64_t journal::settled_seq(std::chrono::milliseconds timeout) const {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::int64_t last = last_seq();
+  for (;;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    const std::int64_t now_seq = last_seq();
+    if (now_seq == last || std::chrono::steady_clock::now() > deadline) return now_seq;
+    last = now_seq;
+  }
+}
+
 std::vector<journal_event> journal::wait_after(std::int64_t after, std::size_t count,
                                                std::chrono::milliseconds timeout,
                                                std::chrono::milliseconds quiet) const {

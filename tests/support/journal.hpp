@@ -50,6 +50,10 @@ public:
 
   // The highest seq in the journal, 0 when empty.
   std::int64_t last_seq() const;
+  // last_seq() once two reads 50 ms apart agree: the plugin journals a
+  // change shortly after the client got its result, so a mark taken right
+  // after an operation must wait for that operation's event.
+  std::int64_t settled_seq(std::chrono::milliseconds timeout = default_timeout()) const;
 
   // Polls until at least count events with seq > after exist (or timeout),
   // then keeps reading for the quiet period and returns every event with

@@ -72,7 +72,8 @@ struct world {
   }
   // Loads a configuration for this world's state directory.
   reclaim::config load(const options &o) const {
-    std::string policy = "\n[policy]\nend_date_attribute = \"shadowExpire\"\ntime_zone = \"" + o.time_zone + "\"\n";
+    std::string policy = "\n[policy]\nend_date_attribute = \"shadowExpire\"\ntime_zone_attribute = \"tz\"\n"
+                         "time_zone = \"" + o.time_zone + "\"\n";
     if (o.role_matrix)
       policy += "role_attribute = \"departmentNumber\"\nentitlements = { \"100\" = [\"m365\", \"github\", \"figma\"], "
                 "\"200\" = [\"m365\", \"sap\"], \"300\" = [\"m365\"] }\n";
@@ -332,6 +333,7 @@ BOOST_AUTO_TEST_CASE(future_contract_end_schedules_a_contract_plan) {
     const char *zone;
     std::string end;
     const char *expected_end; // "" when no contract plan
+    const char *own_zone = "";  // the person's "tz" attribute
   };
   const row cases[] = {
       {"UTC", "UTC", std::to_string(days(2027, 3, 15)), "2027-03-16T00:00:00.000Z"},
@@ -339,13 +341,23 @@ BOOST_AUTO_TEST_CASE(future_contract_end_schedules_a_contract_plan) {
       {"-08:00", "-08:00", std::to_string(days(2027, 3, 15)), "2027-03-16T08:00:00.000Z"},
       {"generalizedTime", "UTC", "20270315000000Z", "2027-03-16T00:00:00.000Z"},
       {"in the past", "UTC", std::to_string(days(2026, 12, 31)), ""},
+      {"Europe/Berlin, winter", "Europe/Berlin", std::to_string(days(2027, 3, 15)), "2027-03-15T23:00:00.000Z"},
+      {"Europe/Berlin, summer", "Europe/Berlin", std::to_string(days(2027, 7, 15)), "2027-07-15T22:00:00.000Z"},
+      {"the person's own zone", "UTC", std::to_string(days(2027, 3, 15)), "2027-03-16T04:00:00.000Z",
+       "America/New_York"},
+      {"own fixed offset", "Europe/Berlin", std::to_string(days(2027, 3, 15)), "2027-03-15T19:30:00.000Z", "+04:30"},
+      {"unknown own zone: the configured one", "UTC", std::to_string(days(2027, 3, 15)), "2027-03-16T00:00:00.000Z",
+       "Mars/Olympus"},
   };
   for (const auto &c : cases) {
     BOOST_TEST_CONTEXT(c.name) {
       options o;
       o.time_zone = c.zone;
       world w(o);
-      const auto attrs = fmt::format(R"({{"employeeType":["contractor"],"shadowExpire":["{}"]}})", c.end);
+      const auto attrs = *c.own_zone
+                             ? fmt::format(R"({{"employeeType":["contractor"],"shadowExpire":["{}"],"tz":["{}"]}})", c.end,
+                                           c.own_zone)
+                             : fmt::format(R"({{"employeeType":["contractor"],"shadowExpire":["{}"]}})", c.end);
       w.event("c1", state::none, state::active, attrs);
       w.p->plan_pending();
       const auto plans = w.plans();

@@ -218,7 +218,8 @@ BOOST_AUTO_TEST_CASE(bad_durations_are_refused) {
 }
 
 BOOST_AUTO_TEST_CASE(bad_time_zones_are_refused) {
-  for (const char *tz : {"Mars/Olympus", "+15:00", "+01:60", "+1:00", "UTC+1", "0100", "", "+01-00"}) {
+  for (const char *tz : {"Mars/Olympus", "+15:00", "+01:60", "+1:00", "UTC+1", "0100", "", "+01-00", "+14:30",
+                         "../../etc/passwd", "/etc/localtime", "Europe/Berlin "}) {
     check_bad({tz, with_apps(std::string("\n[policy]\ntime_zone = \"") + tz + "\"\n"), "time_zone",
                "policy.time_zone", std::string("\"") + tz + "\""});
   }
@@ -239,7 +240,19 @@ BOOST_AUTO_TEST_CASE(time_zones_that_load) {
     BOOST_TEST_CONTEXT(tz) {
       temp_dir dir;
       const auto cfg = reclaim::unit::load_toml(dir, with_apps(std::string("\n[policy]\ntime_zone = \"") + tz + "\"\n"));
-      BOOST_TEST(cfg.policy.utc_offset_minutes == minutes);
+      BOOST_TEST(cfg.policy.time_zone.offset_minutes == minutes);
+      BOOST_TEST(cfg.policy.time_zone.tz == nullptr);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(named_time_zones_load_from_tzdata) {
+  for (const char *tz : {"Europe/Berlin", "America/Los_Angeles", "Asia/Kolkata", "Etc/GMT+5"}) {
+    BOOST_TEST_CONTEXT(tz) {
+      temp_dir dir;
+      const auto cfg = reclaim::unit::load_toml(dir, with_apps(std::string("\n[policy]\ntime_zone = \"") + tz + "\"\n"));
+      BOOST_TEST(cfg.policy.time_zone.tz != nullptr);
+      BOOST_TEST(cfg.policy.time_zone.name == tz);
     }
   }
 }
@@ -445,7 +458,7 @@ BOOST_AUTO_TEST_CASE(example_policy_loads) {
   BOOST_TEST(p.role_attribute == "departmentNumber");
   BOOST_TEST((p.entitlements.at("200") == std::set<std::string>{"m365", "sap"}));
   BOOST_TEST(p.end_date_attribute == "shadowExpire");
-  BOOST_TEST(p.utc_offset_minutes == 0);
+  BOOST_TEST(p.time_zone.offset_minutes == 0);
   BOOST_TEST(p.rules.size() == 3u);
   BOOST_TEST(p.guard.max_events == 20);
   BOOST_TEST(p.guard.max_percent == 10.0);
