@@ -36,7 +36,12 @@ engine::engine(const open_options &o)
   writer_journal_->cache_subjects(200000);
   if (cfg_.audit.enabled) {
     // Opened here so a bad key or path stops the start with its message.
-    audit_ = std::make_unique<audit::appender>(cfg_.audit, cfg_.journal_path(), log_);
+    // reclaimctl holds the log's lock only briefly; never wait forever.
+    for (int i = 0; i < 100 && !audit_; ++i) {
+      audit_ = audit::appender::try_open(cfg_.audit, cfg_.journal_path(), log_);
+      if (!audit_) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    if (!audit_) throw config_error(cfg_.audit.path.string() + ": the audit log is locked by another process");
     audit_->append({{"type", "config_loaded"}, {"actor", "engine"},
                     {"policy", {{"config_sha256", cfg_.sha256}}}, {"data", {{"path", cfg_.path.string()}}}});
     audit_thread_ = std::thread([this] { audit_loop(); });

@@ -84,8 +84,14 @@ void create_outbox(sqlite::database &db) {
 
 void enqueue(sqlite::database &db, json body) {
   if (!body.contains("time")) body["time"] = format_utc(now());
-  auto &st = db.cached("INSERT INTO audit_outbox (body) VALUES (?)");
-  st.bind(1, canonical(body)).run();
+  const auto text = canonical(body);
+  try {
+    db.cached("INSERT INTO audit_outbox (body) VALUES (?)").bind(1, text).run();
+  } catch (const sqlite::store_error &) {
+    // A state store no engine has opened yet has no outbox: create it once.
+    create_outbox(db);
+    db.cached("INSERT INTO audit_outbox (body) VALUES (?)").bind(1, text).run();
+  }
 }
 
 void enqueue(const std::filesystem::path &state_db, json body) {

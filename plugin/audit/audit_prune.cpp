@@ -32,7 +32,7 @@ std::vector<hash> unhashes(const json &v) {
   std::vector<hash> out;
   for (const auto &h : v) {
     auto x = hash_from_hex(h.get<std::string>());
-    if (!x) throw std::runtime_error("bad hash in the pruned base");
+    if (!x) throw std::runtime_error("malformed hash in the pruned base (edited?)");
     out.push_back(*x);
   }
   return out;
@@ -66,7 +66,7 @@ std::optional<pruned_base> read_base(const fs::path &log) {
   std::ifstream in(p, std::ios::binary);
   const auto j = json::parse(std::string((std::istreambuf_iterator<char>(in)), {}), nullptr, false);
   if (!j.is_object() || !j.contains("size") || !j.contains("last_line"))
-    throw std::runtime_error(p.string() + ": unreadable pruned base");
+    throw std::runtime_error(p.string() + ": unreadable pruned base (edited?)");
   pruned_base b;
   b.size = j["size"].get<uint64_t>();
   b.nodes = unhashes(j["nodes"]);

@@ -277,7 +277,13 @@ verify_result verify_log(const verify_options &o) {
     ++next;
   }
   uint64_t index = 0;
-  if (const auto base = read_base(o.log)) {
+  std::optional<pruned_base> base;
+  try {
+    base = read_base(o.log);
+  } catch (const std::exception &e) {
+    r.problems.push_back({true, "pruned base", e.what()});
+  }
+  if (base) {
     start_from_base(*base, targets, r, s, next, index);
     r.pruned = base->size;
   }

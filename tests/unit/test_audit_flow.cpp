@@ -73,7 +73,6 @@ actions = [ { action = "revoke_access", delay = "immediate" } ]
         (dir / "pseudo.key").string());
     cfg = reclaim::unit::load_toml(dir, text);
     j = std::make_unique<reclaim::journal>(cfg.journal_path(), reclaim::sqlite::durability::normal);
-    reclaim::audit::create_outbox(j->db());
     p = std::make_unique<reclaim::planner>(cfg, *j, log);
     s = std::make_unique<reclaim::scheduler>(cfg, log);
     conn->db_path = cfg.journal_path();
