@@ -259,7 +259,10 @@ BOOST_FIXTURE_TEST_CASE(faults_lose_nothing_and_apply_nothing_twice, graph_fixtu
 BOOST_FIXTURE_TEST_CASE(random_429s_at_a_rate_lose_and_repeat_nothing, graph_fixture) {
   sim.seed(seed(30, {E3}));
   // 30 % of all requests (token, $batch, direct) answered 429 Retry-After: 1.
-  sim.fault({{"kind", "status"}, {"status", 429}, {"retry_after", "1"}, {"rate", 0.3}, {"count", 1000},
+  // Seeded, so the run is reproducible: with seed 1 the first request is
+  // among the 30 % (30 actions make only a handful of $batch requests, and
+  // an unseeded run had no 429 at all about one time in four).
+  sim.fault({{"kind", "status"}, {"status", 429}, {"retry_after", "1"}, {"rate", 0.3}, {"seed", 1}, {"count", 1000},
              {"path", "/v1.0/"},
              {"body", {{"error", {{"code", "TooManyRequests"}, {"message", "Please retry again later."}}}}}});
   std::vector<int64_t> ids;

@@ -47,7 +47,7 @@ class Sim:
                     continue
                 if f.get("path") and not re.search(f["path"], path):
                     continue
-                if "rate" in f and random.random() >= f["rate"]:
+                if "rate" in f and f.get("_rng", random).random() >= f["rate"]:
                     continue
                 if "count" in f:
                     f["count"] -= 1
@@ -57,6 +57,8 @@ class Sim:
     def control(self, h, method, path, body):
         if path == "/_control/faults" and method == "POST":
             with self.lock:
+                if "seed" in body:  # a reproducible "random" fault sequence
+                    body["_rng"] = random.Random(body["seed"])
                 self.faults.append(body)
             return h.send_json(200, {"ok": True})
         if path == "/_control/faults" and method == "DELETE":
