@@ -36,14 +36,11 @@ engine::engine(const open_options &o)
   writer_journal_->cache_subjects(200000);
   if (cfg_.audit.enabled) {
     // Opened here so a bad key or path stops the start with its message.
-    // reclaimctl holds the log's lock only briefly; never wait forever.
-    for (int i = 0; i < 100 && !audit_; ++i) {
-      audit_ = audit::appender::try_open(cfg_.audit, cfg_.journal_path(), log_);
-      if (!audit_) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    if (!audit_) throw config_error(cfg_.audit.path.string() + ": the audit log is locked by another process");
-    audit_->append({{"type", "config_loaded"}, {"actor", "engine"},
-                    {"policy", {{"config_sha256", cfg_.sha256}}}, {"data", {{"path", cfg_.path.string()}}}});
+    // The engine may open on a directory operation thread, so it never
+    // waits for the log's lock: if reclaimctl holds it right now, the audit
+    // thread takes the log over when it is free (records wait in the
+    // outbox meanwhile, and no action runs before its record is queued).
+    open_audit(true);
     audit_thread_ = std::thread([this] { audit_loop(); });
   }
   writer_ = std::thread([this] { writer_loop(); });
@@ -83,12 +80,27 @@ engine::~engine() {
 
 // Drains the outbox about five times a second and signs heartbeat
 // checkpoints; a failure is an ALERT and is retried (the rows stay queued).
+void engine::open_audit(bool say_if_locked) {
+  audit_ = audit::appender::try_open(cfg_.audit, cfg_.journal_path(), log_);
+  if (!audit_) {
+    if (say_if_locked)
+      log_.log(log_level::warning, "audit: {} is locked by another process; taking it over when it is free",
+             cfg_.audit.path.string());
+    return;
+  }
+  audit_->append({{"type", "config_loaded"}, {"actor", "engine"},
+                  {"policy", {{"config_sha256", cfg_.sha256}}}, {"data", {{"path", cfg_.path.string()}}}});
+}
+
 void engine::audit_loop() {
   background_thread("reclaim-audit", background_nice);
   while (!stopping()) {
     try {
-      audit_->drain();
-      audit_->tick();
+      if (!audit_) open_audit(false);
+      if (audit_) {
+        audit_->drain();
+        audit_->tick();
+      }
     } catch (const std::exception &e) {
       log_.log(log_level::error, "audit: ALERT: {}", e.what());
     }

@@ -60,6 +60,7 @@ public:
 
 private:
   void writer_loop();
+  void open_audit(bool say_if_locked);
   void planner_loop();
   void worker_loop(int index);
   void kick_workers();

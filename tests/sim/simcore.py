@@ -5,6 +5,7 @@ fault machinery itself: status codes, 429 with Retry-After at a rate,
 connection reset, slow answers, garbage/truncated/huge bodies, and an
 answer lost after the change was applied."""
 
+import abc
 import argparse
 import json
 import random
@@ -23,8 +24,9 @@ class Reset(Exception):
     """Raised to drop the connection without an answer."""
 
 
-class Sim:
-    """State shared by the handler threads; subclasses add the vendor."""
+class Sim(abc.ABC):
+    """State shared by the handler threads; each vendor subclass must define
+    seed() and route(), or it cannot be instantiated."""
 
     def __init__(self):
         self.lock = threading.RLock()
@@ -79,14 +81,16 @@ class Sim:
         return h.send_json(404, {"error": "unknown control path"})
 
     # Subclasses:
+    @abc.abstractmethod
     def seed(self, body):
-        raise NotImplementedError
+        """Replaces the vendor state with the one described by body."""
 
     def dump(self):
         return {}
 
+    @abc.abstractmethod
     def route(self, h, method, path, query, body_bytes):
-        raise NotImplementedError
+        """Answers one request the way the vendor would."""
 
 
 class Handler(BaseHTTPRequestHandler):

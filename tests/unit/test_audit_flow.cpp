@@ -6,6 +6,7 @@
 #include "audit/audit_log.hpp"
 #include "audit/audit_verify.hpp"
 #include "config.hpp"
+#include "engine.hpp"
 #include "journal.hpp"
 #include "planner.hpp"
 #include "policy_fixture.hpp"
@@ -19,6 +20,10 @@
 #include <openssl/pem.h>
 
 #include <cstdio>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <thread>
+#include <unistd.h>
 #include <fstream>
 
 using json = nlohmann::json;
@@ -154,6 +159,31 @@ BOOST_AUTO_TEST_CASE(no_audit_record_no_action) {
   BOOST_REQUIRE(acts.size() == 1u);
   BOOST_TEST(acts[0].status == "pending");
   BOOST_TEST(acts[0].outcome.find("audit record failed") != std::string::npos);
+}
+
+// The engine may open on a directory operation thread: it must not wait
+// for the audit log while reclaimctl holds its lock, and must take the log
+// over once it is free.
+BOOST_AUTO_TEST_CASE(engine_opens_at_once_while_another_process_holds_the_audit_log) {
+  audited_world w;
+  std::filesystem::create_directories(w.cfg.audit.path.parent_path());
+  const int fd = ::open(w.cfg.audit.path.c_str(), O_RDWR | O_CREAT, 0640);
+  BOOST_TEST_REQUIRE(fd >= 0);
+  BOOST_TEST_REQUIRE(::flock(fd, LOCK_EX) == 0);
+  reclaim::open_options o;
+  o.config_path = w.dir / "reclaim.toml";
+  const auto t0 = std::chrono::steady_clock::now();
+  reclaim::engine e(o);
+  BOOST_TEST((std::chrono::steady_clock::now() - t0 < std::chrono::seconds(2)), "engine open waited for the lock");
+  ::close(fd); // the other process lets go
+  bool taken_over = false;
+  for (int i = 0; i < 100 && !taken_over; ++i) {
+    std::ifstream in(w.cfg.audit.path);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    taken_over = text.find("\"config_loaded\"") != std::string::npos;
+    if (!taken_over) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  BOOST_TEST(taken_over, "the engine's audit thread never took the log over");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
