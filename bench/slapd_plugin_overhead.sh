@@ -212,7 +212,7 @@ run_one() {
   local pid="$SLAPD_SANDBOX_PID" m0 m1 p0 p1 json
   local perf_pid=""
   if [[ -n "$profile" ]]; then
-    perf record -q -e cpu-clock -F 250 -p "$pid" -o "$run.perf.data" -- sleep "$((warmup + seconds))" \
+    perf record -q -e cpu-clock -F 1000 -g -p "$pid" -o "$run.perf.data" -- sleep "$((warmup + seconds))" \
       >/dev/null 2>&1 &
     perf_pid=$!
   fi

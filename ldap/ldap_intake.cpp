@@ -6,6 +6,7 @@
 
 #include "csn.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <fmt/format.h>
 #include <set>
@@ -32,6 +33,48 @@ std::string_view op_name(operation op) {
   case operation::remove: return "delete";
   }
   return "?";
+}
+
+// The subject row for an entry: its resting state plus the copy of its
+// watched attributes that later modifications are applied to.
+subject_record subject_row(const mapping_config &cfg, const entry &e, const std::string &id, state s,
+                           std::string csn, std::string ndn = {}) {
+  if (ndn.empty()) ndn = normalize_dn(e.dn).value_or(lower_ascii(e.dn));
+  return {id, e.dn, s, transfer_key(cfg, e), std::move(csn), std::move(ndn), entry_json(e)};
+}
+
+bool same_value(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && !type_less{}(a, b) && !type_less{}(b, a);
+}
+
+// A modify's effect on the copy of the entry (values compare
+// case-insensitively, as the directory's state values do).
+void apply_mods(entry &e, const std::vector<modification> &mods) {
+  for (const auto &m : mods) {
+    const auto type = std::string_view(m.type).substr(0, m.type.find(';'));
+    if (type.empty()) continue;
+    auto &have = e.attrs[lower_ascii(type)];
+    const auto holds = [&](const std::string &v) {
+      return std::any_of(have.begin(), have.end(), [&](const std::string &h) { return same_value(h, v); });
+    };
+    switch (m.op) {
+    case 0: // add
+      for (const auto &v : m.values)
+        if (!holds(v)) have.push_back(v);
+      break;
+    case 1: // delete: the values, or the attribute
+      if (m.values.empty()) have.clear();
+      for (const auto &v : m.values)
+        std::erase_if(have, [&](const std::string &h) { return same_value(h, v); });
+      break;
+    case 2: // replace
+      have = m.values;
+      break;
+    default: // increment: not a state attribute
+      break;
+    }
+    if (have.empty()) e.attrs.erase(e.attrs.find(type));
+  }
 }
 
 std::string event_attributes(const mapping_config &cfg, const change &c, const entry &e) {
@@ -90,11 +133,34 @@ bool apply_delete(journal &j, const mapping_config &cfg, const change &c, const 
   ev.recorded = now();
   ev.actor = c.actor;
   ev.attributes_json = event_attributes(cfg, c, before);
-  j.put_subject({id, before.dn, state::deleted, transfer_key(cfg, before), before.first("entryCSN")});
+  auto row = subject_row(cfg, before, id, state::deleted, before.first("entryCSN"), "-");
+  row.ndn.clear(); // its DN may be taken by a new entry
+  j.put_subject(row);
   return record(j, ev, log);
 }
 
+// A replicated delete or rename (made on another server, journalled
+// there): the person's copy no longer answers to the DN. A renamed person's
+// next local change has the host read the entry again (refresh).
+bool forget_at(journal &j, const std::string &dn, bool deleted) {
+  if (const auto ndn = normalize_dn(dn))
+    if (auto known = j.subject_by_dn(*ndn)) {
+      known->ndn.clear();
+      if (deleted) known->current = state::deleted;
+      j.put_subject(*known);
+    }
+  return false;
+}
+
 } // namespace
+
+std::string change_csn(const change &c) {
+  if (c.after) return c.after->first("entryCSN");
+  for (const auto &m : c.mods)
+    if (m.op == 2 && m.values.size() == 1 && !type_less{}(m.type, "entryCSN") && !type_less{}("entryCSN", m.type))
+      return m.values.front();
+  return {};
+}
 
 std::string entry_json(const entry &e) {
   json attrs = json::object();
@@ -119,9 +185,48 @@ std::string person_filter(const mapping_config &cfg) {
   return f + ")";
 }
 
-bool apply_change(journal &j, const mapping_config &cfg, const change &c, const logger &log) {
+namespace {
+
+// A modify given as modifications: applied to the journal's copy of the
+// person, then journalled like a modify with both images.
+bool apply_modify(journal &j, const mapping_config &cfg, const change &c, const logger &log,
+                  std::vector<change> *unread) {
+  const auto ndn = normalize_dn(c.dn);
+  if (!ndn) {
+    log.log(log_level::warning, "modify of \"{}\" ignored: the DN does not parse", c.dn);
+    return false;
+  }
+  if (!dn_is_under(*ndn, cfg.base_norm)) return false;
+  const auto csn = change_csn(c);
+  const auto known = j.subject_by_dn(*ndn);
+  if (!known || known->entry_json.empty() || csn.empty()) {
+    if (unread != nullptr) unread->push_back(c);
+    return false;
+  }
+  // Already in the copy: it was read after this change (refresh, catch-up).
+  if (!known->csn.empty() && csn <= known->csn) return false;
+  change full;
+  full.op = c.op;
+  full.actor = c.actor;
+  full.time = c.time;
+  full.source = c.source;
+  full.replicated = c.replicated;
+  full.before = entry_from_json(known->entry_json);
+  full.after = *full.before;
+  apply_mods(*full.after, c.mods);
+  return apply_change(j, cfg, full, log);
+}
+
+} // namespace
+
+bool apply_change(journal &j, const mapping_config &cfg, const change &c, const logger &log,
+                  std::vector<change> *unread) {
+  if (c.replicated && !c.before && !c.after && c.mods.empty())
+    return c.when == phase::commit && forget_at(j, c.dn, c.op == operation::remove);
   if (c.op == operation::remove) return apply_delete(j, cfg, c, log);
   if (c.when != phase::commit) return false;
+  if (c.op == operation::modify && !c.before && !c.after && !c.dn.empty())
+    return apply_modify(j, cfg, c, log, unread);
   if (!c.after) {
     log.log(log_level::warning, "{} without a post-image ignored", op_name(c.op));
     return false;
@@ -177,7 +282,8 @@ bool apply_change(journal &j, const mapping_config &cfg, const change &c, const 
   const bool newest = !known || known->csn.empty() || csn_text > known->csn ||
                       (csn_text == known->csn && known->current != state::deleted) ||
                       (csn_text.empty() && follows >= known->csn && known->current != state::deleted);
-  if (newest) j.put_subject({id, after.dn, now_state, now_transfer, csn_text.empty() ? follows : csn_text});
+  if (newest) j.put_subject(subject_row(cfg, after, id, now_state, csn_text.empty() ? follows : csn_text));
+  if (c.replicated) return false; // journalled by the server where it was made
   if (!csn_text.empty()) j.set_resume_csn(csn_text);
   if (event_state == state::none) return false;
 
@@ -246,8 +352,7 @@ size_t catch_up(journal &j, const mapping_config &cfg, const search_fn &search, 
     const bool ok = search(cfg.base, person_filter(cfg), attrs, [&](entry &&e) {
       if (!in_scope(cfg, e) || !is_person(cfg, e)) return;
       const auto csn_text = e.first("entryCSN");
-      j.put_subject({subject_id_of(e, log), e.dn, map_state(cfg, e, now()), transfer_key(cfg, e),
-                     csn_text});
+      j.put_subject(subject_row(cfg, e, subject_id_of(e, log), map_state(cfg, e, now()), csn_text));
       if (csn_text > max_csn) max_csn = csn_text;
       ++people;
     });
@@ -266,13 +371,13 @@ size_t catch_up(journal &j, const mapping_config &cfg, const search_fn &search, 
     if (!ok) throw std::runtime_error(fmt::format("catch-up search \"{}\" failed", filter));
     size_t replicated = 0;
     for (auto &e : changed) {
+      change c;
       // A change that came from another server by replication is journalled
-      // there, by the server where it was made.
+      // there, by the server where it was made; here it only updates the copy.
       if (const auto parsed = parse_csn(e.first("entryCSN")); parsed && local && !local->count(parsed->server_id)) {
         ++replicated;
-        continue;
+        c.replicated = true;
       }
-      change c;
       c.op = operation::modify;
       c.after = std::move(e);
       c.time = now();
@@ -304,6 +409,37 @@ size_t catch_up(journal &j, const mapping_config &cfg, const search_fn &search, 
     recorded += apply_change(j, cfg, c, log) ? 1 : 0;
   }
   tx.commit();
+  return recorded;
+}
+
+size_t refresh(journal &j, const mapping_config &cfg, const std::vector<change> &unread,
+               const search_fn &search, const logger &log) {
+  const auto attrs = needed_attributes(cfg);
+  const auto local = local_server_ids(search, log);
+  size_t recorded = 0;
+  sqlite::transaction tx(j.db());
+  for (const auto &w : unread) {
+    std::vector<entry> found;
+    if (!search(w.dn, person_filter(cfg), attrs, [&](entry &&e) { found.push_back(std::move(e)); }))
+      throw std::runtime_error(fmt::format("refresh search of \"{}\" failed", w.dn));
+    const auto ndn = normalize_dn(w.dn);
+    for (auto &e : found) {
+      if (normalize_dn(e.dn) != ndn) continue; // a person below it
+      change c;
+      c.op = operation::modify;
+      const auto parsed = parse_csn(e.first("entryCSN"));
+      c.replicated = parsed && local ? !local->count(parsed->server_id) : w.replicated;
+      c.after = std::move(e);
+      c.actor = w.actor;
+      c.time = w.time;
+      c.source = w.source;
+      recorded += apply_change(j, cfg, c, log) ? 1 : 0;
+    }
+  }
+  tx.commit();
+  if (!unread.empty())
+    log.log(log_level::info, "read {} entries again (changes of people the journal had no copy of): {} events",
+            unread.size(), recorded);
   return recorded;
 }
 

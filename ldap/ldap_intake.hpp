@@ -19,27 +19,51 @@ namespace reclaim::ldap {
 enum class operation { add = 1, modify = 2, modrdn = 3, remove = 4 };
 enum class phase { prepare = 1, commit = 2, abort = 3 };
 
+using search_fn = std::function<bool(const std::string &base, const std::string &filter,
+                                     const std::vector<std::string> &attributes,
+                                     const std::function<void(entry &&)> &on_entry)>;
+
+// One modification of a modify (LDAP's operation codes: 0 add, 1 delete,
+// 2 replace; anything else is ignored).
+struct modification {
+  int op = 2;
+  std::string type;
+  std::vector<std::string> values;
+};
+
 struct change {
   operation op = operation::modify;
   phase when = phase::commit;
   std::optional<entry> before;
   std::optional<entry> after;
+  // A modify without entries: its target and modifications (entryCSN
+  // included), applied to the journal's copy of the person (apply_change).
+  std::string dn;
+  std::vector<modification> mods;
+  bool replicated = false; // made on another server: update the copy only
   std::string actor;
   time_point time{};
   std::string source = "ldap";
 };
 
+// The entryCSN a change carries (after-image or modifications), or "".
+std::string change_csn(const change &c);
+
 // Applies one committed/aborted change; returns true when an event was
-// journalled. Call inside a transaction on j.
-bool apply_change(journal &j, const mapping_config &cfg, const change &c, const logger &log);
+// journalled. Call inside a transaction on j. A modification of an entry
+// the journal has no copy of cannot be applied: it is added to *unread
+// (when given) for the host to read the entry again (refresh).
+bool apply_change(journal &j, const mapping_config &cfg, const change &c, const logger &log,
+                  std::vector<change> *unread = nullptr);
+
+// Journals what a fresh read of entries shows (reclaim_ldap_refresh): each
+// as catch-up would. Returns the number of events.
+size_t refresh(journal &j, const mapping_config &cfg, const std::vector<change> &unread,
+               const search_fn &search, const logger &log);
 
 // A prepared delete of a person in scope: commits its pre-image.
 // Returns false when the entry is not a watched person (nothing written).
 bool prepare_delete(journal &j, const mapping_config &cfg, const entry &before);
-
-using search_fn = std::function<bool(const std::string &base, const std::string &filter,
-                                     const std::vector<std::string> &attributes,
-                                     const std::function<void(entry &&)> &on_entry)>;
 
 // Start-up catch-up (see reclaim_ldap_catch_up in reclaim.h). Returns the
 // number of events journalled; throws on a failed search.

@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstring>
 #include <strings.h>
+#include <deque>
 #include <dlfcn.h>
 #include <mutex>
 #include <string>
@@ -379,24 +380,6 @@ bool names_watched(const char *type) {
   return false;
 }
 
-// OpenLDAP converts the operation's modifications into SLAPI_MODIFY_MODS on
-// the first get and keeps that copy for the rest of the operation. Fetched
-// in the pre-operation callback, the copy lacks what the backend adds while
-// applying the change — above all the operation's own entryCSN (measured).
-// The pre-operation callback therefore drops its copy again, so that the
-// post-operation callback converts the list afresh, entryCSN included, and
-// needs no read-back search.
-bool touches_watched(Slapi_PBlock *pb, bool release) {
-  LDAPMod **mods = nullptr;
-  slapi_pblock_get(pb, SLAPI_MODIFY_MODS, &mods);
-  bool hit = false;
-  for (size_t i = 0; mods != nullptr && mods[i] != nullptr && !hit; ++i) hit = names_watched(mods[i]->mod_type);
-  if (release && mods != nullptr && slapi_pblock_delete_param != nullptr &&
-      slapi_pblock_delete_param(pb, SLAPI_MODIFY_MODS) == 0)
-    ldap_mods_free(mods, 1);
-  return hit;
-}
-
 // The pre-image taken in the pre-operation callback, for the post-operation
 // callback of the same operation on the same thread.
 struct pending_op {
@@ -430,6 +413,115 @@ void submit(reclaim_engine *e, Slapi_PBlock *pb, int op, int phase, owned_entry 
   if (reclaim_ldap_submit(e, &c) != RECLAIM_OK) log_failure("change not journalled");
 }
 
+// A modify's watched modifications (and its entryCSN), copied for the
+// engine: an array of reclaim_ldap_mod over owned strings.
+struct owned_mods {
+  std::deque<std::string> strings; // stable addresses
+  std::vector<std::vector<const char *>> values;
+  std::vector<reclaim_ldap_mod> mods;
+  bool watched = false, csn = false;
+
+  void add(const LDAPMod *mod) {
+    auto &vals = values.emplace_back();
+    if (mod->mod_op & LDAP_MOD_BVALUES) {
+      // Binary values (a NUL inside) are never state values: skipped.
+      for (size_t v = 0; mod->mod_bvalues != nullptr && mod->mod_bvalues[v] != nullptr; ++v) {
+        const berval *bv = mod->mod_bvalues[v];
+        if (bv->bv_val != nullptr && std::memchr(bv->bv_val, 0, bv->bv_len) == nullptr)
+          vals.push_back(strings.emplace_back(bv->bv_val, bv->bv_len).c_str());
+      }
+    } else {
+      for (size_t v = 0; mod->mod_values != nullptr && mod->mod_values[v] != nullptr; ++v)
+        vals.push_back(mod->mod_values[v]);
+    }
+    mods.push_back({mod->mod_op & 0x3, mod->mod_type, nullptr, 0});
+  }
+  void finish() {
+    for (size_t i = 0; i < mods.size(); ++i) {
+      mods[i].values = values[i].data();
+      mods[i].value_count = values[i].size();
+    }
+  }
+};
+
+// OpenLDAP converts the operation's modifications into SLAPI_MODIFY_MODS on
+// the first get and keeps that copy; fetched here, after the backend
+// applied the change, it includes the operation's own entryCSN (measured),
+// so the change needs no read of the entry. Should another plugin have
+// fetched them before the backend ran, entryCSN is missing: the entry is
+// then read back, one internal search per change.
+void submit_modify(reclaim_engine *e, Slapi_PBlock *pb, bool replicated) {
+  LDAPMod **mods = nullptr;
+  slapi_pblock_get(pb, SLAPI_MODIFY_MODS, &mods);
+  const char *dn = target_dn(pb);
+  if (mods == nullptr || dn == nullptr) return;
+  owned_mods m;
+  for (size_t i = 0; mods[i] != nullptr; ++i) {
+    const LDAPMod *mod = mods[i];
+    if (names_watched(mod->mod_type)) {
+      m.watched = true;
+      m.add(mod);
+    } else if (mod->mod_type != nullptr && strcasecmp(mod->mod_type, "entryCSN") == 0 &&
+               (mod->mod_op & 0x3) == LDAP_MOD_REPLACE) {
+      m.csn = true;
+      m.add(mod);
+    }
+  }
+  if (!m.watched) return;
+  reclaim_ldap_change c = RECLAIM_LDAP_CHANGE_INIT;
+  c.operation = RECLAIM_LDAP_MODIFY;
+  char *actor = nullptr;
+  slapi_pblock_get(pb, SLAPI_REQUESTOR_DN, &actor);
+  c.actor = actor;
+  c.flags = replicated ? RECLAIM_LDAP_REPLICATED : 0;
+  owned_entry after;
+  if (m.csn) {
+    m.finish();
+    c.dn = dn;
+    c.mods = m.mods.data();
+    c.mod_count = m.mods.size();
+  } else {
+    static std::atomic<bool> told{false};
+    if (!told.exchange(true))
+      log_line(SLAPI_LOG_PLUGIN, "entryCSN is not among the post-operation modifications (did another plugin "
+                                 "read them in its pre-operation callback?): reading entries back, one more "
+                                 "internal search per change");
+    if (!fetch_entry(dn, after)) return;
+    c.after = after.finish();
+  }
+  if (reclaim_ldap_submit(e, &c) != RECLAIM_OK) log_failure("change not journalled");
+}
+
+// A change replication applied (made and journalled on another server):
+// the engine only updates its copy of the person. Nothing is read here (this
+// runs on the replication thread); a renamed entry is read again on its
+// next local change.
+void submit_replicated(reclaim_engine *e, Slapi_PBlock *pb, int op) {
+  if (op == RECLAIM_LDAP_MODIFY) return submit_modify(e, pb, true);
+  reclaim_ldap_change c = RECLAIM_LDAP_CHANGE_INIT;
+  c.operation = op;
+  c.flags = RECLAIM_LDAP_REPLICATED;
+  c.dn = target_dn(pb);
+  owned_entry after;
+  if (op == RECLAIM_LDAP_ADD) {
+    Slapi_Entry *added = nullptr;
+    slapi_pblock_get(pb, SLAPI_ADD_ENTRY, &added);
+    if (added == nullptr) return;
+    copy_entry(added, after, &state().attrs);
+    c.after = after.finish();
+  }
+  if (c.dn == nullptr && c.after == nullptr) return;
+  if (reclaim_ldap_submit(e, &c) != RECLAIM_OK) log_failure("replicated change not applied");
+}
+
+// Entries the engine asked to read again (modifications of people it had
+// no copy of); returns at once when there are none.
+void refresh_unread(reclaim_engine *e) {
+  size_t recorded = 0;
+  if (reclaim_ldap_refresh(&recorded, e, catch_up_search, nullptr) != RECLAIM_OK)
+    log_failure("reading changed entries again failed (retried on the next change)");
+}
+
 int pre_op(Slapi_PBlock *pb, int op) noexcept {
   try {
     pending.op = nullptr;
@@ -437,8 +529,9 @@ int pre_op(Slapi_PBlock *pb, int op) noexcept {
     auto *e = open_engine();
     if (e == nullptr) return 0;
     ensure_caught_up(e); // before this change is applied
-    if (op == RECLAIM_LDAP_ADD) return 0;
-    if (op == RECLAIM_LDAP_MODIFY && !touches_watched(pb, true)) return 0;
+    // An add has its entry; a modify goes as its modifications, which the
+    // engine applies to its copy of the person (no read of the entry).
+    if (op == RECLAIM_LDAP_ADD || op == RECLAIM_LDAP_MODIFY) return 0;
     const char *dn = target_dn(pb);
     if (dn == nullptr) return 0;
     owned_entry before;
@@ -471,17 +564,28 @@ int post_op(Slapi_PBlock *pb, int op) noexcept {
     pending.op = nullptr;
     int result = LDAP_OTHER;
     slapi_pblock_get(pb, SLAPI_RESULT_CODE, &result);
-    if (!from_client(pb)) return 0;
+    if (!from_client(pb)) {
+      // Only once the engine runs and has caught up (which happens on a
+      // client's operation; catch-up covers what came before).
+      auto *e = state().engine.load(std::memory_order_acquire);
+      if (e != nullptr && result == LDAP_SUCCESS && state().caught_up.load(std::memory_order_acquire))
+        submit_replicated(e, pb, op);
+      return 0;
+    }
     auto *e = state().engine.load(std::memory_order_acquire);
     if (e == nullptr) e = open_engine();
     if (e == nullptr) return 0;
     ensure_caught_up(e);
+    refresh_unread(e);
     if (result != LDAP_SUCCESS) {
       if (op == RECLAIM_LDAP_DELETE && have_before)
         submit(e, pb, op, RECLAIM_LDAP_ABORT, &pending.before, nullptr);
       return 0;
     }
-    if (op == RECLAIM_LDAP_MODIFY && !have_before && !touches_watched(pb, false)) return 0;
+    if (op == RECLAIM_LDAP_MODIFY) {
+      submit_modify(e, pb, false);
+      return 0;
+    }
     if (op == RECLAIM_LDAP_DELETE) {
       if (have_before) submit(e, pb, op, RECLAIM_LDAP_COMMIT, &pending.before, nullptr);
       return 0;

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstddef>
 #include <cstring>
 #include <string>
 
@@ -46,11 +47,16 @@ template <typename F> int guarded(F &&body) noexcept {
   }
 }
 
-// Version-1 structs are exactly the current size; a larger struct_size comes
-// from a newer header than this library and is refused.
+// A struct's size before it grew (0.1), or 0 when it never did.
+template <typename T> constexpr size_t older_size() { return 0; }
+template <> constexpr size_t older_size<reclaim_ldap_change>() { return offsetof(reclaim_ldap_change, dn); }
+
+// Structs are the current size or a size an older header had (the fields
+// added since then read as zero); a larger struct_size comes from a newer
+// header than this library and is refused.
 template <typename T> int check_struct(const T *s, const char *what) {
   if (s == nullptr) return fail(RECLAIM_ERR_INVALID_ARGUMENT, std::string(what) + " is NULL");
-  if (s->struct_size != sizeof(T))
+  if (s->struct_size != sizeof(T) && (older_size<T>() == 0 || s->struct_size != older_size<T>()))
     return fail(RECLAIM_ERR_VERSION,
                 std::string(what) + ".struct_size " + std::to_string(s->struct_size) +
                     " is not supported by libreclaim " RECLAIM_VERSION " (expected " +
@@ -79,6 +85,57 @@ reclaim::ldap::entry copy_entry(const reclaim_ldap_entry &in) {
       if (a.values[v] != nullptr) e.add(a.name, a.values[v]);
   }
   return e;
+}
+
+// The 0.2 fields of a change: a modify as its DN and modifications.
+int copy_mods(const reclaim_ldap_change &in, reclaim::ldap::change &c) {
+  if (in.dn != nullptr) c.dn = in.dn;
+  if (in.mod_count > 0 && in.mods == nullptr)
+    return fail(RECLAIM_ERR_INVALID_ARGUMENT, "change.mods is NULL but mod_count > 0");
+  if (in.mod_count > 0 && (in.operation != RECLAIM_LDAP_MODIFY || in.dn == nullptr || in.before || in.after))
+    return fail(RECLAIM_ERR_INVALID_ARGUMENT,
+                "change.mods needs operation RECLAIM_LDAP_MODIFY, a dn and no before/after entries");
+  for (size_t i = 0; i < in.mod_count; ++i) {
+    const auto &m = in.mods[i];
+    if (m.type == nullptr) return fail(RECLAIM_ERR_INVALID_ARGUMENT, "change.mods[].type is NULL");
+    if (m.op < RECLAIM_LDAP_MOD_ADD || m.op > RECLAIM_LDAP_MOD_REPLACE)
+      return fail(RECLAIM_ERR_INVALID_ARGUMENT, std::string("change.mods[].op of ") + m.type + " is not add, delete or replace");
+    if (m.value_count > 0 && m.values == nullptr)
+      return fail(RECLAIM_ERR_INVALID_ARGUMENT, std::string("change.mods[].values of ") + m.type + " is NULL");
+    auto &out = c.mods.emplace_back();
+    out.op = m.op;
+    out.type = m.type;
+    for (size_t v = 0; v < m.value_count; ++v)
+      if (m.values[v] != nullptr) out.values.emplace_back(m.values[v]);
+  }
+  return RECLAIM_OK;
+}
+
+// The host's C search as the engine's search function; search_failed is
+// set when it fails (or an entry could not be taken).
+reclaim::ldap::search_fn host_search(reclaim_ldap_search_fn search, void *payload, bool &search_failed) {
+  return [search, payload, &search_failed](const std::string &base, const std::string &filter,
+                                           const std::vector<std::string> &attrs,
+                                           const std::function<void(reclaim::ldap::entry &&)> &on_entry) {
+      std::vector<const char *> names;
+      for (const auto &a : attrs) names.push_back(a.c_str());
+      names.push_back(nullptr);
+      struct ctx_t {
+        const std::function<void(reclaim::ldap::entry &&)> *cb;
+        bool bad = false;
+      } ctx{&on_entry};
+      auto trampoline = [](const reclaim_ldap_entry *e, void *p) {
+        auto *c = static_cast<ctx_t *>(p);
+        try {
+          if (e != nullptr) (*c->cb)(copy_entry(*e));
+        } catch (...) {
+          c->bad = true; // never unwind through the host's C frames
+        }
+      };
+      const int rc = search(base.c_str(), filter.c_str(), names.data(), trampoline, &ctx, payload);
+      if (rc != 0 || ctx.bad) search_failed = true;
+      return rc == 0 && !ctx.bad;
+  };
 }
 
 const char *const status_names[] = {
@@ -221,6 +278,10 @@ int reclaim_ldap_submit(reclaim_engine *engine, const reclaim_ldap_change *chang
     }
     if (change->actor) c.actor = change->actor;
     c.time = time_or_now(change->time_unix_ms);
+    if (change->struct_size == sizeof(reclaim_ldap_change)) {
+      if (int rc = copy_mods(*change, c); rc != RECLAIM_OK) return rc;
+      c.replicated = (change->flags & RECLAIM_LDAP_REPLICATED) != 0;
+    }
     engine->impl->ldap_submit(std::move(c));
     return RECLAIM_OK;
   });
@@ -242,30 +303,27 @@ int reclaim_ldap_catch_up(size_t *out_recorded, reclaim_engine *engine, reclaim_
     if (engine == nullptr || search == nullptr)
       return fail(RECLAIM_ERR_INVALID_ARGUMENT, "engine or search is NULL");
     bool search_failed = false;
-    auto fn = [&](const std::string &base, const std::string &filter,
-                  const std::vector<std::string> &attrs,
-                  const std::function<void(reclaim::ldap::entry &&)> &on_entry) {
-      std::vector<const char *> names;
-      for (const auto &a : attrs) names.push_back(a.c_str());
-      names.push_back(nullptr);
-      struct ctx_t {
-        const std::function<void(reclaim::ldap::entry &&)> *cb;
-        bool bad = false;
-      } ctx{&on_entry};
-      auto trampoline = [](const reclaim_ldap_entry *e, void *p) {
-        auto *c = static_cast<ctx_t *>(p);
-        try {
-          if (e != nullptr) (*c->cb)(copy_entry(*e));
-        } catch (...) {
-          c->bad = true; // never unwind through the host's C frames
-        }
-      };
-      const int rc = search(base.c_str(), filter.c_str(), names.data(), trampoline, &ctx, payload);
-      if (rc != 0 || ctx.bad) search_failed = true;
-      return rc == 0 && !ctx.bad;
-    };
+    const auto fn = host_search(search, payload, search_failed);
     try {
       const size_t n = engine->impl->ldap_catch_up(fn);
+      if (out_recorded != nullptr) *out_recorded = n;
+    } catch (const std::runtime_error &e) {
+      if (search_failed) return fail(RECLAIM_ERR_SEARCH, e.what());
+      throw;
+    }
+    return RECLAIM_OK;
+  });
+}
+
+int reclaim_ldap_refresh(size_t *out_recorded, reclaim_engine *engine, reclaim_ldap_search_fn search,
+                         void *payload) {
+  if (out_recorded != nullptr) *out_recorded = 0;
+  return guarded([&] {
+    if (engine == nullptr || search == nullptr)
+      return fail(RECLAIM_ERR_INVALID_ARGUMENT, "engine or search is NULL");
+    bool search_failed = false;
+    try {
+      const size_t n = engine->impl->ldap_refresh(host_search(search, payload, search_failed));
       if (out_recorded != nullptr) *out_recorded = n;
     } catch (const std::runtime_error &e) {
       if (search_failed) return fail(RECLAIM_ERR_SEARCH, e.what());

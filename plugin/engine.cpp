@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <pthread.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <unistd.h>
 #include <fmt/format.h>
@@ -15,13 +16,17 @@
 namespace reclaim {
 namespace {
 
-// Names the calling thread (top -H, perf, gdb) and lowers its priority:
-// the engine's threads run inside the directory server, whose operation
-// threads must win the CPU. Under saturation the journal then lags (its
-// queue is bounded, see max_queue_bytes) instead of slowing every client.
+// Names the calling thread (top -H, perf, gdb) and gives it idle
+// priority (SCHED_IDLE): the engine's threads run inside the directory
+// server, whose operation threads must win the CPU. They run whenever a CPU
+// would otherwise idle; under saturation the journal lags (its queue is
+// bounded, see max_queue_bytes) instead of slowing every client. Where
+// SCHED_IDLE is refused, the thread runs at nice +10 instead.
 void background_thread(const std::string &name, int nice_level) {
   pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
-  setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), nice_level); // Linux: per thread
+  sched_param none{};
+  if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &none) != 0)
+    setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), nice_level); // Linux: per thread
 }
 
 } // namespace
@@ -212,6 +217,33 @@ void engine::ldap_submit(ldap::change c) {
   wake_.notify_one();
 }
 
+size_t engine::ldap_refresh(const ldap::search_fn &search) {
+  if (validate_only_) throw usage_error("engine opened with RECLAIM_OPEN_VALIDATE_ONLY");
+  if (!unread_wanted_.load(std::memory_order_acquire)) return 0;
+  std::lock_guard lock(sync_mu_);
+  std::vector<ldap::change> wanted;
+  {
+    std::lock_guard queue_lock(mu_);
+    for (auto &[dn, c] : unread_) wanted.push_back(std::move(c));
+    unread_.clear();
+    unread_wanted_ = false;
+  }
+  if (wanted.empty()) return 0;
+  subjects_changed_ = true; // the writer's cached copies are about to be stale
+  size_t n = 0;
+  try {
+    n = ldap::refresh(sync_journal(), cfg_.ldap, wanted, search, log_);
+  } catch (...) {
+    std::lock_guard queue_lock(mu_); // try again on a later call
+    for (auto &c : wanted) unread_.try_emplace(c.dn, std::move(c));
+    unread_wanted_ = true;
+    throw;
+  }
+  subjects_changed_ = true;
+  kick();
+  return n;
+}
+
 size_t engine::ldap_catch_up(const ldap::search_fn &search) {
   if (validate_only_) throw usage_error("engine opened with RECLAIM_OPEN_VALIDATE_ONLY");
   std::lock_guard lock(sync_mu_);
@@ -274,13 +306,15 @@ size_t approx_bytes(const ldap::entry &e) {
 } // namespace
 
 size_t approx_bytes(const ldap::change &c) {
-  return sizeof c + c.actor.size() + c.source.size() + (c.before ? approx_bytes(*c.before) : 0) +
-         (c.after ? approx_bytes(*c.after) : 0);
+  size_t n = sizeof c + c.actor.size() + c.source.size() + c.dn.size() + (c.before ? approx_bytes(*c.before) : 0) +
+             (c.after ? approx_bytes(*c.after) : 0);
+  for (const auto &m : c.mods) {
+    n += sizeof m + m.type.size();
+    for (const auto &v : m.values) n += sizeof v + v.size();
+  }
+  return n;
 }
 
-namespace {
-std::string change_csn(const ldap::change &c) { return c.after ? c.after->first("entryCSN") : std::string{}; }
-} // namespace
 
 void engine::write_batch(std::deque<ldap::change> &batch) {
   // Callbacks of consecutive operations run on different threads and may
@@ -291,7 +325,7 @@ void engine::write_batch(std::deque<ldap::change> &batch) {
   std::string last;
   bool complete = true;
   for (auto &c : batch) {
-    auto csn = change_csn(c);
+    auto csn = ldap::change_csn(c);
     if (csn.empty() && c.op != ldap::operation::remove) complete = false;
     if (csn.empty()) csn = last;
     last = std::max(last, csn);
@@ -301,14 +335,16 @@ void engine::write_batch(std::deque<ldap::change> &batch) {
     std::stable_sort(keyed.begin(), keyed.end(), [](const auto &a, const auto &b) { return a.first < b.first; });
   batch.clear();
   for (auto &[k, c] : keyed) batch.push_back(std::move(c));
+  std::vector<ldap::change> unread;
   for (int attempt = 1;; ++attempt) {
     try {
       auto &j = *writer_journal_;
       if (subjects_changed_.exchange(false)) j.forget_subjects();
       sqlite::transaction tx(j.db());
+      unread.clear();
       for (const auto &c : batch) {
         try {
-          ldap::apply_change(j, cfg_.ldap, c, log_);
+          ldap::apply_change(j, cfg_.ldap, c, log_, &unread);
         } catch (const sqlite::store_error &) {
           throw;
         } catch (const std::exception &e) {
@@ -318,6 +354,11 @@ void engine::write_batch(std::deque<ldap::change> &batch) {
       }
       j.flush_batch();
       tx.commit();
+      if (!unread.empty()) {
+        std::lock_guard lock(mu_);
+        for (auto &c : unread) unread_.try_emplace(c.dn, std::move(c));
+        unread_wanted_ = true;
+      }
       return;
     } catch (const std::exception &e) {
       writer_journal_->forget_subjects(); // the rolled-back batch's states

@@ -14,6 +14,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -49,6 +50,9 @@ public:
   // Queues a committed change (or commits a delete's pre-image now).
   void ldap_submit(ldap::change c);
   size_t ldap_catch_up(const ldap::search_fn &search);
+  // Reads again what the writer could not apply (see ldap::refresh); at
+  // once when nothing is wanted.
+  size_t ldap_refresh(const ldap::search_fn &search);
   const std::vector<std::string> &ldap_attribute_names() const { return ldap_attrs_; }
 
   // Waits for the writer to drain and the planner to plan it; false on
@@ -84,6 +88,10 @@ private:
   uint64_t queued_ = 0, written_ = 0, dropped_ = 0;
   bool stop_ = false;
   std::unique_ptr<journal> writer_journal_;
+  // Changes the writer had no copy of the entry for, by DN, until a host
+  // thread reads them again (ldap_refresh).
+  std::map<std::string, ldap::change> unread_;
+  std::atomic<bool> unread_wanted_{false};
   std::thread writer_;
 
   // Planning and dispatch (their own connections, their own threads).

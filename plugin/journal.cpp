@@ -32,7 +32,9 @@ CREATE TABLE IF NOT EXISTS subjects(
   name TEXT NOT NULL DEFAULT '',
   state TEXT NOT NULL,
   transfer_key TEXT NOT NULL DEFAULT '',
-  csn TEXT NOT NULL DEFAULT '') WITHOUT ROWID; -- one b-tree to update per change, not two
+  csn TEXT NOT NULL DEFAULT '',
+  ndn TEXT NOT NULL DEFAULT '',
+  entry TEXT NOT NULL DEFAULT '') WITHOUT ROWID; -- one b-tree to update per change, not two
 CREATE TABLE IF NOT EXISTS ldap_progress(
   id INTEGER PRIMARY KEY CHECK (id = 1),
   resume_csn TEXT NOT NULL DEFAULT '',
@@ -45,6 +47,19 @@ CREATE TABLE IF NOT EXISTS ldap_pending_deletes(
   prepared_ms INTEGER NOT NULL);
 PRAGMA user_version = 1;
 )sql";
+
+// Stores made by 0.1 lack the subjects' DN and watched attributes; the
+// columns are added empty, and such a subject's first modification makes
+// the host read the entry again (reclaim_ldap_refresh).
+void upgrade(sqlite::database &db) {
+  auto st = db.prepare("SELECT count(*) FROM pragma_table_info('subjects') WHERE name = 'ndn'");
+  if (st.step() && st.integer(0) == 0) {
+    st.reset();
+    db.exec("ALTER TABLE subjects ADD COLUMN ndn TEXT NOT NULL DEFAULT '';"
+            "ALTER TABLE subjects ADD COLUMN entry TEXT NOT NULL DEFAULT '';");
+  }
+  db.exec("CREATE INDEX IF NOT EXISTS subjects_ndn ON subjects(ndn) WHERE ndn <> ''");
+}
 
 state state_from_text(const std::string &s) { return parse_state(s).value_or(state::none); }
 
@@ -112,6 +127,7 @@ std::filesystem::path prepare_dir(const std::filesystem::path &path) {
 journal::journal(const std::filesystem::path &path, sqlite::durability d)
     : db_(prepare_dir(path), d) {
   db_.exec(schema);
+  upgrade(db_);
 }
 
 bool journal::append(event_record &ev) {
@@ -134,7 +150,21 @@ void journal::cache_subjects(size_t max) {
   subjects_.clear();
 }
 
-void journal::forget_subjects() { subjects_.clear(); }
+void journal::forget_subjects() {
+  subjects_.clear();
+  subject_at_.clear();
+}
+
+void journal::cache_subject(const subject_record &s) {
+  if (cache_max_ == 0) return;
+  if (subjects_.size() >= cache_max_) forget_subjects();
+  auto [it, fresh] = subjects_.try_emplace(s.id, s);
+  if (!fresh) {
+    if (it->second.ndn != s.ndn) subject_at_.erase(it->second.ndn);
+    it->second = s;
+  }
+  if (!s.ndn.empty()) subject_at_.insert_or_assign(s.ndn, s.id);
+}
 
 void journal::flush_batch() {
   if (pending_resume_.empty()) return;
@@ -144,29 +174,51 @@ void journal::flush_batch() {
   pending_resume_.clear();
 }
 
+namespace {
+constexpr const char *subject_columns = "SELECT subject_id, name, state, transfer_key, csn, ndn, entry FROM subjects";
+
+subject_record subject_from(sqlite::statement &st) {
+  return {st.text(0), st.text(1), state_from_text(st.text(2)), st.text(3), st.text(4), st.text(5), st.text(6)};
+}
+} // namespace
+
 std::optional<subject_record> journal::subject(const std::string &id) {
   if (cache_max_ > 0)
     if (auto it = subjects_.find(id); it != subjects_.end()) return it->second;
-  auto &st = db_.cached("SELECT name, state, transfer_key, csn FROM subjects WHERE subject_id = ?1");
+  auto &st = db_.cached(std::string(subject_columns) + " WHERE subject_id = ?1");
   st.bind(1, id);
   if (!st.step()) return std::nullopt;
-  subject_record r{id, st.text(0), state_from_text(st.text(1)), st.text(2), st.text(3)};
+  auto r = subject_from(st);
   st.reset(); // a cached SELECT left mid-step would pin an old snapshot
-  if (cache_max_ > 0 && subjects_.size() < cache_max_) subjects_.emplace(id, r);
+  cache_subject(r);
+  return r;
+}
+
+std::optional<subject_record> journal::subject_by_dn(const std::string &ndn) {
+  if (ndn.empty()) return std::nullopt;
+  if (cache_max_ > 0)
+    if (auto at = subject_at_.find(ndn); at != subject_at_.end())
+      if (auto it = subjects_.find(at->second); it != subjects_.end() && it->second.ndn == ndn) return it->second;
+  auto &st = db_.cached(std::string(subject_columns) + " WHERE ndn = ?1 ORDER BY csn DESC LIMIT 1");
+  st.bind(1, ndn);
+  if (!st.step()) return std::nullopt;
+  auto r = subject_from(st);
+  st.reset();
+  cache_subject(r);
   return r;
 }
 
 void journal::put_subject(const subject_record &s) {
   auto &st = db_.cached(
-      "INSERT INTO subjects(subject_id, name, state, transfer_key, csn) VALUES (?1, ?2, ?3, ?4, ?5)"
+      "INSERT INTO subjects(subject_id, name, state, transfer_key, csn, ndn, entry)"
+      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
       " ON CONFLICT(subject_id) DO UPDATE SET name = excluded.name, state = excluded.state,"
-      " transfer_key = excluded.transfer_key, csn = excluded.csn");
+      " transfer_key = excluded.transfer_key, csn = excluded.csn, ndn = excluded.ndn,"
+      " entry = excluded.entry");
   st.bind(1, s.id).bind(2, s.name).bind(3, state_name(s.current)).bind(4, s.transfer_key).bind(5, s.csn);
+  st.bind(6, s.ndn).bind(7, s.entry_json);
   st.step();
-  if (cache_max_ > 0) {
-    if (subjects_.size() >= cache_max_) subjects_.clear();
-    subjects_.insert_or_assign(s.id, s);
-  }
+  cache_subject(s);
 }
 
 std::string journal::resume_csn() {

@@ -36,6 +36,10 @@ struct subject_record {
   state current = state::none;
   std::string transfer_key;
   std::string csn; // LDAP: entryCSN of the last change applied
+  // LDAP: the normalised DN ("" once deleted) and the watched attributes as
+  // last seen (JSON, ldap::entry_json): the copy a modification applies to.
+  std::string ndn;
+  std::string entry_json;
 };
 
 struct pending_delete {
@@ -63,6 +67,8 @@ public:
   bool append(event_record &ev);
 
   std::optional<subject_record> subject(const std::string &id);
+  // The live subject at a normalised DN (the newest, should two claim it).
+  std::optional<subject_record> subject_by_dn(const std::string &ndn);
   void put_subject(const subject_record &s);
 
   std::string resume_csn();
@@ -89,6 +95,8 @@ private:
   sqlite::database db_;
   size_t cache_max_ = 0;
   std::unordered_map<std::string, subject_record> subjects_;
+  std::unordered_map<std::string, std::string> subject_at_; // ndn -> id, for cached subjects
+  void cache_subject(const subject_record &s);
   std::string pending_resume_;
 };
 

@@ -132,7 +132,7 @@ BOOST_AUTO_TEST_CASE(subjects_round_trip) {
   BOOST_TEST(!j.subject("u1").has_value());
   const reclaim::subject_record s{"u1", "cn=Ann,ou=People,dc=example,dc=com", state::leave,
                                   std::string("departmentnumber=100\x1f\x1etitle=\x1e"),
-                                  "20261127230108.669444Z#000000#000#000000"};
+                                  "20261127230108.669444Z#000000#000#000000", "", ""};
   j.put_subject(s);
   auto got = j.subject("u1");
   BOOST_TEST_REQUIRE(got.has_value());
@@ -143,7 +143,7 @@ BOOST_AUTO_TEST_CASE(subjects_round_trip) {
   BOOST_TEST(got->csn == s.csn);
 
   // put_subject replaces.
-  j.put_subject({"u1", "cn=Ann,ou=Leavers,dc=example,dc=com", state::terminated, "", "x"});
+  j.put_subject({"u1", "cn=Ann,ou=Leavers,dc=example,dc=com", state::terminated, "", "x", "", ""});
   got = j.subject("u1");
   BOOST_TEST_REQUIRE(got.has_value());
   BOOST_TEST(got->name == "cn=Ann,ou=Leavers,dc=example,dc=com");
@@ -212,7 +212,7 @@ BOOST_AUTO_TEST_CASE(data_persists_across_reopen) {
     auto ev = make_event("k1");
     BOOST_TEST(j.append(ev));
     seq = ev.seq;
-    j.put_subject({"u1", "cn=Ann", state::terminated, "tk", "c5"});
+    j.put_subject({"u1", "cn=Ann", state::terminated, "tk", "c5", "", ""});
     j.set_resume_csn("c5");
     j.mark_baseline();
     j.put_pending_delete({"u2", "cn=Bob", "{}", reclaim::from_unix_ms(42)});
@@ -247,7 +247,7 @@ BOOST_AUTO_TEST_CASE(rolled_back_transaction_leaves_nothing) {
     sqlite::transaction tx(j.db());
     auto ev = make_event("k1");
     BOOST_TEST(j.append(ev));
-    j.put_subject({"u1", "cn=Ann", state::terminated, "", "c1"});
+    j.put_subject({"u1", "cn=Ann", state::terminated, "", "c1", "", ""});
     // no commit
   }
   BOOST_TEST(j.event_count() == 0);

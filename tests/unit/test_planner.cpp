@@ -105,7 +105,7 @@ struct world {
 
   void people(int n, const std::string &prefix = "p") {
     for (int i = 0; i < n; ++i)
-      j->put_subject({fmt::format("{}{}", prefix, i), fmt::format("uid={}{}", prefix, i), state::active, "", ""});
+      j->put_subject({fmt::format("{}{}", prefix, i), fmt::format("uid={}{}", prefix, i), state::active, "", "", "", ""});
   }
 
   std::vector<plan_row> plans(const std::string &subject = "") { return p->store().plans("", subject); }

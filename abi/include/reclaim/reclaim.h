@@ -27,9 +27,9 @@ extern "C" {
 /* ---------------------------------------------------------------- versions */
 
 #define RECLAIM_VERSION_MAJOR 0
-#define RECLAIM_VERSION_MINOR 1
+#define RECLAIM_VERSION_MINOR 2
 #define RECLAIM_VERSION_PATCH 0
-#define RECLAIM_VERSION "0.1.0"
+#define RECLAIM_VERSION "0.2.0"
 /* 0xMMmmpp: compare with reclaim_version_num() to check header and library. */
 #define RECLAIM_VERSION_NUM                                                    \
   ((RECLAIM_VERSION_MAJOR << 16) | (RECLAIM_VERSION_MINOR << 8) |             \
@@ -200,6 +200,24 @@ typedef struct reclaim_ldap_entry {
 #define RECLAIM_LDAP_COMMIT 2
 #define RECLAIM_LDAP_ABORT 3
 
+/* One modification of a modify, as the server applied it. The operation
+ * codes are LDAP's (LDAP_MOD_ADD 0, LDAP_MOD_DELETE 1, LDAP_MOD_REPLACE 2). */
+#define RECLAIM_LDAP_MOD_ADD 0
+#define RECLAIM_LDAP_MOD_DELETE 1
+#define RECLAIM_LDAP_MOD_REPLACE 2
+
+typedef struct reclaim_ldap_mod {
+  int op;                            /* RECLAIM_LDAP_MOD_ADD … REPLACE */
+  const char *type;                  /* attribute type, options allowed */
+  const char *const *values;         /* value_count values (NULL ones skipped) */
+  size_t value_count;
+} reclaim_ldap_mod;
+
+/* reclaim_ldap_change.flags */
+/* The change was applied by replication (it was made on another server,
+ * which journals it): the engine only updates its copy of the person. */
+#define RECLAIM_LDAP_REPLICATED 0x1u
+
 typedef struct reclaim_ldap_change {
   uint32_t struct_size;              /* sizeof(reclaim_ldap_change) */
   int operation;                     /* RECLAIM_LDAP_ADD … DELETE */
@@ -208,10 +226,21 @@ typedef struct reclaim_ldap_change {
   const reclaim_ldap_entry *after;   /* the entry after; NULL for delete */
   const char *actor;                 /* requestor DN; may be NULL */
   int64_t time_unix_ms;              /* 0 means now */
+  /* Since 0.2 (a host built against 0.1 passes the shorter struct). A
+   * MODIFY may come as its target DN and modifications instead of entries:
+   * the engine applies them to its own copy of the person's watched
+   * attributes (so the host needs no read of the entry). The modifications
+   * must include the operation's new entryCSN; only those of watched
+   * attributes (reclaim_ldap_attribute_names) matter. */
+  const char *dn;                    /* target DN when before/after are NULL */
+  const reclaim_ldap_mod *mods;      /* mod_count modifications */
+  size_t mod_count;
+  uint32_t flags;                    /* RECLAIM_LDAP_REPLICATED */
 } reclaim_ldap_change;
 
 #define RECLAIM_LDAP_CHANGE_INIT                                               \
-  {sizeof(reclaim_ldap_change), 0, RECLAIM_LDAP_COMMIT, NULL, NULL, NULL, 0}
+  {sizeof(reclaim_ldap_change), 0, RECLAIM_LDAP_COMMIT, NULL, NULL, NULL, 0,   \
+   NULL, NULL, 0, 0}
 
 /* Fills *change with RECLAIM_LDAP_CHANGE_INIT. THREADS: any. */
 RECLAIM_API void reclaim_ldap_change_init(reclaim_ldap_change *change);
@@ -256,6 +285,17 @@ RECLAIM_API int reclaim_ldap_catch_up(size_t *out_recorded,
                                       reclaim_engine *engine,
                                       reclaim_ldap_search_fn search,
                                       void *payload);
+
+/* Reads again, with the host's search, the entries the engine asked for: a
+ * modification (see reclaim_ldap_change.mods) of an entry the engine had no
+ * copy of, e.g. one that just became a person. Journals what they show, as
+ * catch-up does. Returns at once (RECLAIM_OK, *out_recorded 0) when nothing
+ * is wanted, so a host may call it before every change it submits.
+ * THREADS: any; search is called on the calling thread. */
+RECLAIM_API int reclaim_ldap_refresh(size_t *out_recorded,
+                                     reclaim_engine *engine,
+                                     reclaim_ldap_search_fn search,
+                                     void *payload);
 
 /* Waits until every change queued by reclaim_ldap_submit is journalled (or
  * timeout_ms passes; 0 waits forever). Returns RECLAIM_OK when drained,
