@@ -238,9 +238,9 @@ run_one() {
       perf report -i "$run.perf.data" --stdio --no-children --sort dso,sym -g none --percent-limit 0.4 2>/dev/null |
         grep -v '^#' | grep -v '^$' | head -n 40
     } >"$workdir/perf-$mode-$variant.txt"
-    rm -f -- "$run.perf.data"
+    [[ -n "$keep" ]] || rm -f -- "$run.perf.data"
     log "$mode/$variant profiled run: $(json_field ops_per_s "$json")/s (not counted)"
-    slapd_sandbox_stop "$run"; current=""; rm -rf -- "$run"
+    slapd_sandbox_stop "$run"; current=""; [[ -n "$keep" ]] || rm -rf -- "$run"
     return 0
   fi
   printf '%s\n' "$json" >>"$workdir/runs.jsonl"

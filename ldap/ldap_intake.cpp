@@ -35,12 +35,23 @@ std::string_view op_name(operation op) {
   return "?";
 }
 
+// entry_json of the attributes the mapping reads (a host may hand more).
+std::string watched_json(const mapping_config &cfg, const entry &e) {
+  static const std::vector<std::string> none;
+  const auto computed = cfg.needed.empty() ? needed_attributes(cfg) : none;
+  entry w;
+  w.dn = e.dn;
+  for (const auto &name : cfg.needed.empty() ? computed : cfg.needed)
+    if (const auto *v = e.find(name)) w.attrs.emplace(name, *v);
+  return entry_json(w);
+}
+
 // The subject row for an entry: its resting state plus the copy of its
 // watched attributes that later modifications are applied to.
 subject_record subject_row(const mapping_config &cfg, const entry &e, const std::string &id, state s,
                            std::string csn, std::string ndn = {}) {
   if (ndn.empty()) ndn = normalize_dn(e.dn).value_or(lower_ascii(e.dn));
-  return {id, e.dn, s, transfer_key(cfg, e), std::move(csn), std::move(ndn), entry_json(e)};
+  return {id, e.dn, s, transfer_key(cfg, e), std::move(csn), std::move(ndn), watched_json(cfg, e)};
 }
 
 bool same_value(std::string_view a, std::string_view b) {
@@ -342,7 +353,8 @@ std::optional<std::set<unsigned>> local_server_ids(const search_fn &search, cons
   return ids;
 }
 
-size_t catch_up(journal &j, const mapping_config &cfg, const search_fn &search, const logger &log) {
+size_t catch_up(journal &j, const mapping_config &cfg, const search_fn &search, const logger &log,
+                const std::optional<std::string> &from_csn) {
   const auto attrs = needed_attributes(cfg);
   size_t recorded = 0;
   sqlite::transaction tx(j.db());
@@ -362,7 +374,7 @@ size_t catch_up(journal &j, const mapping_config &cfg, const search_fn &search, 
     log.log(log_level::info, "baseline: {} people under \"{}\" recorded, no events", people, cfg.base);
   } else {
     const auto local = local_server_ids(search, log);
-    const auto resume = j.resume_csn();
+    const auto resume = from_csn ? std::min(*from_csn, j.resume_csn()) : j.resume_csn();
     const auto from = csn_minus(resume, cfg.catch_up_margin);
     const auto filter = from.empty() ? person_filter(cfg)
                                      : fmt::format("(&{}(entryCSN>={}))", person_filter(cfg), from);

@@ -67,7 +67,10 @@ bool prepare_delete(journal &j, const mapping_config &cfg, const entry &before);
 
 // Start-up catch-up (see reclaim_ldap_catch_up in reclaim.h). Returns the
 // number of events journalled; throws on a failed search.
-size_t catch_up(journal &j, const mapping_config &cfg, const search_fn &search, const logger &log);
+// from: start at this entryCSN (minus the margin) instead of the resume
+// point (after changes were dropped on a full queue).
+size_t catch_up(journal &j, const mapping_config &cfg, const search_fn &search, const logger &log,
+                const std::optional<std::string> &from = std::nullopt);
 
 // The server ids (entryCSN's third field) of changes made on this server,
 // read from cn=config's olcServerID; nullopt when it cannot be told.

@@ -249,8 +249,10 @@ bool fetch_entry(const char *dn, owned_entry &out) {
   for (auto &n : a.attrs) attrs.push_back(n.data());
   attrs.push_back(nullptr);
   bool found = false;
+  // OpenLDAP's internal search returns whole entries (measured): copy only
+  // what was asked for.
   internal_search(dn, LDAP_SCOPE_BASE, "(objectClass=*)", attrs.data(), [&](Slapi_Entry *e) {
-    copy_entry(e, out);
+    copy_entry(e, out, &a.attrs);
     found = true;
   });
   return found;
@@ -266,7 +268,7 @@ int catch_up_search(const char *base, const char *filter, const char *const *att
   attrs.push_back(nullptr);
   const int rc = internal_search(base, LDAP_SCOPE_SUBTREE, filter, attrs.data(), [&](Slapi_Entry *e) {
     owned_entry copy;
-    copy_entry(e, copy);
+    copy_entry(e, copy, &names);
     on_entry(copy.finish(), entry_payload);
   });
   return rc == LDAP_SUCCESS ? 0 : -1;

@@ -69,7 +69,6 @@ engine::~engine() {
     stop_ = true;
   }
   wake_.notify_all();
-  room_.notify_all();
   if (writer_.joinable()) writer_.join();
   {
     std::lock_guard lock(work_mu_);
@@ -200,26 +199,39 @@ void engine::ldap_submit(ldap::change c) {
   }
   if (c.when == ldap::phase::abort && c.op != ldap::operation::remove) return;
   const size_t bytes = approx_bytes(c);
+  bool was_empty = false;
   {
-    std::unique_lock lock(mu_);
-    if (queue_bytes_ + bytes > max_queue_bytes &&
-        !room_.wait_for(lock, queue_wait, [&] { return stop_ || queue_bytes_ + bytes <= max_queue_bytes; })) {
-      if (dropped_++ % 10000 == 0)
-        log_.log(log_level::error,
-                 "journal queue full ({} changes, {} MiB) for {} s: dropping; catch-up at next start recovers them",
-                 queue_.size(), queue_bytes_ >> 20, queue_wait.count());
+    std::lock_guard lock(mu_);
+    if (queue_bytes_ + bytes > max_queue_bytes) {
+      drop(c);
       return;
     }
+    was_empty = queue_.empty();
     queue_.push_back(std::move(c));
     queue_bytes_ += bytes;
     ++queued_;
   }
-  wake_.notify_one();
+  // The writer takes a batch some milliseconds after its first change.
+  if (was_empty) wake_.notify_one();
+}
+
+// Called with mu_ held.
+void engine::drop(const ldap::change &c) {
+  const auto csn = ldap::change_csn(c);
+  if (!overflow_from_ || csn.empty() || csn < *overflow_from_) overflow_from_ = csn;
+  overflowed_ = true;
+  if (dropped_++ % 10000 == 0)
+    log_.log(log_level::warning,
+             "journal queue full ({} changes, {} MiB): change dropped ({} so far); catch-up from entryCSN {} "
+             "recovers them once the queue has drained",
+             queue_.size(), queue_bytes_ >> 20, dropped_, overflow_from_->empty() ? "(resume point)" : *overflow_from_);
 }
 
 size_t engine::ldap_refresh(const ldap::search_fn &search) {
   if (validate_only_) throw usage_error("engine opened with RECLAIM_OPEN_VALIDATE_ONLY");
-  if (!unread_wanted_.load(std::memory_order_acquire)) return 0;
+  size_t n = 0;
+  if (overflowed_.load(std::memory_order_acquire)) n += catch_up_overflow(search);
+  if (!unread_wanted_.load(std::memory_order_acquire)) return n;
   std::lock_guard lock(sync_mu_);
   std::vector<ldap::change> wanted;
   {
@@ -228,15 +240,41 @@ size_t engine::ldap_refresh(const ldap::search_fn &search) {
     unread_.clear();
     unread_wanted_ = false;
   }
-  if (wanted.empty()) return 0;
+  if (wanted.empty()) return n;
   subjects_changed_ = true; // the writer's cached copies are about to be stale
-  size_t n = 0;
   try {
-    n = ldap::refresh(sync_journal(), cfg_.ldap, wanted, search, log_);
+    n += ldap::refresh(sync_journal(), cfg_.ldap, wanted, search, log_);
   } catch (...) {
     std::lock_guard queue_lock(mu_); // try again on a later call
     for (auto &c : wanted) unread_.try_emplace(c.dn, std::move(c));
     unread_wanted_ = true;
+    throw;
+  }
+  subjects_changed_ = true;
+  kick();
+  return n;
+}
+
+// After an overflow, once the writer has emptied the queue (the machine has
+// time again): catch-up from the oldest dropped change.
+size_t engine::catch_up_overflow(const ldap::search_fn &search) {
+  std::lock_guard lock(sync_mu_);
+  std::optional<std::string> from;
+  {
+    std::lock_guard queue_lock(mu_);
+    if (!overflowed_ || !queue_.empty() || written_ < queued_) return 0;
+    from = std::move(overflow_from_);
+    overflow_from_.reset();
+    overflowed_ = false;
+  }
+  subjects_changed_ = true;
+  size_t n = 0;
+  try {
+    n = ldap::catch_up(sync_journal(), cfg_.ldap, search, log_, from->empty() ? std::nullopt : from);
+  } catch (...) {
+    std::lock_guard queue_lock(mu_); // again on a later call
+    if (!overflow_from_ || *from < *overflow_from_) overflow_from_ = from;
+    overflowed_ = true;
     throw;
   }
   subjects_changed_ = true;
@@ -283,7 +321,6 @@ void engine::writer_loop() {
     std::deque<ldap::change> batch;
     batch.swap(queue_);
     queue_bytes_ = 0;
-    room_.notify_all();
     lock.unlock();
     const auto n = batch.size();
     write_batch(batch);

@@ -17,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 namespace reclaim {
@@ -70,6 +71,8 @@ private:
   void kick_workers();
   bool stopping();
   void write_batch(std::deque<ldap::change> &batch);
+  void drop(const ldap::change &c);
+  size_t catch_up_overflow(const ldap::search_fn &search);
   journal &sync_journal();
 
   config cfg_;
@@ -82,7 +85,7 @@ private:
   std::unique_ptr<journal> sync_;
 
   std::mutex mu_; // guards the queue and counters
-  std::condition_variable wake_, drained_, room_;
+  std::condition_variable wake_, drained_;
   std::deque<ldap::change> queue_;
   size_t queue_bytes_ = 0; // approximate memory held by queue_
   uint64_t queued_ = 0, written_ = 0, dropped_ = 0;
@@ -92,6 +95,10 @@ private:
   // thread reads them again (ldap_refresh).
   std::map<std::string, ldap::change> unread_;
   std::atomic<bool> unread_wanted_{false};
+  // Changes dropped on a full queue: catch-up from the oldest one's entryCSN
+  // ("" = from the resume point) once the queue is empty.
+  std::optional<std::string> overflow_from_;
+  std::atomic<bool> overflowed_{false};
   std::thread writer_;
 
   // Planning and dispatch (their own connections, their own threads).
@@ -107,10 +114,11 @@ private:
 };
 
 // The journal queue holds at most this much (approximately; plus the batch
-// being written). A host thread finding it full waits up to queue_wait for
-// room — the directory slows to the journal's pace rather than losing
-// changes or growing without bound — and only then drops the change
-// (catch-up at the next start recovers it).
+// being written). A change that finds it full is not waited for — the
+// directory's operation threads never wait for reclaim — but dropped, and
+// the entryCSN it carried is remembered: once the queue has drained, the
+// next operation's callback runs catch-up from that point (ldap_refresh),
+// so the directory, the durable source, fills the gap.
 // Approximate memory a queued change holds (for max_queue_bytes).
 size_t approx_bytes(const ldap::change &c);
 
@@ -119,6 +127,5 @@ size_t approx_bytes(const ldap::change &c);
 inline constexpr int background_nice = 10;
 
 inline constexpr size_t max_queue_bytes = 64u << 20;
-inline constexpr std::chrono::seconds queue_wait{10};
 
 } // namespace reclaim

@@ -199,7 +199,7 @@ std::optional<subject_record> journal::subject_by_dn(const std::string &ndn) {
   if (cache_max_ > 0)
     if (auto at = subject_at_.find(ndn); at != subject_at_.end())
       if (auto it = subjects_.find(at->second); it != subjects_.end() && it->second.ndn == ndn) return it->second;
-  auto &st = db_.cached(std::string(subject_columns) + " WHERE ndn = ?1 ORDER BY csn DESC LIMIT 1");
+  auto &st = db_.cached(std::string(subject_columns) + " WHERE ndn = ?1 AND ndn <> '' ORDER BY csn DESC LIMIT 1"); // the partial index
   st.bind(1, ndn);
   if (!st.step()) return std::nullopt;
   auto r = subject_from(st);
