@@ -353,6 +353,29 @@ std::optional<std::set<unsigned>> local_server_ids(const search_fn &search, cons
   return ids;
 }
 
+namespace {
+
+// A store written by 0.1 has no copies of the people's watched attributes:
+// take them from the directory once, keeping every recorded state.
+void fill_copies(journal &j, const mapping_config &cfg, const search_fn &search, const logger &log) {
+  if (j.subjects_without_copy() == 0) return;
+  size_t filled = 0;
+  const bool ok = search(cfg.base, person_filter(cfg), needed_attributes(cfg), [&](entry &&e) {
+    if (!in_scope(cfg, e) || !is_person(cfg, e)) return;
+    auto known = j.subject(subject_id_of(e, log));
+    if (!known || !known->ndn.empty() || known->current == state::deleted) return;
+    const auto row = subject_row(cfg, e, known->id, known->current, known->csn);
+    known->ndn = row.ndn;
+    known->entry_json = row.entry_json;
+    j.put_subject(*known);
+    ++filled;
+  });
+  if (!ok) throw std::runtime_error(fmt::format("search under \"{}\" failed", cfg.base));
+  log.log(log_level::info, "copied the watched attributes of {} people recorded by an older version", filled);
+}
+
+} // namespace
+
 size_t catch_up(journal &j, const mapping_config &cfg, const search_fn &search, const logger &log,
                 const std::optional<std::string> &from_csn) {
   const auto attrs = needed_attributes(cfg);
@@ -373,6 +396,7 @@ size_t catch_up(journal &j, const mapping_config &cfg, const search_fn &search, 
     j.mark_baseline();
     log.log(log_level::info, "baseline: {} people under \"{}\" recorded, no events", people, cfg.base);
   } else {
+    fill_copies(j, cfg, search, log);
     const auto local = local_server_ids(search, log);
     const auto resume = from_csn ? std::min(*from_csn, j.resume_csn()) : j.resume_csn();
     const auto from = csn_minus(resume, cfg.catch_up_margin);

@@ -470,6 +470,10 @@ void submit_modify(reclaim_engine *e, Slapi_PBlock *pb, bool replicated) {
     }
   }
   if (!m.watched) return;
+  // A new object class may make the entry a person the engine has no copy
+  // of yet: read the entry (rare; one internal search).
+  const bool classes = std::any_of(m.mods.begin(), m.mods.end(),
+                                   [](const reclaim_ldap_mod &x) { return strcasecmp(x.type, "objectClass") == 0; });
   reclaim_ldap_change c = RECLAIM_LDAP_CHANGE_INIT;
   c.operation = RECLAIM_LDAP_MODIFY;
   char *actor = nullptr;
@@ -477,14 +481,14 @@ void submit_modify(reclaim_engine *e, Slapi_PBlock *pb, bool replicated) {
   c.actor = actor;
   c.flags = replicated ? RECLAIM_LDAP_REPLICATED : 0;
   owned_entry after;
-  if (m.csn) {
+  if (m.csn && !classes) {
     m.finish();
     c.dn = dn;
     c.mods = m.mods.data();
     c.mod_count = m.mods.size();
   } else {
     static std::atomic<bool> told{false};
-    if (!told.exchange(true))
+    if (!classes && !told.exchange(true))
       log_line(SLAPI_LOG_PLUGIN, "entryCSN is not among the post-operation modifications (did another plugin "
                                  "read them in its pre-operation callback?): reading entries back, one more "
                                  "internal search per change");

@@ -29,7 +29,12 @@ constexpr std::initializer_list<state> resting_states = {
     state::active, state::leave, state::terminated, state::contract_ended};
 
 void load_engine(const reader &r, const toml::table &t, engine_config &out) {
-  r.only_keys(t, "engine", {"state_dir", "log_level", "mode"});
+  r.only_keys(t, "engine", {"state_dir", "log_level", "mode", "queue_limit_bytes"});
+  if (auto v = r.integer(t, "engine", "queue_limit_bytes")) {
+    if (*v < 1)
+      r.fail(t.get("queue_limit_bytes")->source(), "engine.queue_limit_bytes", "must be at least 1");
+    out.queue_limit_bytes = static_cast<size_t>(*v);
+  }
   if (auto v = r.str(t, "engine", "state_dir")) {
     if (v->empty() || (*v)[0] != '/')
       r.fail(t.get("state_dir")->source(), "engine.state_dir", "must be an absolute path");

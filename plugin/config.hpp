@@ -28,6 +28,9 @@ public:
 struct engine_config {
   std::filesystem::path state_dir = "/var/lib/reclaim";
   log_level level = log_level::info;
+  // Memory the journal queue may hold before changes are dropped (and
+  // recovered by catch-up once it has drained).
+  size_t queue_limit_bytes = 64u << 20;
 };
 
 struct config {

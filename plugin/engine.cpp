@@ -20,7 +20,7 @@ namespace {
 // priority (SCHED_IDLE): the engine's threads run inside the directory
 // server, whose operation threads must win the CPU. They run whenever a CPU
 // would otherwise idle; under saturation the journal lags (its queue is
-// bounded, see max_queue_bytes) instead of slowing every client. Where
+// bounded, see queue_limit_bytes) instead of slowing every client. Where
 // SCHED_IDLE is refused, the thread runs at nice +10 instead.
 void background_thread(const std::string &name, int nice_level) {
   pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
@@ -202,7 +202,7 @@ void engine::ldap_submit(ldap::change c) {
   bool was_empty = false;
   {
     std::lock_guard lock(mu_);
-    if (queue_bytes_ + bytes > max_queue_bytes) {
+    if (queue_bytes_ + bytes > cfg_.engine.queue_limit_bytes) {
       drop(c);
       return;
     }

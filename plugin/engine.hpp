@@ -113,8 +113,8 @@ private:
   void audit_loop();
 };
 
-// The journal queue holds at most this much (approximately; plus the batch
-// being written). A change that finds it full is not waited for — the
+// The journal queue holds at most [engine] queue_limit_bytes (approximately;
+// plus the batch being written). A change that finds it full is not waited for — the
 // directory's operation threads never wait for reclaim — but dropped, and
 // the entryCSN it carried is remembered: once the queue has drained, the
 // next operation's callback runs catch-up from that point (ldap_refresh),
@@ -126,6 +126,5 @@ size_t approx_bytes(const ldap::change &c);
 // dispatch workers) relative to the host's.
 inline constexpr int background_nice = 10;
 
-inline constexpr size_t max_queue_bytes = 64u << 20;
 
 } // namespace reclaim

@@ -221,6 +221,13 @@ void journal::put_subject(const subject_record &s) {
   cache_subject(s);
 }
 
+int64_t journal::subjects_without_copy() {
+  auto &st = db_.cached("SELECT count(*) FROM subjects WHERE ndn = '' AND state <> 'deleted'");
+  const int64_t n = st.step() ? st.integer(0) : 0;
+  st.reset();
+  return n;
+}
+
 std::string journal::resume_csn() {
   auto &st = db_.cached("SELECT resume_csn FROM ldap_progress WHERE id = 1");
   std::string csn = st.step() ? st.text(0) : std::string{};

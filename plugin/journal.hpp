@@ -70,6 +70,8 @@ public:
   // The live subject at a normalised DN (the newest, should two claim it).
   std::optional<subject_record> subject_by_dn(const std::string &ndn);
   void put_subject(const subject_record &s);
+  // Live subjects without a DN (stores written before 0.2).
+  int64_t subjects_without_copy();
 
   std::string resume_csn();
   void set_resume_csn(const std::string &csn); // keeps the maximum

@@ -10,6 +10,10 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <fstream>
+#include <sqlite3.h>
+#include <sstream>
+
 using namespace reclaim::test;
 
 namespace {
@@ -28,7 +32,75 @@ void first_write(directory &d) {
                                 {{mod_op::replace, "description", {"first write after start"}}}) == 0);
 }
 
+void sql(const std::filesystem::path &db_path, const std::string &statements) {
+  sqlite3 *db = nullptr;
+  BOOST_REQUIRE(sqlite3_open(db_path.c_str(), &db) == SQLITE_OK);
+  char *error = nullptr;
+  const int rc = sqlite3_exec(db, statements.c_str(), nullptr, nullptr, &error);
+  const std::string message = error ? error : "";
+  sqlite3_free(error);
+  sqlite3_close(db);
+  BOOST_REQUIRE_MESSAGE(rc == SQLITE_OK, message);
+}
+
+void set_engine_key(const std::filesystem::path &config, const std::string &line) {
+  std::ifstream in(config);
+  std::stringstream text;
+  text << in.rdbuf();
+  auto s = text.str();
+  const auto at = s.find("[engine]\n");
+  BOOST_REQUIRE(at != std::string::npos);
+  s.insert(at + 9, line + "\n");
+  std::ofstream(config) << s;
+}
+
 } // namespace
+
+// A modify reaches the engine as its modifications, applied to the
+// journal's copy of the person. A store written by 0.1 has no such copies:
+// the first start fills them from the directory, keeping recorded states.
+BOOST_AUTO_TEST_CASE(store_without_copies_is_filled_at_start) {
+  directory d(seeded(), "upgrade");
+  d.start();
+  first_write(d); // the baseline
+  d.events().wait_readable();
+  d.stop();
+  sql(d.state_dir() / "journal.sqlite3",
+      "DROP INDEX subjects_ndn; ALTER TABLE subjects DROP COLUMN entry; ALTER TABLE subjects DROP COLUMN ndn;");
+  d.start();
+  first_write(d);
+  const auto alice = d.modify(person_dn("cu.alice"), {{mod_op::replace, "employeeType", {"terminated"}}});
+  const auto bob = d.modify(person_dn("cu.bob"), {{mod_op::replace, "title", {"Engineer"}}});
+  const auto carol = d.modify(person_dn("cu.carol"), {{mod_op::replace, "employeeType", {"employee"}}});
+  expect_events(d, 0,
+                {change_of(alice, "active", "terminated"), change_of(bob, "active", "transferred"),
+                 change_of(carol, "leave", "reactivated")},
+                "modifies after the upgrade");
+  BOOST_TEST(d.slapd().plugin_log().find("copied the watched attributes of 3 people") != std::string::npos,
+             d.slapd().plugin_log());
+}
+
+// A full journal queue never makes slapd wait: the change is dropped, and
+// once the queue has drained the next operation's callback runs catch-up
+// from the dropped change's entryCSN. With a limit of one byte every
+// change is dropped.
+BOOST_AUTO_TEST_CASE(full_queue_drops_and_catches_up) {
+  directory d(seeded(), "overflow");
+  set_engine_key(d.config_path(), "queue_limit_bytes = 1");
+  d.start();
+  first_write(d); // the baseline
+  d.events().wait_readable();
+  const auto alice = d.modify(person_dn("cu.alice"), {{mod_op::replace, "employeeType", {"terminated"}}});
+  BOOST_TEST(d.events().wait_after(0, 0).empty());
+  // Its callback catches alice up (and carol, whose change is applied by then).
+  const auto carol = d.modify(person_dn("cu.carol"), {{mod_op::replace, "employeeType", {"employee"}}});
+  first_write(d);
+  expect_events(d, 0,
+                {change_of(alice, "active", "terminated", "ldap-catchup"),
+                 change_of(carol, "leave", "reactivated", "ldap-catchup")},
+                "dropped changes recovered");
+  BOOST_TEST(d.slapd().plugin_log().find("journal queue full") != std::string::npos, d.slapd().plugin_log());
+}
 
 BOOST_AUTO_TEST_CASE(changes_made_without_the_plugin_are_caught_up_once) {
   directory d(seeded(), "catchup");

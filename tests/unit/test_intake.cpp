@@ -125,6 +125,20 @@ struct intake_fixture {
   }
 
   size_t catch_up(fake_directory &d) { return reclaim::ldap::catch_up(j, cfg.ldap, d.fn(), log); }
+
+  // A modify as a host without the entry sends it: DN and modifications.
+  bool modify(const std::string &dn, std::vector<reclaim::ldap::modification> mods, int csn_n,
+              std::vector<change> *unread = nullptr, bool replicated = false) {
+    change c;
+    c.op = operation::modify;
+    c.dn = dn;
+    c.mods = std::move(mods);
+    if (csn_n > 0) c.mods.push_back({2, "entryCSN", {csn(csn_n)}});
+    c.replicated = replicated;
+    c.actor = "cn=admin,dc=example,dc=com";
+    c.time = at;
+    return reclaim::ldap::apply_change(j, cfg.ldap, c, log, unread);
+  }
 };
 
 } // namespace
@@ -174,6 +188,89 @@ BOOST_AUTO_TEST_CASE(modify_to_terminated) {
   BOOST_TEST(nlohmann::json::parse(ev.attributes_json).at("operation").get<std::string>() == "modify");
   BOOST_TEST(j.subject("u1")->current == state::terminated);
   BOOST_TEST(j.resume_csn() == csn(2));
+}
+
+BOOST_AUTO_TEST_CASE(modifications_apply_to_the_recorded_copy) {
+  add_ann();
+  // Replace, add and delete of values, case-insensitively; the DN as the
+  // client wrote it.
+  BOOST_TEST(modify("CN=Ann,OU=people,dc=example,dc=com", {{2, "employeeType", {"Terminated"}}}, 2));
+  auto ev = last_event();
+  BOOST_TEST(ev.previous == state::active);
+  BOOST_TEST(ev.current == state::terminated);
+  BOOST_TEST(ev.idempotency_key == "u1/" + csn(2));
+  const auto attrs = nlohmann::json::parse(ev.attributes_json);
+  BOOST_TEST(attrs.at("before").at("departmentNumber").at(0).get<std::string>() == "100");
+  BOOST_TEST(!attrs.at("before").contains("employeeType"));
+  BOOST_TEST(modify("cn=Ann," + people, {{1, "employeeType", {"TERMINATED"}}, {0, "employeeType", {"employee"}}}, 3));
+  BOOST_TEST(last_event().previous == state::terminated);
+  BOOST_TEST(last_event().current == state::reactivated);
+  BOOST_TEST(modify("cn=Ann," + people, {{0, "departmentNumber", {"200"}}, {1, "departmentNumber", {"100"}}}, 4));
+  BOOST_TEST(last_event().current == state::transferred);
+  BOOST_TEST(j.subject("u1")->csn == csn(4));
+  BOOST_TEST(j.resume_csn() == csn(4));
+}
+
+BOOST_AUTO_TEST_CASE(modifications_already_in_the_copy_are_no_event) {
+  add_ann();
+  // The copy was read after this change (catch-up, refresh): csn 1 <= 1.
+  BOOST_TEST(!modify("cn=Ann," + people, {{2, "employeeType", {"terminated"}}}, 1));
+  BOOST_TEST(events().size() == 1u);
+  BOOST_TEST(j.subject("u1")->current == state::active);
+}
+
+BOOST_AUTO_TEST_CASE(modifications_of_an_unknown_entry_are_handed_back) {
+  std::vector<change> unread;
+  // Not a recorded person, and a modify without its entryCSN: both need a read.
+  BOOST_TEST(!modify("cn=Bob," + people, {{2, "employeeType", {"terminated"}}}, 2, &unread));
+  add_ann();
+  BOOST_TEST(!modify("cn=Ann," + people, {{2, "employeeType", {"terminated"}}}, 0, &unread));
+  // Out of base and unparsable DNs are not read again.
+  BOOST_TEST(!modify("cn=Eve,dc=other", {{2, "employeeType", {"terminated"}}}, 2, &unread));
+  BOOST_TEST(!modify("not a dn", {{2, "employeeType", {"terminated"}}}, 2, &unread));
+  BOOST_TEST_REQUIRE(unread.size() == 2u);
+  BOOST_TEST(unread[0].dn == "cn=Bob," + people);
+  BOOST_TEST(unread[1].dn == "cn=Ann," + people);
+  BOOST_TEST(logs.contains("does not parse"));
+
+  // The host reads them again: Ann is terminated now, Bob is new.
+  fake_directory d;
+  d.put(person("u1", 3, {{"departmentNumber", {"100"}}, {"employeeType", {"terminated"}}}));
+  d.put(person("u2", 4, {}, "cn=Bob," + people));
+  BOOST_TEST(reclaim::ldap::refresh(j, cfg.ldap, unread, d.fn(), log) == 2u);
+  const auto all = events();
+  BOOST_TEST_REQUIRE(all.size() == 3u);
+  BOOST_TEST(all[1].subject_id == "u2");
+  BOOST_TEST(all[1].previous == state::none);
+  BOOST_TEST(all[2].subject_id == "u1");
+  BOOST_TEST(all[2].previous == state::active);
+  BOOST_TEST(all[2].current == state::terminated);
+  BOOST_TEST(all[2].actor == "cn=admin,dc=example,dc=com");
+  // Now both have copies: the next modify applies directly.
+  BOOST_TEST(modify("cn=Bob," + people, {{2, "employeeType", {"leave"}}}, 5));
+  BOOST_TEST(last_event().current == state::leave);
+}
+
+BOOST_AUTO_TEST_CASE(replicated_changes_update_the_copy_only) {
+  add_ann();
+  BOOST_TEST(!modify("cn=Ann," + people, {{2, "employeeType", {"terminated"}}}, 2, nullptr, true));
+  BOOST_TEST(events().size() == 1u);
+  BOOST_TEST(j.subject("u1")->current == state::terminated);
+  BOOST_TEST(j.resume_csn() == csn(1)); // the other server's change is not ours to resume from
+  // The local rehire that follows is a reactivation, not active -> active.
+  BOOST_TEST(modify("cn=Ann," + people, {{2, "employeeType", {"employee"}}}, 3));
+  BOOST_TEST(last_event().previous == state::terminated);
+  BOOST_TEST(last_event().current == state::reactivated);
+  // A replicated rename or delete: the copy no longer answers to the DN.
+  change moved;
+  moved.op = operation::modrdn;
+  moved.dn = "cn=Ann," + people;
+  moved.replicated = true;
+  BOOST_TEST(!reclaim::ldap::apply_change(j, cfg.ldap, moved, log));
+  std::vector<change> unread;
+  BOOST_TEST(!modify("cn=Ann," + people, {{2, "employeeType", {"leave"}}}, 4, &unread));
+  BOOST_TEST(unread.size() == 1u);
+  BOOST_TEST(j.subject("u1")->current == state::active);
 }
 
 BOOST_AUTO_TEST_CASE(modify_to_each_resting_state) {
