@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <fmt/format.h>
 #include <set>
 #include <nlohmann/json.hpp>
@@ -164,6 +165,84 @@ bool forget_at(journal &j, const std::string &dn, bool deleted) {
 }
 
 } // namespace
+
+namespace {
+
+void put_u32(std::string &out, size_t n) {
+  const auto v = static_cast<uint32_t>(n);
+  out.append(reinterpret_cast<const char *>(&v), sizeof v);
+}
+void put_str(std::string &out, std::string_view s) {
+  put_u32(out, s.size());
+  out.append(s);
+}
+
+struct reader {
+  std::string_view in;
+  uint32_t u32() {
+    uint32_t v = 0;
+    if (in.size() < sizeof v) throw std::runtime_error("packed change truncated");
+    std::memcpy(&v, in.data(), sizeof v);
+    in.remove_prefix(sizeof v);
+    return v;
+  }
+  std::string str() {
+    const auto n = u32();
+    if (in.size() < n) throw std::runtime_error("packed change truncated");
+    std::string s(in.substr(0, n));
+    in.remove_prefix(n);
+    return s;
+  }
+};
+
+} // namespace
+
+std::string pack_modify(const change &c) {
+  if (c.op != operation::modify || c.before || c.after || c.dn.empty()) return {};
+  std::string out;
+  size_t size = 32 + c.dn.size() + c.actor.size() + c.source.size();
+  for (const auto &m : c.mods) {
+    size += 12 + m.type.size();
+    for (const auto &v : m.values) size += 4 + v.size();
+  }
+  out.reserve(size);
+  put_u32(out, c.replicated ? 1 : 0);
+  const int64_t ms = to_unix_ms(c.time);
+  out.append(reinterpret_cast<const char *>(&ms), sizeof ms);
+  put_str(out, c.dn);
+  put_str(out, c.actor);
+  put_str(out, c.source);
+  put_u32(out, c.mods.size());
+  for (const auto &m : c.mods) {
+    put_u32(out, static_cast<size_t>(m.op));
+    put_str(out, m.type);
+    put_u32(out, m.values.size());
+    for (const auto &v : m.values) put_str(out, v);
+  }
+  return out;
+}
+
+change unpack_modify(std::string_view packed) {
+  reader r{packed};
+  change c;
+  c.op = operation::modify;
+  c.replicated = r.u32() != 0;
+  int64_t ms = 0;
+  if (r.in.size() < sizeof ms) throw std::runtime_error("packed change truncated");
+  std::memcpy(&ms, r.in.data(), sizeof ms);
+  r.in.remove_prefix(sizeof ms);
+  c.time = from_unix_ms(ms);
+  c.dn = r.str();
+  c.actor = r.str();
+  c.source = r.str();
+  for (auto n = r.u32(); n > 0; --n) {
+    auto &m = c.mods.emplace_back();
+    m.op = static_cast<int>(r.u32());
+    m.type = r.str();
+    for (auto k = r.u32(); k > 0; --k) m.values.push_back(r.str());
+  }
+  return c;
+}
 
 std::string change_csn(const change &c) {
   if (c.after) return c.after->first("entryCSN");

@@ -29,7 +29,13 @@ constexpr std::initializer_list<state> resting_states = {
     state::active, state::leave, state::terminated, state::contract_ended};
 
 void load_engine(const reader &r, const toml::table &t, engine_config &out) {
-  r.only_keys(t, "engine", {"state_dir", "log_level", "mode", "queue_limit_bytes"});
+  r.only_keys(t, "engine", {"state_dir", "log_level", "mode", "queue_limit_bytes", "background_priority"});
+  if (auto v = r.str(t, "engine", "background_priority")) {
+    if (*v != "idle" && *v != "nice")
+      r.fail(t.get("background_priority")->source(), "engine.background_priority",
+             fmt::format("\"{}\" is not one of idle, nice", *v));
+    out.idle_priority = *v == "idle";
+  }
   if (auto v = r.integer(t, "engine", "queue_limit_bytes")) {
     if (*v < 1)
       r.fail(t.get("queue_limit_bytes")->source(), "engine.queue_limit_bytes", "must be at least 1");

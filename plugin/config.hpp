@@ -31,6 +31,8 @@ struct engine_config {
   // Memory the journal queue may hold before changes are dropped (and
   // recovered by catch-up once it has drained).
   size_t queue_limit_bytes = 64u << 20;
+  // The engine's own threads: SCHED_IDLE (true) or nice +10.
+  bool idle_priority = true;
 };
 
 struct config {

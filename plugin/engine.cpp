@@ -21,11 +21,12 @@ namespace {
 // server, whose operation threads must win the CPU. They run whenever a CPU
 // would otherwise idle; under saturation the journal lags (its queue is
 // bounded, see queue_limit_bytes) instead of slowing every client. Where
-// SCHED_IDLE is refused, the thread runs at nice +10 instead.
-void background_thread(const std::string &name, int nice_level) {
+// SCHED_IDLE is refused (or [engine] background_priority = "nice"), the
+// thread runs at nice +10 instead.
+void background_thread(const std::string &name, bool idle, int nice_level) {
   pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
   sched_param none{};
-  if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &none) != 0)
+  if (!idle || pthread_setschedparam(pthread_self(), SCHED_IDLE, &none) != 0)
     setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), nice_level); // Linux: per thread
 }
 
@@ -97,7 +98,7 @@ void engine::open_audit(bool say_if_locked) {
 }
 
 void engine::audit_loop() {
-  background_thread("reclaim-audit", background_nice);
+  background_thread("reclaim-audit", cfg_.engine.idle_priority, background_nice);
   while (!stopping()) {
     try {
       if (!audit_) open_audit(false);
@@ -126,7 +127,7 @@ bool engine::stopping() {
 }
 
 void engine::planner_loop() {
-  background_thread("reclaim-plan", background_nice);
+  background_thread("reclaim-plan", cfg_.engine.idle_priority, background_nice);
   journal j(cfg_.journal_path(), sqlite::durability::normal);
   planner p(cfg_, j, log_);
   for (;;) {
@@ -153,7 +154,7 @@ void engine::planner_loop() {
 void engine::kick_workers() { dispatch_cv_.notify_all(); }
 
 void engine::worker_loop(int index) {
-  background_thread(fmt::format("reclaim-act-{}", index), background_nice);
+  background_thread(fmt::format("reclaim-act-{}", index), cfg_.engine.idle_priority, background_nice);
   std::unique_ptr<scheduler> s;
   for (;;) {
     try {
@@ -198,16 +199,18 @@ void engine::ldap_submit(ldap::change c) {
     return;
   }
   if (c.when == ldap::phase::abort && c.op != ldap::operation::remove) return;
-  const size_t bytes = approx_bytes(c);
+  queued q{ldap::pack_modify(c), nullptr};
+  if (q.packed.empty()) q.full = std::make_unique<ldap::change>(std::move(c));
+  const size_t bytes = sizeof q + (q.full ? approx_bytes(*q.full) : q.packed.capacity() + 16);
   bool was_empty = false;
   {
     std::lock_guard lock(mu_);
     if (queue_bytes_ + bytes > cfg_.engine.queue_limit_bytes) {
-      drop(c);
+      drop(q.full ? *q.full : c);
       return;
     }
     was_empty = queue_.empty();
-    queue_.push_back(std::move(c));
+    queue_.push_back(std::move(q));
     queue_bytes_ += bytes;
     ++queued_;
   }
@@ -306,7 +309,7 @@ bool engine::flush(std::chrono::milliseconds timeout) {
 }
 
 void engine::writer_loop() {
-  background_thread("reclaim-journal", background_nice);
+  background_thread("reclaim-journal", cfg_.engine.idle_priority, background_nice);
   std::unique_lock lock(mu_);
   for (;;) {
     wake_.wait(lock, [&] { return stop_ || !queue_.empty(); });
@@ -318,11 +321,20 @@ void engine::writer_loop() {
     lock.unlock();
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
     lock.lock();
-    std::deque<ldap::change> batch;
-    batch.swap(queue_);
+    std::vector<queued> taken;
+    taken.swap(queue_);
     queue_bytes_ = 0;
     lock.unlock();
-    const auto n = batch.size();
+    const auto n = taken.size();
+    std::deque<ldap::change> batch;
+    for (auto &q : taken) {
+      try {
+        batch.push_back(q.full ? std::move(*q.full) : ldap::unpack_modify(q.packed));
+      } catch (const std::exception &e) {
+        log_.log(log_level::error, "queued change unreadable, skipped: {}", e.what());
+      }
+    }
+    taken.clear();
     write_batch(batch);
     kick();
     lock.lock();

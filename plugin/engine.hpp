@@ -86,7 +86,13 @@ private:
 
   std::mutex mu_; // guards the queue and counters
   std::condition_variable wake_, drained_;
-  std::deque<ldap::change> queue_;
+  // A queued change: a modify packed into one string (the common case, a
+  // third of the memory of a change object), anything else as it is.
+  struct queued {
+    std::string packed;
+    std::unique_ptr<ldap::change> full;
+  };
+  std::vector<queued> queue_;
   size_t queue_bytes_ = 0; // approximate memory held by queue_
   uint64_t queued_ = 0, written_ = 0, dropped_ = 0;
   bool stop_ = false;

@@ -211,6 +211,31 @@ BOOST_AUTO_TEST_CASE(modifications_apply_to_the_recorded_copy) {
   BOOST_TEST(j.resume_csn() == csn(4));
 }
 
+BOOST_AUTO_TEST_CASE(packed_modify_round_trips) {
+  change c;
+  c.dn = "cn=Ann\\2C Jr.," + people;
+  c.actor = "cn=admin,dc=example,dc=com";
+  c.time = at;
+  c.replicated = true;
+  c.mods = {{2, "employeeType", {"terminated"}}, {1, "title", {}}, {0, "description;lang-de", {"", "Ä\xff", std::string(70000, 'x')}}};
+  const auto packed = reclaim::ldap::pack_modify(c);
+  const auto back = reclaim::ldap::unpack_modify(packed);
+  BOOST_TEST(back.dn == c.dn);
+  BOOST_TEST(back.actor == c.actor);
+  BOOST_TEST(back.source == "ldap");
+  BOOST_TEST(back.replicated);
+  BOOST_TEST(reclaim::to_unix_ms(back.time) == reclaim::to_unix_ms(at));
+  BOOST_TEST_REQUIRE(back.mods.size() == 3u);
+  BOOST_TEST(back.mods[1].op == 1);
+  BOOST_TEST(back.mods[1].values.empty());
+  BOOST_TEST(back.mods[2].type == "description;lang-de");
+  BOOST_TEST(back.mods[2].values == c.mods[2].values);
+  BOOST_CHECK_THROW(reclaim::ldap::unpack_modify(std::string_view(packed).substr(0, packed.size() - 1)),
+                    std::runtime_error);
+  // Only a modify given as modifications is packed.
+  BOOST_TEST(reclaim::ldap::pack_modify(change{}).empty());
+}
+
 BOOST_AUTO_TEST_CASE(modifications_already_in_the_copy_are_no_event) {
   add_ann();
   // The copy was read after this change (catch-up, refresh): csn 1 <= 1.
