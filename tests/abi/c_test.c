@@ -9,6 +9,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -133,6 +134,43 @@ int main(void) {
   CHECK(reclaim_ldap_catch_up(&count, engine, fake_search, NULL) == RECLAIM_OK && count == 0);
   CHECK(reclaim_flush(engine, 5000) == RECLAIM_OK);
   CHECK(logged > 0);
+
+  /* 0.2: a modify as its DN and modifications (entryCSN included). */
+  {
+    static const char *employee[] = {"employee"};
+    static const char *newer[] = {"20261127230001.000000Z#000000#000#000000"};
+    reclaim_ldap_mod mods[2];
+    reclaim_ldap_change change;
+    reclaim_ldap_change_init(&change);
+    mods[0].op = RECLAIM_LDAP_MOD_REPLACE; mods[0].type = "employeeType";
+    mods[0].values = employee; mods[0].value_count = 1;
+    mods[1].op = RECLAIM_LDAP_MOD_REPLACE; mods[1].type = "entryCSN";
+    mods[1].values = newer; mods[1].value_count = 1;
+    change.operation = RECLAIM_LDAP_MODIFY;
+    change.dn = "uid=carol,ou=People,dc=example,dc=com";
+    change.mods = mods;
+    change.mod_count = 2;
+    CHECK(reclaim_ldap_submit(engine, &change) == RECLAIM_OK);
+    CHECK(reclaim_flush(engine, 5000) == RECLAIM_OK);
+    CHECK(reclaim_ldap_refresh(&count, engine, fake_search, NULL) == RECLAIM_OK && count == 0);
+    /* Bad modifications are refused, naming what is wrong. */
+    mods[0].op = 7;
+    CHECK(reclaim_ldap_submit(engine, &change) == RECLAIM_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(reclaim_error_last(), "employeeType") != NULL);
+    mods[0].op = RECLAIM_LDAP_MOD_REPLACE;
+    change.operation = RECLAIM_LDAP_ADD;
+    CHECK(reclaim_ldap_submit(engine, &change) == RECLAIM_ERR_INVALID_ARGUMENT);
+    change.operation = RECLAIM_LDAP_MODIFY;
+    change.mods = NULL;
+    CHECK(reclaim_ldap_submit(engine, &change) == RECLAIM_ERR_INVALID_ARGUMENT);
+    /* A host built against 0.1 passes the shorter struct: still accepted. */
+    change.mod_count = 0;
+    change.struct_size = (uint32_t)offsetof(reclaim_ldap_change, dn);
+    CHECK(reclaim_ldap_submit(engine, &change) == RECLAIM_OK);
+    change.struct_size = (uint32_t)offsetof(reclaim_ldap_change, mods);
+    CHECK(reclaim_ldap_submit(engine, &change) == RECLAIM_ERR_VERSION);
+    CHECK(reclaim_ldap_refresh(&count, NULL, fake_search, NULL) == RECLAIM_ERR_INVALID_ARGUMENT);
+  }
 
   reclaim_engine_close(engine);
   reclaim_engine_close(NULL);
