@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <stdexcept>
 
 namespace reclaim {
 namespace {
@@ -54,8 +55,13 @@ CREATE TABLE IF NOT EXISTS actions(
   restores INTEGER NOT NULL DEFAULT 0,
   restored_by INTEGER NOT NULL DEFAULT 0,
   updated_ms INTEGER NOT NULL DEFAULT 0);
-CREATE INDEX IF NOT EXISTS actions_due ON actions(status, due_ms);
-CREATE INDEX IF NOT EXISTS actions_subject ON actions(subject_id, app);
+-- The due queue holds only what a dispatcher may claim or must requeue:
+-- done, cancelled, held… actions leave it. A person's actions are found
+-- through plans_subject and actions_plan (an action's subject is its plan's),
+-- which spares every action insert a third, randomly placed index entry.
+DROP INDEX IF EXISTS actions_due;
+DROP INDEX IF EXISTS actions_subject;
+CREATE INDEX IF NOT EXISTS actions_queue ON actions(status, due_ms) WHERE status = 'pending' OR status = 'running';
 CREATE INDEX IF NOT EXISTS actions_plan ON actions(plan_id, status);
 CREATE TABLE IF NOT EXISTS guard_minutes(minute INTEGER PRIMARY KEY, departures INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS legal_holds(
@@ -116,12 +122,34 @@ plan_row read_plan(sqlite::statement &st) {
   return p;
 }
 
+constexpr size_t rows_per_insert = 16;
+constexpr int action_params = 12;
+
+// INSERT of n actions of one plan: ?1 plan id, ?2 subject, ?3 updated_ms,
+// then action_params per row.
+std::string insert_actions_sql(size_t n) {
+  std::string sql = "INSERT INTO actions(plan_id, subject_id, updated_ms, app, kind, sku, to_sku, target, due_ms,"
+                    " status, idempotency_key, rule, restores, outcome, before_image) VALUES ";
+  for (size_t r = 0; r < n; ++r) {
+    const int b = 4 + static_cast<int>(r) * action_params;
+    sql += r ? ",(?1,?2,?3" : "(?1,?2,?3";
+    for (int c = 0; c < action_params; ++c) sql += fmt::format(",?{}", b + c);
+    sql += ")";
+  }
+  return sql;
+}
+
 // Open = not executed and not finally decided.
+// The plans of the person ?1; their actions are found through actions_plan.
+constexpr const char *subject_plans = "(SELECT id FROM plans WHERE subject_id = ?1)";
 constexpr const char *open_statuses = "('pending','held','on_hold','running')";
 
 } // namespace
 
-plan_store::plan_store(sqlite::database &db) : db_(db) { db_.exec(schema); }
+plan_store::plan_store(sqlite::database &db) : db_(db) {
+  db_.exec(schema);
+  for (size_t n = 1; n <= rows_per_insert; ++n) insert_actions_sql_.push_back(insert_actions_sql(n));
+}
 
 int64_t plan_store::planned_upto() {
   auto &st = db_.cached("SELECT last_seq FROM planner_progress WHERE id = 1");
@@ -139,29 +167,49 @@ std::optional<int64_t> plan_store::insert_plan(plan_row &p, std::vector<action_r
       "INSERT OR IGNORE INTO plans(plan_key, event_seq, subject_id, subject_name, from_state, to_state,"
       " kind, status, reason, requested_by, dry_run, monthly_cost, currency, created_ms)"
       " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)");
-  st.bind(1, p.plan_key).bind(2, p.event_seq).bind(3, p.subject_id).bind(4, p.subject_name);
-  st.bind(5, p.from_state).bind(6, p.to_state).bind(7, p.kind).bind(8, p.status).bind(9, p.reason);
-  st.bind(10, p.requested_by).bind(11, int64_t{p.dry_run}).bind_double(12, p.monthly_cost);
-  st.bind(13, p.currency).bind(14, to_unix_ms(p.created));
+  st.bind_static(1, p.plan_key).bind(2, p.event_seq).bind_static(3, p.subject_id).bind_static(4, p.subject_name);
+  st.bind_static(5, p.from_state).bind_static(6, p.to_state).bind_static(7, p.kind).bind_static(8, p.status);
+  st.bind_static(9, p.reason).bind_static(10, p.requested_by).bind(11, int64_t{p.dry_run});
+  st.bind_double(12, p.monthly_cost).bind_static(13, p.currency).bind(14, to_unix_ms(p.created));
   st.run();
   if (db_.changes() == 0) return std::nullopt;
   p.id = db_.last_insert_rowid();
-  size_t index = 0;
-  for (auto &a : actions) {
+  for (size_t index = 0; index < actions.size(); ++index) {
+    auto &a = actions[index];
+    // Each person's actions are found through their plans (see the schema).
+    if (a.subject_id != p.subject_id)
+      throw std::logic_error(fmt::format("plan {}: action for \"{}\" in a plan for \"{}\"", p.plan_key,
+                                         a.subject_id, p.subject_id));
     a.plan_id = p.id;
-    a.idempotency_key = fmt::format("reclaim/{}/{}/{}/{}", p.id, index++, a.app, action_kind_name(a.kind));
-    auto &ins = db_.cached(
-        "INSERT INTO actions(plan_id, subject_id, app, kind, sku, to_sku, target, due_ms, status,"
-        " idempotency_key, rule, restores, outcome, updated_ms, before_image)"
-        " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)");
-    ins.bind(1, a.plan_id).bind(2, a.subject_id).bind(3, a.app).bind(4, action_kind_name(a.kind));
-    ins.bind(5, a.sku).bind(6, a.to_sku).bind(7, a.target).bind(8, to_unix_ms(a.due)).bind(9, a.status);
-    ins.bind(10, a.idempotency_key).bind(11, a.rule).bind(12, a.restores).bind(13, a.outcome);
-    ins.bind(14, to_unix_ms(now())).bind(15, a.before_image);
-    ins.run();
-    a.id = db_.last_insert_rowid();
+    a.idempotency_key = fmt::format("reclaim/{}/{}/{}/{}", p.id, index, a.app, action_kind_name(a.kind));
   }
+  const int64_t updated = to_unix_ms(now());
+  for (size_t first = 0; first < actions.size(); first += rows_per_insert)
+    insert_actions(p, actions, first, std::min(actions.size() - first, rows_per_insert), updated);
   return p.id;
+}
+
+void plan_store::insert_actions(const plan_row &p, std::vector<action_row> &actions, size_t first, size_t n,
+                                int64_t updated_ms) {
+  // One statement for up to rows_per_insert actions: the per-statement
+  // cost (bind, step, halt, reset) is paid once per plan, not per action.
+  auto &ins = db_.cached(insert_actions_sql_[n - 1]);
+  ins.bind(1, p.id).bind_static(2, p.subject_id).bind(3, updated_ms);
+  for (size_t r = 0; r < n; ++r) {
+    const auto &a = actions[first + r];
+    const int b = 4 + static_cast<int>(r) * action_params;
+    ins.bind_static(b, a.app).bind_static(b + 1, action_kind_name(a.kind)).bind_static(b + 2, a.sku);
+    ins.bind_static(b + 3, a.to_sku).bind_static(b + 4, a.target).bind(b + 5, to_unix_ms(a.due));
+    ins.bind_static(b + 6, a.status).bind_static(b + 7, a.idempotency_key).bind_static(b + 8, a.rule);
+    ins.bind(b + 9, a.restores).bind_static(b + 10, a.outcome).bind_static(b + 11, a.before_image);
+  }
+  ins.run();
+  // The rows of one INSERT get consecutive rowids (max + 1 each, nothing
+  // else writes in between); the last one is last_insert_rowid.
+  if (db_.changes() != static_cast<int64_t>(n))
+    throw sqlite::store_error(fmt::format("plan {}: {} of {} actions inserted", p.id, db_.changes(), n));
+  const int64_t last = db_.last_insert_rowid();
+  for (size_t r = 0; r < n; ++r) actions[first + r].id = last - static_cast<int64_t>(n - 1 - r);
 }
 
 std::optional<plan_row> plan_store::plan(int64_t id) {
@@ -209,7 +257,7 @@ int64_t plan_store::move_actions(int64_t plan_id, const std::string &from, const
 
 std::set<std::string> plan_store::live_actions(const std::string &subject) {
   auto &st = db_.cached(
-      "SELECT a.app, a.kind, a.target FROM actions a JOIN plans p ON p.id = a.plan_id WHERE a.subject_id = ?1"
+      "SELECT a.app, a.kind, a.target FROM plans p JOIN actions a ON a.plan_id = p.id WHERE p.subject_id = ?1"
       " AND a.restored_by = 0 AND p.kind != 'restore'"
       " AND a.status IN ('pending','held','on_hold','running','done','already_done')");
   st.bind(1, subject);
@@ -231,8 +279,8 @@ bool plan_store::has_live_action(const std::string &subject, const std::string &
 std::vector<action_row> plan_store::cancel_open_actions(const std::string &subject, const std::string &why) {
   auto &st = db_.cached(fmt::format(
       "UPDATE actions SET status = 'cancelled', outcome = ?2, updated_ms = ?3"
-      " WHERE subject_id = ?1 AND status IN ('pending','held','on_hold') RETURNING {}",
-      action_cols));
+      " WHERE plan_id IN {} AND status IN ('pending','held','on_hold') RETURNING {}",
+      subject_plans, action_cols));
   st.bind(1, subject).bind(2, why).bind(3, to_unix_ms(now()));
   std::vector<action_row> out;
   while (st.step()) out.push_back(read_action(st));
@@ -254,9 +302,10 @@ int64_t plan_store::cancel_other_contract_plans(const std::string &subject, cons
 }
 
 bool plan_store::restorable_in_flight(const std::string &subject) {
-  auto &st = db_.cached(
-      "SELECT 1 FROM actions WHERE subject_id = ?1 AND status = 'running'"
-      " AND kind IN ('suspend_access','revoke_access','reclaim_licence','downgrade_licence') LIMIT 1");
+  auto &st = db_.cached(fmt::format(
+      "SELECT 1 FROM actions WHERE plan_id IN {} AND status = 'running'"
+      " AND kind IN ('suspend_access','revoke_access','reclaim_licence','downgrade_licence') LIMIT 1",
+      subject_plans));
   st.bind(1, subject);
   const bool running = st.step();
   st.reset();
@@ -265,9 +314,9 @@ bool plan_store::restorable_in_flight(const std::string &subject) {
 
 std::vector<action_row> plan_store::restorable_actions(const std::string &subject) {
   auto &st = db_.cached(fmt::format(
-      "SELECT {} FROM actions WHERE subject_id = ?1 AND status = 'done' AND restored_by = 0 AND restores = 0"
+      "SELECT {} FROM actions WHERE plan_id IN {} AND status = 'done' AND restored_by = 0 AND restores = 0"
       " AND kind IN ('suspend_access','revoke_access','reclaim_licence','downgrade_licence') ORDER BY id",
-      action_cols));
+      action_cols, subject_plans));
   st.bind(1, subject);
   std::vector<action_row> out;
   while (st.step()) out.push_back(read_action(st));
@@ -377,8 +426,9 @@ bool plan_store::remove_hold(const std::string &subject) {
   db_.cached("DELETE FROM legal_holds WHERE subject_id = ?1").bind(1, subject).run();
   if (db_.changes() == 0) return false;
   // What waited for the hold becomes due now.
-  db_.cached("UPDATE actions SET status = 'pending', outcome = 'legal hold lifted', updated_ms = ?2"
-             " WHERE subject_id = ?1 AND status = 'on_hold'")
+  db_.cached(fmt::format("UPDATE actions SET status = 'pending', outcome = 'legal hold lifted', updated_ms = ?2"
+                         " WHERE plan_id IN {} AND status = 'on_hold'",
+                         subject_plans))
       .bind(1, subject).bind(2, to_unix_ms(now())).run();
   return true;
 }

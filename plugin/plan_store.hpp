@@ -136,7 +136,10 @@ public:
   std::optional<extension_row> active_extension(const std::string &subject, const std::string &app, time_point now);
 
 private:
+  void insert_actions(const plan_row &p, std::vector<action_row> &actions, size_t first, size_t n, int64_t updated_ms);
+
   sqlite::database &db_;
+  std::vector<std::string> insert_actions_sql_; // [n - 1]: the INSERT of n actions
 };
 
 } // namespace reclaim
