@@ -139,6 +139,14 @@ std::string insert_actions_sql(size_t n) {
   return sql;
 }
 
+// reclaim/<plan id>/<ordinal>/<app>/<kind>: unique by construction.
+std::string idempotency_key(int64_t plan_id, size_t ordinal, const std::string &app, action_kind kind) {
+  std::string key = "reclaim/";
+  key.append(std::to_string(plan_id)).append(1, '/').append(std::to_string(ordinal)).append(1, '/');
+  key.append(app).append(1, '/').append(action_kind_name(kind));
+  return key;
+}
+
 // Open = not executed and not finally decided.
 // The plans of the person ?1; their actions are found through actions_plan.
 constexpr const char *subject_plans = "(SELECT id FROM plans WHERE subject_id = ?1)";
@@ -181,7 +189,7 @@ std::optional<int64_t> plan_store::insert_plan(plan_row &p, std::vector<action_r
       throw std::logic_error(fmt::format("plan {}: action for \"{}\" in a plan for \"{}\"", p.plan_key,
                                          a.subject_id, p.subject_id));
     a.plan_id = p.id;
-    a.idempotency_key = fmt::format("reclaim/{}/{}/{}/{}", p.id, index, a.app, action_kind_name(a.kind));
+    a.idempotency_key = idempotency_key(p.id, index, a.app, a.kind);
   }
   const int64_t updated = to_unix_ms(now());
   for (size_t first = 0; first < actions.size(); first += rows_per_insert)
@@ -268,7 +276,11 @@ std::set<std::string> plan_store::live_actions(const std::string &subject) {
 }
 
 std::string live_key(const std::string &app, action_kind kind, const std::string &target) {
-  return fmt::format("{}\x1f{}\x1f{}", app, action_kind_name(kind), target);
+  const auto k = action_kind_name(kind);
+  std::string key;
+  key.reserve(app.size() + k.size() + target.size() + 2);
+  key.append(app).append(1, '\x1f').append(k).append(1, '\x1f').append(target);
+  return key;
 }
 
 bool plan_store::has_live_action(const std::string &subject, const std::string &app, action_kind kind,
