@@ -122,23 +122,6 @@ plan_row read_plan(sqlite::statement &st) {
   return p;
 }
 
-constexpr size_t rows_per_insert = 16;
-constexpr int action_params = 12;
-
-// INSERT of n actions of one plan: ?1 plan id, ?2 subject, ?3 updated_ms,
-// then action_params per row.
-std::string insert_actions_sql(size_t n) {
-  std::string sql = "INSERT INTO actions(plan_id, subject_id, updated_ms, app, kind, sku, to_sku, target, due_ms,"
-                    " status, idempotency_key, rule, restores, outcome, before_image) VALUES ";
-  for (size_t r = 0; r < n; ++r) {
-    const int b = 4 + static_cast<int>(r) * action_params;
-    sql += r ? ",(?1,?2,?3" : "(?1,?2,?3";
-    for (int c = 0; c < action_params; ++c) sql += fmt::format(",?{}", b + c);
-    sql += ")";
-  }
-  return sql;
-}
-
 // reclaim/<plan id>/<ordinal>/<app>/<kind>: unique by construction.
 std::string idempotency_key(int64_t plan_id, size_t ordinal, const std::string &app, action_kind kind) {
   std::string key = "reclaim/";
@@ -154,10 +137,7 @@ constexpr const char *open_statuses = "('pending','held','on_hold','running')";
 
 } // namespace
 
-plan_store::plan_store(sqlite::database &db) : db_(db) {
-  db_.exec(schema);
-  for (size_t n = 1; n <= rows_per_insert; ++n) insert_actions_sql_.push_back(insert_actions_sql(n));
-}
+plan_store::plan_store(sqlite::database &db) : db_(db) { db_.exec(schema); }
 
 int64_t plan_store::planned_upto() {
   auto &st = db_.cached("SELECT last_seq FROM planner_progress WHERE id = 1");
@@ -171,6 +151,11 @@ void plan_store::set_planned_upto(int64_t seq) {
 }
 
 std::optional<int64_t> plan_store::insert_plan(plan_row &p, std::vector<action_row> &actions) {
+  // Each person's actions are found through their plans (see the schema).
+  for (const auto &a : actions)
+    if (a.subject_id != p.subject_id)
+      throw std::logic_error(fmt::format("plan {}: action for \"{}\" in a plan for \"{}\"", p.plan_key,
+                                         a.subject_id, p.subject_id));
   auto &st = db_.cached(
       "INSERT OR IGNORE INTO plans(plan_key, event_seq, subject_id, subject_name, from_state, to_state,"
       " kind, status, reason, requested_by, dry_run, monthly_cost, currency, created_ms)"
@@ -182,42 +167,28 @@ std::optional<int64_t> plan_store::insert_plan(plan_row &p, std::vector<action_r
   st.run();
   if (db_.changes() == 0) return std::nullopt;
   p.id = db_.last_insert_rowid();
+  // One single-row INSERT per action: a multi-row one must be able to undo
+  // its first rows when a later one fails (the foreign key, NOT NULL), so
+  // SQLite gives it a statement journal — a copy of every page it touches,
+  // spilled to a temporary file — which costs more than it saves.
+  auto &ins = db_.cached(
+      "INSERT INTO actions(plan_id, subject_id, updated_ms, app, kind, sku, to_sku, target, due_ms,"
+      " status, idempotency_key, rule, restores, outcome, before_image)"
+      " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)");
+  const int64_t updated = to_unix_ms(now());
   for (size_t index = 0; index < actions.size(); ++index) {
     auto &a = actions[index];
-    // Each person's actions are found through their plans (see the schema).
-    if (a.subject_id != p.subject_id)
-      throw std::logic_error(fmt::format("plan {}: action for \"{}\" in a plan for \"{}\"", p.plan_key,
-                                         a.subject_id, p.subject_id));
     a.plan_id = p.id;
     a.idempotency_key = idempotency_key(p.id, index, a.app, a.kind);
+    ins.bind(1, p.id).bind_static(2, p.subject_id).bind(3, updated).bind_static(4, a.app);
+    ins.bind_static(5, action_kind_name(a.kind)).bind_static(6, a.sku).bind_static(7, a.to_sku);
+    ins.bind_static(8, a.target).bind(9, to_unix_ms(a.due)).bind_static(10, a.status);
+    ins.bind_static(11, a.idempotency_key).bind_static(12, a.rule).bind(13, a.restores);
+    ins.bind_static(14, a.outcome).bind_static(15, a.before_image);
+    ins.run();
+    a.id = db_.last_insert_rowid();
   }
-  const int64_t updated = to_unix_ms(now());
-  for (size_t first = 0; first < actions.size(); first += rows_per_insert)
-    insert_actions(p, actions, first, std::min(actions.size() - first, rows_per_insert), updated);
   return p.id;
-}
-
-void plan_store::insert_actions(const plan_row &p, std::vector<action_row> &actions, size_t first, size_t n,
-                                int64_t updated_ms) {
-  // One statement for up to rows_per_insert actions: the per-statement
-  // cost (bind, step, halt, reset) is paid once per plan, not per action.
-  auto &ins = db_.cached(insert_actions_sql_[n - 1]);
-  ins.bind(1, p.id).bind_static(2, p.subject_id).bind(3, updated_ms);
-  for (size_t r = 0; r < n; ++r) {
-    const auto &a = actions[first + r];
-    const int b = 4 + static_cast<int>(r) * action_params;
-    ins.bind_static(b, a.app).bind_static(b + 1, action_kind_name(a.kind)).bind_static(b + 2, a.sku);
-    ins.bind_static(b + 3, a.to_sku).bind_static(b + 4, a.target).bind(b + 5, to_unix_ms(a.due));
-    ins.bind_static(b + 6, a.status).bind_static(b + 7, a.idempotency_key).bind_static(b + 8, a.rule);
-    ins.bind(b + 9, a.restores).bind_static(b + 10, a.outcome).bind_static(b + 11, a.before_image);
-  }
-  ins.run();
-  // The rows of one INSERT get consecutive rowids (max + 1 each, nothing
-  // else writes in between); the last one is last_insert_rowid.
-  if (db_.changes() != static_cast<int64_t>(n))
-    throw sqlite::store_error(fmt::format("plan {}: {} of {} actions inserted", p.id, db_.changes(), n));
-  const int64_t last = db_.last_insert_rowid();
-  for (size_t r = 0; r < n; ++r) actions[first + r].id = last - static_cast<int64_t>(n - 1 - r);
 }
 
 std::optional<plan_row> plan_store::plan(int64_t id) {
