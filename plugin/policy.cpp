@@ -112,7 +112,7 @@ std::vector<planned_action> plan_actions(const policy_config &cfg, const plan_in
     std::set<std::string> lost;
     std::set_difference(old_apps.begin(), old_apps.end(), new_apps.begin(), new_apps.end(),
                         std::inserter(lost, lost.end()));
-    only = lost;
+    only = std::move(lost);
   }
   std::vector<planned_action> out;
   for (const auto *rule : matching_rules(cfg, in))
