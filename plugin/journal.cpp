@@ -4,6 +4,7 @@
 #include "journal.hpp"
 
 #include <fmt/format.h>
+#include <algorithm>
 #include <cerrno>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -80,6 +81,7 @@ std::vector<event_record> query_events(sqlite::database &db, const event_filter 
   if (f.subject_id) st.bind(2, *f.subject_id);
   st.bind(3, f.limit);
   std::vector<event_record> out;
+  if (f.limit > 0) out.reserve(static_cast<size_t>(std::min<int64_t>(f.limit, 1000)));
   while (st.step()) {
     event_record e;
     e.seq = st.integer(0);

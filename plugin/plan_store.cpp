@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <stdexcept>
 
 namespace reclaim {
 namespace {
@@ -54,8 +55,13 @@ CREATE TABLE IF NOT EXISTS actions(
   restores INTEGER NOT NULL DEFAULT 0,
   restored_by INTEGER NOT NULL DEFAULT 0,
   updated_ms INTEGER NOT NULL DEFAULT 0);
-CREATE INDEX IF NOT EXISTS actions_due ON actions(status, due_ms);
-CREATE INDEX IF NOT EXISTS actions_subject ON actions(subject_id, app);
+-- The due queue holds only what a dispatcher may claim or must requeue:
+-- done, cancelled, held… actions leave it. A person's actions are found
+-- through plans_subject and actions_plan (an action's subject is its plan's),
+-- which spares every action insert a third, randomly placed index entry.
+DROP INDEX IF EXISTS actions_due;
+DROP INDEX IF EXISTS actions_subject;
+CREATE INDEX IF NOT EXISTS actions_queue ON actions(status, due_ms) WHERE status = 'pending' OR status = 'running';
 CREATE INDEX IF NOT EXISTS actions_plan ON actions(plan_id, status);
 CREATE TABLE IF NOT EXISTS guard_minutes(minute INTEGER PRIMARY KEY, departures INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS legal_holds(
@@ -116,7 +122,17 @@ plan_row read_plan(sqlite::statement &st) {
   return p;
 }
 
+// reclaim/<plan id>/<ordinal>/<app>/<kind>: unique by construction.
+std::string idempotency_key(int64_t plan_id, size_t ordinal, const std::string &app, action_kind kind) {
+  std::string key = "reclaim/";
+  key.append(std::to_string(plan_id)).append(1, '/').append(std::to_string(ordinal)).append(1, '/');
+  key.append(app).append(1, '/').append(action_kind_name(kind));
+  return key;
+}
+
 // Open = not executed and not finally decided.
+// The plans of the person ?1; their actions are found through actions_plan.
+constexpr const char *subject_plans = "(SELECT id FROM plans WHERE subject_id = ?1)";
 constexpr const char *open_statuses = "('pending','held','on_hold','running')";
 
 } // namespace
@@ -135,29 +151,40 @@ void plan_store::set_planned_upto(int64_t seq) {
 }
 
 std::optional<int64_t> plan_store::insert_plan(plan_row &p, std::vector<action_row> &actions) {
+  // Each person's actions are found through their plans (see the schema).
+  for (const auto &a : actions)
+    if (a.subject_id != p.subject_id)
+      throw std::logic_error(fmt::format("plan {}: action for \"{}\" in a plan for \"{}\"", p.plan_key,
+                                         a.subject_id, p.subject_id));
   auto &st = db_.cached(
       "INSERT OR IGNORE INTO plans(plan_key, event_seq, subject_id, subject_name, from_state, to_state,"
       " kind, status, reason, requested_by, dry_run, monthly_cost, currency, created_ms)"
       " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)");
-  st.bind(1, p.plan_key).bind(2, p.event_seq).bind(3, p.subject_id).bind(4, p.subject_name);
-  st.bind(5, p.from_state).bind(6, p.to_state).bind(7, p.kind).bind(8, p.status).bind(9, p.reason);
-  st.bind(10, p.requested_by).bind(11, int64_t{p.dry_run}).bind_double(12, p.monthly_cost);
-  st.bind(13, p.currency).bind(14, to_unix_ms(p.created));
+  st.bind_static(1, p.plan_key).bind(2, p.event_seq).bind_static(3, p.subject_id).bind_static(4, p.subject_name);
+  st.bind_static(5, p.from_state).bind_static(6, p.to_state).bind_static(7, p.kind).bind_static(8, p.status);
+  st.bind_static(9, p.reason).bind_static(10, p.requested_by).bind(11, int64_t{p.dry_run});
+  st.bind_double(12, p.monthly_cost).bind_static(13, p.currency).bind(14, to_unix_ms(p.created));
   st.run();
   if (db_.changes() == 0) return std::nullopt;
   p.id = db_.last_insert_rowid();
-  size_t index = 0;
-  for (auto &a : actions) {
+  // One single-row INSERT per action: a multi-row one must be able to undo
+  // its first rows when a later one fails (the foreign key, NOT NULL), so
+  // SQLite gives it a statement journal — a copy of every page it touches,
+  // spilled to a temporary file — which costs more than it saves.
+  auto &ins = db_.cached(
+      "INSERT INTO actions(plan_id, subject_id, updated_ms, app, kind, sku, to_sku, target, due_ms,"
+      " status, idempotency_key, rule, restores, outcome, before_image)"
+      " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)");
+  const int64_t updated = to_unix_ms(now());
+  for (size_t index = 0; index < actions.size(); ++index) {
+    auto &a = actions[index];
     a.plan_id = p.id;
-    a.idempotency_key = fmt::format("reclaim/{}/{}/{}/{}", p.id, index++, a.app, action_kind_name(a.kind));
-    auto &ins = db_.cached(
-        "INSERT INTO actions(plan_id, subject_id, app, kind, sku, to_sku, target, due_ms, status,"
-        " idempotency_key, rule, restores, outcome, updated_ms, before_image)"
-        " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)");
-    ins.bind(1, a.plan_id).bind(2, a.subject_id).bind(3, a.app).bind(4, action_kind_name(a.kind));
-    ins.bind(5, a.sku).bind(6, a.to_sku).bind(7, a.target).bind(8, to_unix_ms(a.due)).bind(9, a.status);
-    ins.bind(10, a.idempotency_key).bind(11, a.rule).bind(12, a.restores).bind(13, a.outcome);
-    ins.bind(14, to_unix_ms(now())).bind(15, a.before_image);
+    a.idempotency_key = idempotency_key(p.id, index, a.app, a.kind);
+    ins.bind(1, p.id).bind_static(2, p.subject_id).bind(3, updated).bind_static(4, a.app);
+    ins.bind_static(5, action_kind_name(a.kind)).bind_static(6, a.sku).bind_static(7, a.to_sku);
+    ins.bind_static(8, a.target).bind(9, to_unix_ms(a.due)).bind_static(10, a.status);
+    ins.bind_static(11, a.idempotency_key).bind_static(12, a.rule).bind(13, a.restores);
+    ins.bind_static(14, a.outcome).bind_static(15, a.before_image);
     ins.run();
     a.id = db_.last_insert_rowid();
   }
@@ -209,7 +236,7 @@ int64_t plan_store::move_actions(int64_t plan_id, const std::string &from, const
 
 std::set<std::string> plan_store::live_actions(const std::string &subject) {
   auto &st = db_.cached(
-      "SELECT a.app, a.kind, a.target FROM actions a JOIN plans p ON p.id = a.plan_id WHERE a.subject_id = ?1"
+      "SELECT a.app, a.kind, a.target FROM plans p JOIN actions a ON a.plan_id = p.id WHERE p.subject_id = ?1"
       " AND a.restored_by = 0 AND p.kind != 'restore'"
       " AND a.status IN ('pending','held','on_hold','running','done','already_done')");
   st.bind(1, subject);
@@ -220,7 +247,11 @@ std::set<std::string> plan_store::live_actions(const std::string &subject) {
 }
 
 std::string live_key(const std::string &app, action_kind kind, const std::string &target) {
-  return fmt::format("{}\x1f{}\x1f{}", app, action_kind_name(kind), target);
+  const auto k = action_kind_name(kind);
+  std::string key;
+  key.reserve(app.size() + k.size() + target.size() + 2);
+  key.append(app).append(1, '\x1f').append(k).append(1, '\x1f').append(target);
+  return key;
 }
 
 bool plan_store::has_live_action(const std::string &subject, const std::string &app, action_kind kind,
@@ -231,8 +262,8 @@ bool plan_store::has_live_action(const std::string &subject, const std::string &
 std::vector<action_row> plan_store::cancel_open_actions(const std::string &subject, const std::string &why) {
   auto &st = db_.cached(fmt::format(
       "UPDATE actions SET status = 'cancelled', outcome = ?2, updated_ms = ?3"
-      " WHERE subject_id = ?1 AND status IN ('pending','held','on_hold') RETURNING {}",
-      action_cols));
+      " WHERE plan_id IN {} AND status IN ('pending','held','on_hold') RETURNING {}",
+      subject_plans, action_cols));
   st.bind(1, subject).bind(2, why).bind(3, to_unix_ms(now()));
   std::vector<action_row> out;
   while (st.step()) out.push_back(read_action(st));
@@ -254,9 +285,10 @@ int64_t plan_store::cancel_other_contract_plans(const std::string &subject, cons
 }
 
 bool plan_store::restorable_in_flight(const std::string &subject) {
-  auto &st = db_.cached(
-      "SELECT 1 FROM actions WHERE subject_id = ?1 AND status = 'running'"
-      " AND kind IN ('suspend_access','revoke_access','reclaim_licence','downgrade_licence') LIMIT 1");
+  auto &st = db_.cached(fmt::format(
+      "SELECT 1 FROM actions WHERE plan_id IN {} AND status = 'running'"
+      " AND kind IN ('suspend_access','revoke_access','reclaim_licence','downgrade_licence') LIMIT 1",
+      subject_plans));
   st.bind(1, subject);
   const bool running = st.step();
   st.reset();
@@ -265,9 +297,9 @@ bool plan_store::restorable_in_flight(const std::string &subject) {
 
 std::vector<action_row> plan_store::restorable_actions(const std::string &subject) {
   auto &st = db_.cached(fmt::format(
-      "SELECT {} FROM actions WHERE subject_id = ?1 AND status = 'done' AND restored_by = 0 AND restores = 0"
+      "SELECT {} FROM actions WHERE plan_id IN {} AND status = 'done' AND restored_by = 0 AND restores = 0"
       " AND kind IN ('suspend_access','revoke_access','reclaim_licence','downgrade_licence') ORDER BY id",
-      action_cols));
+      action_cols, subject_plans));
   st.bind(1, subject);
   std::vector<action_row> out;
   while (st.step()) out.push_back(read_action(st));
@@ -377,8 +409,9 @@ bool plan_store::remove_hold(const std::string &subject) {
   db_.cached("DELETE FROM legal_holds WHERE subject_id = ?1").bind(1, subject).run();
   if (db_.changes() == 0) return false;
   // What waited for the hold becomes due now.
-  db_.cached("UPDATE actions SET status = 'pending', outcome = 'legal hold lifted', updated_ms = ?2"
-             " WHERE subject_id = ?1 AND status = 'on_hold'")
+  db_.cached(fmt::format("UPDATE actions SET status = 'pending', outcome = 'legal hold lifted', updated_ms = ?2"
+                         " WHERE plan_id IN {} AND status = 'on_hold'",
+                         subject_plans))
       .bind(1, subject).bind(2, to_unix_ms(now())).run();
   return true;
 }

@@ -78,8 +78,9 @@ public:
   int64_t planned_upto();
   void set_planned_upto(int64_t seq);
 
-  // Inserts a plan (unique plan_key) and its actions; returns the plan id,
-  // or nullopt when the key exists (planned already).
+  // Inserts a plan (unique plan_key) and its actions, which must all be for
+  // the plan's subject (logic_error otherwise, before anything is written);
+  // returns the plan id, or nullopt when the key exists (planned already).
   std::optional<int64_t> insert_plan(plan_row &p, std::vector<action_row> &actions);
 
   std::optional<plan_row> plan(int64_t id);

@@ -34,6 +34,12 @@ std::string identity(const std::string &who) {
 planner::planner(const config &cfg, journal &j, const logger &log)
     : cfg_(cfg), journal_(j), store_(j.db()), log_(log) {
   ensure_inventory_schema(j.db()); // licence costs come from the inventory
+  for (const auto &a : cfg_.policy.applications) apps_.emplace(a.id, &a);
+}
+
+const application *planner::find_app(std::string_view id) const {
+  const auto it = apps_.find(id);
+  return it == apps_.end() ? nullptr : it->second;
 }
 
 size_t planner::plan_pending(const std::function<bool()> &stop) {
@@ -69,26 +75,26 @@ size_t planner::plan_pending(const std::function<bool()> &stop) {
   }
 }
 
-std::vector<action_row> planner::to_rows(const std::string &subject, const std::vector<planned_action> &planned) {
-  std::vector<action_row> rows;
-  for (const auto &p : planned) {
-    action_row a;
+std::vector<action_row> planner::to_rows(const std::string &subject, std::vector<planned_action> &&planned) {
+  std::vector<action_row> rows(planned.size());
+  for (size_t i = 0; i < planned.size(); ++i) {
+    auto &p = planned[i];
+    auto &a = rows[i];
     a.subject_id = subject;
-    a.app = p.app;
+    a.app = std::move(p.app);
     a.kind = p.kind;
-    a.sku = p.sku;
-    a.to_sku = p.to_sku;
-    a.target = p.target;
+    a.sku = std::move(p.sku);
+    a.to_sku = std::move(p.to_sku);
+    a.target = std::move(p.target);
     a.due = p.due;
-    a.rule = p.rule;
-    rows.push_back(std::move(a));
+    a.rule = std::move(p.rule);
   }
   return rows;
 }
 
 double planner::licence_cost(const std::vector<assignment> &inventory, const action_row &a, std::string &currency) {
   if (a.kind != action_kind::reclaim_licence && a.kind != action_kind::downgrade_licence) return 0;
-  const auto *app = cfg_.policy.find_app(a.app);
+  const auto *app = find_app(a.app);
   if (app == nullptr) return 0;
   double cost = 0;
   for (const auto &held : inventory) {
@@ -119,7 +125,7 @@ std::string planner::decide_status(const plan_row &p, const std::vector<action_r
         g.max_events, g.max_percent);
   }
   for (const auto &a : actions)
-    if (const auto *app = cfg_.policy.find_app(a.app); app && app->require_approval)
+    if (const auto *app = find_app(a.app); app && app->require_approval)
       return fmt::format("awaiting_approval|application \"{}\" requires approval", a.app);
   if (g.approval_cost_above > 0 && p.monthly_cost > g.approval_cost_above)
     return fmt::format("awaiting_approval|monthly cost {:.2f} {} exceeds {:.2f}", p.monthly_cost, p.currency,
@@ -135,6 +141,7 @@ void planner::plan_reclaim(const event_record &ev, const plan_input &in, const s
   // same action: the first wins.
   if (planned.empty()) return;
   std::vector<planned_action> fresh;
+  fresh.reserve(planned.size());
   auto seen = store_.live_actions(in.subject_id);
   for (auto &p : planned)
     if (seen.insert(live_key(p.app, p.kind, p.target)).second) fresh.push_back(std::move(p));
@@ -149,7 +156,7 @@ void planner::plan_reclaim(const event_record &ev, const plan_input &in, const s
   plan.kind = key.rfind("contract:", 0) == 0 ? "contract" : "reclaim";
   plan.requested_by = ev.actor;
   plan.created = now();
-  auto rows = to_rows(in.subject_id, fresh);
+  auto rows = to_rows(in.subject_id, std::move(fresh));
   const bool licences = std::any_of(rows.begin(), rows.end(), [](const action_row &a) {
     return a.kind == action_kind::reclaim_licence || a.kind == action_kind::downgrade_licence;
   });
@@ -165,7 +172,7 @@ void planner::plan_reclaim(const event_record &ev, const plan_input &in, const s
   plan.status = decided.substr(0, decided.find('|'));
   plan.reason = decided.substr(decided.find('|') + 1);
   for (auto &a : rows) {
-    const auto *app = cfg_.policy.find_app(a.app);
+    const auto *app = find_app(a.app);
     const bool dry = cfg_.policy.dry_run || (app && app->dry_run);
     plan.dry_run = plan.dry_run || dry;
     a.status = plan.status != "active" ? "held" : dry ? "dry_run" : "pending";
@@ -223,7 +230,7 @@ void planner::plan_restore(const event_record &ev, const plan_input &in) {
   plan.status = decided.substr(0, decided.find('|'));
   plan.reason = decided.substr(decided.find('|') + 1);
   for (auto &a : rows) {
-    const auto *app = cfg_.policy.find_app(a.app);
+    const auto *app = find_app(a.app);
     const bool dry = cfg_.policy.dry_run || (app && app->dry_run);
     a.status = plan.status != "active" ? "held" : dry ? "dry_run" : "pending";
   }
@@ -276,7 +283,7 @@ std::vector<action_row> planner::preview(const std::string &subject, state from,
   in.attrs = attrs;
   auto rows = to_rows(subject, plan_actions(cfg_.policy, in));
   for (auto &a : rows) {
-    const auto *app = cfg_.policy.find_app(a.app);
+    const auto *app = find_app(a.app);
     a.status = (cfg_.policy.dry_run || (app && app->dry_run)) ? "dry_run" : "would_run";
     if (store_.has_live_action(subject, a.app, a.kind, a.target)) a.status = "already_planned";
   }
@@ -300,7 +307,7 @@ void planner::approve(int64_t plan_id, const std::string &approver) {
     store_.move_actions(plan_id, "held", "dry_run", fmt::format("approved by {}; dry run", approver));
   } else {
     for (const auto &a : store_.actions("held", "", plan_id)) {
-      const auto *app = cfg_.policy.find_app(a.app);
+      const auto *app = find_app(a.app);
       const bool dry = app && app->dry_run;
       journal_.db()
           .cached("UPDATE actions SET status = ?2, outcome = ?3 WHERE id = ?1")

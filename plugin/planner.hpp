@@ -14,6 +14,8 @@
 #include "policy.hpp"
 
 #include <functional>
+#include <string_view>
+#include <unordered_map>
 #include <stdexcept>
 
 namespace reclaim {
@@ -55,13 +57,15 @@ private:
                     std::vector<planned_action> actions);
   void plan_restore(const event_record &ev, const plan_input &in);
   std::string decide_status(const plan_row &p, const std::vector<action_row> &actions, bool departure);
-  std::vector<action_row> to_rows(const std::string &subject, const std::vector<planned_action> &planned);
+  std::vector<action_row> to_rows(const std::string &subject, std::vector<planned_action> &&planned);
+  const application *find_app(std::string_view id) const; // cfg_'s, found without a scan
   double licence_cost(const std::vector<assignment> &inventory, const action_row &a, std::string &currency);
 
   const config &cfg_;
   journal &journal_;
   plan_store store_;
   const logger &log_;
+  std::unordered_map<std::string_view, const application *> apps_; // id → cfg_.policy.applications
 };
 
 } // namespace reclaim

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 namespace reclaim {
@@ -112,10 +113,15 @@ std::vector<planned_action> plan_actions(const policy_config &cfg, const plan_in
     std::set<std::string> lost;
     std::set_difference(old_apps.begin(), old_apps.end(), new_apps.begin(), new_apps.end(),
                         std::inserter(lost, lost.end()));
-    only = lost;
+    only = std::move(lost);
   }
+  const auto rules = matching_rules(cfg, in);
+  size_t most = 0;
+  for (const auto *rule : rules) // an upper bound, so out grows once
+    most += std::min(only ? only->size() : std::numeric_limits<size_t>::max(), rule->applications.size()) * rule->actions.size();
   std::vector<planned_action> out;
-  for (const auto *rule : matching_rules(cfg, in))
+  out.reserve(most);
+  for (const auto *rule : rules)
     for (const auto &app_id : rule->applications) {
       if (only && !only->count(app_id)) continue;
       const auto *app = cfg.find_app(app_id);

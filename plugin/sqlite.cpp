@@ -81,6 +81,12 @@ statement &statement::bind(int i, std::string_view v) {
   return *this;
 }
 
+statement &statement::bind_static(int i, std::string_view v) {
+  if (sqlite3_bind_text(st_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC) != SQLITE_OK)
+    db_->fail("bind");
+  return *this;
+}
+
 statement &statement::bind(int i, int64_t v) {
   if (sqlite3_bind_int64(st_, i, v) != SQLITE_OK) db_->fail("bind");
   return *this;

@@ -57,6 +57,9 @@ public:
   statement &operator=(const statement &) = delete;
 
   statement &bind(int i, std::string_view v);
+  // Binds without a copy: v must stay valid and unchanged until the next
+  // reset() (run() resets), e.g. a member of a row being inserted.
+  statement &bind_static(int i, std::string_view v);
   statement &bind(int i, int64_t v);
   statement &bind_null(int i);
   statement &bind_double(int i, double v);
