@@ -29,7 +29,15 @@ constexpr std::initializer_list<state> resting_states = {
     state::active, state::leave, state::terminated, state::contract_ended};
 
 void load_engine(const reader &r, const toml::table &t, engine_config &out) {
-  r.only_keys(t, "engine", {"state_dir", "log_level", "mode", "queue_limit_bytes", "background_priority"});
+  r.only_keys(t, "engine",
+              {"state_dir", "log_level", "mode", "queue_limit_bytes", "background_priority", "batch_window"});
+  if (auto v = r.str(t, "engine", "batch_window")) {
+    const auto d = parse_duration(*v);
+    if (!d || *d < std::chrono::milliseconds(1) || *d > std::chrono::seconds(10))
+      r.fail(t.get("batch_window")->source(), "engine.batch_window",
+             fmt::format("\"{}\" is not an ISO 8601 duration from PT0.001S to PT10S", *v));
+    out.batch_window = *d;
+  }
   if (auto v = r.str(t, "engine", "background_priority")) {
     if (*v != "idle" && *v != "nice")
       r.fail(t.get("background_priority")->source(), "engine.background_priority",

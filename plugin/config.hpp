@@ -9,6 +9,7 @@
 #include "log.hpp"
 #include "policy_config.hpp"
 
+#include <chrono>
 #include <filesystem>
 #include <stdexcept>
 #include <string>
@@ -33,6 +34,8 @@ struct engine_config {
   size_t queue_limit_bytes = 64u << 20;
   // The engine's own threads: SCHED_IDLE (true) or nice +10.
   bool idle_priority = true;
+  // The journal writer commits at most once per window.
+  std::chrono::milliseconds batch_window{100};
 };
 
 struct config {

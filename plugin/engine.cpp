@@ -310,17 +310,28 @@ bool engine::flush(std::chrono::milliseconds timeout) {
 
 void engine::writer_loop() {
   background_thread("reclaim-journal", cfg_.engine.idle_priority, background_nice);
+  bool draining = false;
   std::unique_lock lock(mu_);
   for (;;) {
     wake_.wait(lock, [&] { return stop_ || !queue_.empty(); });
     if (queue_.empty() && stop_) return;
     // Let callbacks of operations committed just before arrive, so the batch
     // can be put in commit order (see write_batch), and let a busy directory
-    // fill the batch: one SQLite commit per 10 ms at most, not one per
-    // change (each commit rewrites the same index pages into the WAL).
-    lock.unlock();
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    lock.lock();
+    // fill the batch: one SQLite commit per batch_window at most, not one per
+    // change (each commit rewrites the same index pages into the WAL, and
+    // its writes compete with the directory's own fsyncs). When stopping,
+    // drain at once and at normal priority: the host waits for it.
+    if (!stop_) {
+      lock.unlock();
+      std::this_thread::sleep_for(cfg_.engine.batch_window);
+      lock.lock();
+    }
+    if (stop_ && !draining) {
+      draining = true;
+      sched_param none{};
+      pthread_setschedparam(pthread_self(), SCHED_OTHER, &none);
+      setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 0);
+    }
     std::vector<queued> taken;
     taken.swap(queue_);
     queue_bytes_ = 0;
