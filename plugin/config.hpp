@@ -35,7 +35,7 @@ struct engine_config {
   // The engine's own threads: SCHED_IDLE (true) or nice +10.
   bool idle_priority = true;
   // The journal writer commits at most once per window.
-  std::chrono::milliseconds batch_window{100};
+  std::chrono::milliseconds batch_window{10};
 };
 
 struct config {

@@ -36,13 +36,11 @@ std::string example_config(const fs::path &state_dir) {
   if (!std::regex_search(text, state_dir_line)) {
     throw std::runtime_error(path.string() + " has no state_dir line");
   }
-  // The engine's threads at nice +10, not SCHED_IDLE, and a 10 ms batch
-  // window: the suites find a change's event by polling the journal until
-  // it is quiet (50 ms), and an idle-priority writer on a saturated CI
-  // machine can lag for seconds.
+  // The engine's threads at nice +10, not SCHED_IDLE: the suites find a
+  // change's event by polling the journal until it is quiet (50 ms), and an
+  // idle-priority writer on a saturated CI machine can lag for seconds.
   return std::regex_replace(text, state_dir_line,
-                            "state_dir = \"" + state_dir.string() +
-                                "\"\nbackground_priority = \"nice\"\nbatch_window = \"PT0.01S\"");
+                            "state_dir = \"" + state_dir.string() + "\"\nbackground_priority = \"nice\"");
 }
 
 void write_plugin_config(const fs::path &path, const std::string &text, const fs::path &state_dir) {
