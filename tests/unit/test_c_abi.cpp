@@ -21,6 +21,14 @@
 #include <thread>
 
 #include <sys/wait.h>
+#include <sched.h>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <optional>
+#include <sstream>
+#include <vector>
 #include <unistd.h>
 
 using reclaim::unit::temp_dir;
@@ -591,3 +599,56 @@ BOOST_FIXTURE_TEST_CASE(catch_up_arguments_and_a_failing_search, engine_fixture)
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+namespace {
+
+// Scheduling policy (stat field 41) and nice (field 19) of this process's
+// thread named `name`, or nullopt while it does not exist yet.
+std::optional<std::pair<int, int>> thread_priority(const std::string &name) {
+  for (const auto &task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::string c;
+    std::getline(comm, c);
+    if (c != name) continue;
+    std::ifstream stat(task.path() / "stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    std::istringstream fields(text.substr(text.rfind(')') + 2));
+    std::vector<std::string> f((std::istream_iterator<std::string>(fields)), std::istream_iterator<std::string>());
+    if (f.size() < 39) return std::nullopt;
+    return std::make_pair(std::stoi(f[38]), std::stoi(f[16])); // fields 41 and 19, counted from 3
+  }
+  return std::nullopt;
+}
+
+std::optional<std::pair<int, int>> wait_for_thread(const std::string &name) {
+  for (int i = 0; i < 200; ++i) {
+    if (auto p = thread_priority(name)) return p;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return std::nullopt;
+}
+
+} // namespace
+
+// The engine's threads yield to the host's: SCHED_IDLE by default, nice +10
+// with background_priority = "nice".
+BOOST_FIXTURE_TEST_CASE(engine_threads_run_at_idle_priority, abi_fixture) {
+  for (const bool idle : {true, false}) {
+    write_file(config,
+               "[engine]\nstate_dir = \"" + (dir / "state").string() + "\"\n" +
+                   (idle ? "" : "background_priority = \"nice\"\n") + reclaim::unit::ldap_section,
+               0600u);
+    reclaim_engine *e = open();
+    const auto journal_thread = wait_for_thread("reclaim-journal");
+    BOOST_TEST_REQUIRE(journal_thread.has_value());
+    // Set by the thread itself as it starts: give it a moment.
+    auto p = *journal_thread;
+    for (int i = 0; i < 100 && p.first != (idle ? SCHED_IDLE : SCHED_OTHER); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      p = thread_priority("reclaim-journal").value_or(p);
+    }
+    BOOST_TEST(p.first == (idle ? SCHED_IDLE : SCHED_OTHER));
+    if (!idle) BOOST_TEST(p.second == 10);
+    reclaim_engine_close(e);
+  }
+}
