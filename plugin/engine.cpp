@@ -313,8 +313,8 @@ void engine::writer_loop() {
   bool draining = false;
   std::unique_lock lock(mu_);
   for (;;) {
-    wake_.wait(lock, [&] { return stop_ || !queue_.empty(); });
-    if (queue_.empty() && stop_) return;
+    if (retry_.empty()) wake_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+    if (queue_.empty() && retry_.empty() && stop_) return;
     // Let callbacks of operations committed just before arrive, so the batch
     // can be put in commit order (see write_batch), and let a busy directory
     // fill the batch: one SQLite commit per batch_window at most, not one per
@@ -335,9 +335,10 @@ void engine::writer_loop() {
     std::vector<queued> taken;
     taken.swap(queue_);
     queue_bytes_ = 0;
+    std::deque<ldap::change> batch(std::make_move_iterator(retry_.begin()), std::make_move_iterator(retry_.end()));
+    retry_.clear();
     lock.unlock();
-    const auto n = taken.size();
-    std::deque<ldap::change> batch;
+    const auto n = taken.size() + batch.size();
     for (auto &q : taken) {
       try {
         batch.push_back(q.full ? std::move(*q.full) : ldap::unpack_modify(q.packed));
@@ -375,6 +376,26 @@ size_t approx_bytes(const ldap::change &c) {
   return n;
 }
 
+
+// Modifications of a person the journal has no copy of. The person's add
+// may simply not have arrived yet (callbacks of an add and the next modify
+// run on different threads and can queue out of order): such a change goes
+// into the next batch again, where it is sorted after the add, for up to a
+// second. Then the host reads the entry again (ldap_refresh).
+void engine::hand_back(std::vector<ldap::change> &unread) {
+  if (unread.empty()) return;
+  std::lock_guard lock(mu_);
+  const auto now = reclaim::now();
+  for (auto &c : unread) {
+    if (!stop_ && now - c.time < std::chrono::seconds(1)) {
+      retry_.push_back(std::move(c));
+      ++queued_; // flush() waits for it as for a queued change
+    } else {
+      unread_.try_emplace(c.dn, std::move(c));
+      unread_wanted_ = true;
+    }
+  }
+}
 
 void engine::write_batch(std::deque<ldap::change> &batch) {
   // Callbacks of consecutive operations run on different threads and may
@@ -414,11 +435,7 @@ void engine::write_batch(std::deque<ldap::change> &batch) {
       }
       j.flush_batch();
       tx.commit();
-      if (!unread.empty()) {
-        std::lock_guard lock(mu_);
-        for (auto &c : unread) unread_.try_emplace(c.dn, std::move(c));
-        unread_wanted_ = true;
-      }
+      hand_back(unread);
       return;
     } catch (const std::exception &e) {
       writer_journal_->forget_subjects(); // the rolled-back batch's states

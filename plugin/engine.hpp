@@ -72,6 +72,7 @@ private:
   bool stopping();
   void write_batch(std::deque<ldap::change> &batch);
   void drop(const ldap::change &c);
+  void hand_back(std::vector<ldap::change> &unread);
   size_t catch_up_overflow(const ldap::search_fn &search);
   journal &sync_journal();
 
@@ -100,6 +101,7 @@ private:
   // Changes the writer had no copy of the entry for, by DN, until a host
   // thread reads them again (ldap_refresh).
   std::map<std::string, ldap::change> unread_;
+  std::vector<ldap::change> retry_; // for the writer's next batch (hand_back)
   std::atomic<bool> unread_wanted_{false};
   // Changes dropped on a full queue: catch-up from the oldest one's entryCSN
   // ("" = from the resume point) once the queue is empty.
