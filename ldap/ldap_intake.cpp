@@ -11,6 +11,7 @@
 #include <cstring>
 #include <fmt/format.h>
 #include <set>
+#include <unordered_map>
 #include <nlohmann/json.hpp>
 
 namespace reclaim::ldap {
@@ -301,10 +302,21 @@ bool apply_modify(journal &j, const mapping_config &cfg, const change &c, const 
   full.time = c.time;
   full.source = c.source;
   full.replicated = c.replicated;
-  full.before = entry_from_json(known->entry_json);
+  full.ndn = *ndn;
+  // The copy as parsed last time, while the recorded version is the one it
+  // was parsed from (only the journal writer's thread applies modifies).
+  thread_local std::unordered_map<std::string, std::pair<std::string, entry>> parsed;
+  const auto key = fmt::format("{}/{}", j.instance(), known->id);
+  if (const auto it = parsed.find(key); it != parsed.end() && it->second.first == known->csn)
+    full.before = it->second.second;
+  else
+    full.before = entry_from_json(known->entry_json);
   full.after = *full.before;
   apply_mods(*full.after, c.mods);
-  return apply_change(j, cfg, full, log);
+  const bool recorded = apply_change(j, cfg, full, log);
+  if (parsed.size() >= 50000) parsed.clear();
+  parsed.insert_or_assign(key, std::pair{csn, std::move(*full.after)});
+  return recorded;
 }
 
 } // namespace
@@ -372,7 +384,7 @@ bool apply_change(journal &j, const mapping_config &cfg, const change &c, const 
   const bool newest = !known || known->csn.empty() || csn_text > known->csn ||
                       (csn_text == known->csn && known->current != state::deleted) ||
                       (csn_text.empty() && follows >= known->csn && known->current != state::deleted);
-  if (newest) j.put_subject(subject_row(cfg, after, id, now_state, csn_text.empty() ? follows : csn_text));
+  if (newest) j.put_subject(subject_row(cfg, after, id, now_state, csn_text.empty() ? follows : csn_text, c.ndn));
   if (c.replicated) return false; // journalled by the server where it was made
   if (!csn_text.empty()) j.set_resume_csn(csn_text);
   if (event_state == state::none) return false;

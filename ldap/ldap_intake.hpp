@@ -41,6 +41,7 @@ struct change {
   std::string dn;
   std::vector<modification> mods;
   bool replicated = false; // made on another server: update the copy only
+  std::string ndn;         // the after-image's normalised DN, when already known
   std::string actor;
   time_point time{};
   std::string source = "ldap";

@@ -3,6 +3,7 @@
 // with the sqlite3 shell.
 #include "journal.hpp"
 
+#include <atomic>
 #include <fmt/format.h>
 #include <algorithm>
 #include <cerrno>
@@ -127,7 +128,10 @@ std::filesystem::path prepare_dir(const std::filesystem::path &path) {
 } // namespace
 
 journal::journal(const std::filesystem::path &path, sqlite::durability d)
-    : db_(prepare_dir(path), d) {
+    : db_(prepare_dir(path), d), instance_([] {
+        static std::atomic<uint64_t> next{1};
+        return next++;
+      }()) {
   db_.exec(schema);
   upgrade(db_);
 }
@@ -211,6 +215,18 @@ std::optional<subject_record> journal::subject_by_dn(const std::string &ndn) {
 }
 
 void journal::put_subject(const subject_record &s) {
+  // Same DN as recorded (the common case): leave the DN index alone.
+  if (const auto it = subjects_.find(s.id); it != subjects_.end() && it->second.ndn == s.ndn) {
+    auto &up = db_.cached("UPDATE subjects SET name = ?2, state = ?3, transfer_key = ?4, csn = ?5, entry = ?6"
+                          " WHERE subject_id = ?1");
+    up.bind(1, s.id).bind(2, s.name).bind(3, state_name(s.current)).bind(4, s.transfer_key).bind(5, s.csn);
+    up.bind(6, s.entry_json);
+    up.step();
+    if (db_.changes() > 0) {
+      cache_subject(s);
+      return;
+    }
+  }
   auto &st = db_.cached(
       "INSERT INTO subjects(subject_id, name, state, transfer_key, csn, ndn, entry)"
       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"

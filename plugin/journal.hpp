@@ -62,6 +62,8 @@ public:
   journal(const std::filesystem::path &path, sqlite::durability d);
 
   sqlite::database &db() { return db_; }
+  // Unique per journal object in this process (keys caches of its data).
+  uint64_t instance() const { return instance_; }
 
   // Inserts unless the idempotency key exists; true when inserted.
   bool append(event_record &ev);
@@ -95,6 +97,7 @@ public:
 
 private:
   sqlite::database db_;
+  uint64_t instance_;
   size_t cache_max_ = 0;
   std::unordered_map<std::string, subject_record> subjects_;
   std::unordered_map<std::string, std::string> subject_at_; // ndn -> id, for cached subjects
