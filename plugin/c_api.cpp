@@ -138,6 +138,26 @@ reclaim::ldap::search_fn host_search(reclaim_ldap_search_fn search, void *payloa
   };
 }
 
+// Runs an engine call that reads the directory through the host's search;
+// a failed search is RECLAIM_ERR_SEARCH.
+int with_host_search(size_t *out_recorded, reclaim_engine *engine, reclaim_ldap_search_fn search, void *payload,
+                     size_t (reclaim::engine::*call)(const reclaim::ldap::search_fn &)) {
+  if (out_recorded != nullptr) *out_recorded = 0;
+  return guarded([&] {
+    if (engine == nullptr || search == nullptr)
+      return fail(RECLAIM_ERR_INVALID_ARGUMENT, "engine or search is NULL");
+    bool search_failed = false;
+    try {
+      const size_t n = (engine->impl.get()->*call)(host_search(search, payload, search_failed));
+      if (out_recorded != nullptr) *out_recorded = n;
+    } catch (const std::runtime_error &e) {
+      if (search_failed) return fail(RECLAIM_ERR_SEARCH, e.what());
+      throw;
+    }
+    return RECLAIM_OK;
+  });
+}
+
 const char *const status_names[] = {
     "ok",           "invalid argument", "unsupported struct version", "configuration error",
     "unsafe file permissions", "state store error", "out of memory", "internal error",
@@ -298,39 +318,12 @@ int reclaim_ldap_attribute_names(const char *const **out, size_t *out_count, rec
 
 int reclaim_ldap_catch_up(size_t *out_recorded, reclaim_engine *engine, reclaim_ldap_search_fn search,
                           void *payload) {
-  if (out_recorded != nullptr) *out_recorded = 0;
-  return guarded([&] {
-    if (engine == nullptr || search == nullptr)
-      return fail(RECLAIM_ERR_INVALID_ARGUMENT, "engine or search is NULL");
-    bool search_failed = false;
-    const auto fn = host_search(search, payload, search_failed);
-    try {
-      const size_t n = engine->impl->ldap_catch_up(fn);
-      if (out_recorded != nullptr) *out_recorded = n;
-    } catch (const std::runtime_error &e) {
-      if (search_failed) return fail(RECLAIM_ERR_SEARCH, e.what());
-      throw;
-    }
-    return RECLAIM_OK;
-  });
+  return with_host_search(out_recorded, engine, search, payload, &reclaim::engine::ldap_catch_up);
 }
 
 int reclaim_ldap_refresh(size_t *out_recorded, reclaim_engine *engine, reclaim_ldap_search_fn search,
                          void *payload) {
-  if (out_recorded != nullptr) *out_recorded = 0;
-  return guarded([&] {
-    if (engine == nullptr || search == nullptr)
-      return fail(RECLAIM_ERR_INVALID_ARGUMENT, "engine or search is NULL");
-    bool search_failed = false;
-    try {
-      const size_t n = engine->impl->ldap_refresh(host_search(search, payload, search_failed));
-      if (out_recorded != nullptr) *out_recorded = n;
-    } catch (const std::runtime_error &e) {
-      if (search_failed) return fail(RECLAIM_ERR_SEARCH, e.what());
-      throw;
-    }
-    return RECLAIM_OK;
-  });
+  return with_host_search(out_recorded, engine, search, payload, &reclaim::engine::ldap_refresh);
 }
 
 int reclaim_flush(reclaim_engine *engine, uint32_t timeout_ms) {

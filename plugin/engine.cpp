@@ -230,12 +230,29 @@ void engine::drop(const ldap::change &c) {
              queue_.size(), queue_bytes_ >> 20, dropped_, overflow_from_->empty() ? "(resume point)" : *overflow_from_);
 }
 
+// Runs on a host thread (each operation's callback calls it), so it never
+// waits: another thread refreshing or catching up is left to it, and the
+// queue is checked before the store's connection is touched.
 size_t engine::ldap_refresh(const ldap::search_fn &search) {
   if (validate_only_) throw usage_error("engine opened with RECLAIM_OPEN_VALIDATE_ONLY");
-  size_t n = 0;
-  if (overflowed_.load(std::memory_order_acquire)) n += catch_up_overflow(search);
-  if (!unread_wanted_.load(std::memory_order_acquire)) return n;
-  std::lock_guard lock(sync_mu_);
+  if (!overflowed_.load(std::memory_order_acquire) && !unread_wanted_.load(std::memory_order_acquire)) return 0;
+  std::unique_lock sync(sync_mu_, std::try_to_lock);
+  if (!sync) return 0;
+  return catch_up_overflow(search) + refresh_unread(search);
+}
+
+// Writes what a host search found through the host threads' connection;
+// the writer's cached copies of people are stale afterwards.
+size_t engine::write_found(const std::function<size_t(journal &)> &write) {
+  subjects_changed_ = true;
+  const size_t n = write(sync_journal());
+  subjects_changed_ = true;
+  kick();
+  return n;
+}
+
+// Called with sync_mu_ held.
+size_t engine::refresh_unread(const ldap::search_fn &search) {
   std::vector<ldap::change> wanted;
   {
     std::lock_guard queue_lock(mu_);
@@ -243,55 +260,45 @@ size_t engine::ldap_refresh(const ldap::search_fn &search) {
     unread_.clear();
     unread_wanted_ = false;
   }
-  if (wanted.empty()) return n;
-  subjects_changed_ = true; // the writer's cached copies are about to be stale
+  if (wanted.empty()) return 0;
   try {
-    n += ldap::refresh(sync_journal(), cfg_.ldap, wanted, search, log_);
+    return write_found([&](journal &j) { return ldap::refresh(j, cfg_.ldap, wanted, search, log_); });
   } catch (...) {
     std::lock_guard queue_lock(mu_); // try again on a later call
     for (auto &c : wanted) unread_.try_emplace(c.dn, std::move(c));
     unread_wanted_ = true;
     throw;
   }
-  subjects_changed_ = true;
-  kick();
-  return n;
 }
 
 // After an overflow, once the writer has emptied the queue (the machine has
-// time again): catch-up from the oldest dropped change.
+// time again): catch-up from the oldest dropped change. Called with
+// sync_mu_ held.
 size_t engine::catch_up_overflow(const ldap::search_fn &search) {
-  std::lock_guard lock(sync_mu_);
   std::optional<std::string> from;
   {
     std::lock_guard queue_lock(mu_);
-    if (!overflowed_ || !queue_.empty() || written_ < queued_) return 0;
+    if (!overflowed_ || !queue_.empty() || !retry_.empty() || written_ < queued_) return 0;
     from = std::move(overflow_from_);
     overflow_from_.reset();
     overflowed_ = false;
   }
-  subjects_changed_ = true;
-  size_t n = 0;
   try {
-    n = ldap::catch_up(sync_journal(), cfg_.ldap, search, log_, from->empty() ? std::nullopt : from);
+    return write_found([&](journal &j) {
+      return ldap::catch_up(j, cfg_.ldap, search, log_, from->empty() ? std::nullopt : from);
+    });
   } catch (...) {
     std::lock_guard queue_lock(mu_); // again on a later call
     if (!overflow_from_ || *from < *overflow_from_) overflow_from_ = from;
     overflowed_ = true;
     throw;
   }
-  subjects_changed_ = true;
-  kick();
-  return n;
 }
 
 size_t engine::ldap_catch_up(const ldap::search_fn &search) {
   if (validate_only_) throw usage_error("engine opened with RECLAIM_OPEN_VALIDATE_ONLY");
   std::lock_guard lock(sync_mu_);
-  const auto n = ldap::catch_up(sync_journal(), cfg_.ldap, search, log_);
-  subjects_changed_ = true;
-  kick();
-  return n;
+  return write_found([&](journal &j) { return ldap::catch_up(j, cfg_.ldap, search, log_); });
 }
 
 bool engine::flush(std::chrono::milliseconds timeout) {

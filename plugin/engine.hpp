@@ -14,6 +14,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -74,6 +75,8 @@ private:
   void drop(const ldap::change &c);
   void hand_back(std::vector<ldap::change> &unread);
   size_t catch_up_overflow(const ldap::search_fn &search);
+  size_t refresh_unread(const ldap::search_fn &search);
+  size_t write_found(const std::function<size_t(journal &)> &write);
   journal &sync_journal();
 
   config cfg_;
@@ -127,7 +130,7 @@ private:
 // the entryCSN it carried is remembered: once the queue has drained, the
 // next operation's callback runs catch-up from that point (ldap_refresh),
 // so the directory, the durable source, fills the gap.
-// Approximate memory a queued change holds (for max_queue_bytes).
+// Approximate memory a queued change holds (for queue_limit_bytes).
 size_t approx_bytes(const ldap::change &c);
 
 // Nice level of the engine's own threads (journal writer, planner,
