@@ -167,6 +167,8 @@ machine_jiffies() {
 process_jiffies() {
   sed -E 's/^.*\) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13 }'
 }
+# Bytes the process caused to be written to storage (write-back included).
+process_written() { awk '/^write_bytes:/ { print $2 }' "/proc/$1/io" 2>/dev/null || echo 0; }
 json_field() { sed -nE "s/.*\"$1\": ([0-9.]+).*/\\1/p" <<<"$2"; }
 
 # Waits until the machine is nearly idle: shared 2-CPU machines run other
@@ -209,18 +211,18 @@ run_one() {
   esac
   current="$run"
   slapd_sandbox_start "$run" "${opts[@]}" || die "slapd did not start ($mode, $variant)"
-  local pid="$SLAPD_SANDBOX_PID" m0 m1 p0 p1 json
+  local pid="$SLAPD_SANDBOX_PID" m0 m1 p0 p1 w0 w1 json
   local perf_pid=""
   if [[ -n "$profile" ]]; then
     perf record -q -e cpu-clock -F 1000 -g -p "$pid" -o "$run.perf.data" -- sleep "$((warmup + seconds))" \
       >/dev/null 2>&1 &
     perf_pid=$!
   fi
-  m0="$(machine_jiffies)"; p0="$(process_jiffies "$pid")"
+  m0="$(machine_jiffies)"; p0="$(process_jiffies "$pid")"; w0="$(process_written "$pid")"
   json="$("$loadgen" --uri "$SLAPD_SANDBOX_URI" --threads "$threads" --entries "$entries" \
             --warmup "$warmup" --duration "$seconds" --label "$mode/$variant/$round")" ||
     log "load generator reported a failure: $json"
-  m1="$(machine_jiffies)"; p1="$(process_jiffies "$pid")"
+  m1="$(machine_jiffies)"; p1="$(process_jiffies "$pid")"; w1="$(process_written "$pid")"
   # Share of slapd's CPU taken by its busiest thread: far above 1/threads
   # means one (plugin background) thread, not the operation threads.
   local busiest
@@ -286,7 +288,7 @@ run_one() {
     [[ "${complaints:-0}" -gt 0 ]] && extra+=", plugin.log has $complaints complaint lines (kept in $run)"
     [[ "${complaints:-0}" -gt 0 ]] && keep_run=yes && keep=yes
   fi
-  log "$mode/$variant #$round: $ops/s p50 $p50 ms p99 $p99 ms, slapd ${us_per_op} µs CPU/modify (busiest thread ${busiest}%), other load ${other}%, errors $errors, stop ${stop_s}s$extra"
+  log "$mode/$variant #$round: $ops/s p50 $p50 ms p99 $p99 ms, slapd ${us_per_op} µs CPU/modify, $(awk -v a="$w0" -v b="$w1" -v n="${all_ops:-0}" 'BEGIN { printf "%.1f", (n > 0 ? (b - a) / 1024 / n : 0) }') KiB written/modify (busiest thread ${busiest}%), other load ${other}%, errors $errors, stop ${stop_s}s$extra"
   if [[ -z "$keep" && -z "${keep_run:-}" ]]; then rm -rf -- "$run"; else rm -rf -- "$run/db"; fi
   keep_run=""
 }

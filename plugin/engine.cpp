@@ -245,7 +245,9 @@ size_t engine::ldap_refresh(const ldap::search_fn &search) {
 // the writer's cached copies of people are stale afterwards.
 size_t engine::write_found(const std::function<size_t(journal &)> &write) {
   subjects_changed_ = true;
-  const size_t n = write(sync_journal());
+  auto &j = sync_journal();
+  j.fold(); // its reads then find few people in subject_log (subjects_now)
+  const size_t n = write(j);
   subjects_changed_ = true;
   kick();
   return n;
@@ -321,7 +323,15 @@ void engine::writer_loop() {
   std::unique_lock lock(mu_);
   for (;;) {
     if (retry_.empty()) wake_.wait(lock, [&] { return stop_ || !queue_.empty(); });
-    if (queue_.empty() && retry_.empty() && stop_) return;
+    if (queue_.empty() && retry_.empty() && stop_) {
+      // A clean stop leaves every person in subjects (subject_log empty).
+      try {
+        writer_journal_->fold();
+      } catch (const std::exception &e) {
+        log_.log(log_level::warning, "journal: people not folded at stop (done at the next start): {}", e.what());
+      }
+      return;
+    }
     // Let callbacks of operations committed just before arrive, so the batch
     // can be put in commit order (see write_batch), and let a busy directory
     // fill the batch: one SQLite commit per batch_window at most, not one per
@@ -427,8 +437,13 @@ void engine::write_batch(std::deque<ldap::change> &batch) {
   for (int attempt = 1;; ++attempt) {
     try {
       auto &j = *writer_journal_;
-      if (subjects_changed_.exchange(false)) j.forget_subjects();
       sqlite::transaction tx(j.db());
+      // Checked once the store is ours: a host thread sets the flag before
+      // it writes people, so a write committed before BEGIN is seen here.
+      if (subjects_changed_.exchange(false)) {
+        j.forget_subjects();
+        j.fold();
+      }
       unread.clear();
       for (const auto &c : batch) {
         try {

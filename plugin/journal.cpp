@@ -4,6 +4,7 @@
 #include "journal.hpp"
 
 #include <atomic>
+#include <optional>
 #include <fmt/format.h>
 #include <algorithm>
 #include <cerrno>
@@ -17,7 +18,7 @@ namespace {
 constexpr const char *schema = R"sql(
 CREATE TABLE IF NOT EXISTS events(
   seq INTEGER PRIMARY KEY,
-  idempotency_key TEXT NOT NULL UNIQUE,
+  idempotency_key TEXT NOT NULL,
   subject_id TEXT NOT NULL,
   subject_name TEXT NOT NULL DEFAULT '',
   source TEXT NOT NULL,
@@ -28,7 +29,6 @@ CREATE TABLE IF NOT EXISTS events(
   actor TEXT NOT NULL DEFAULT '',
   attributes TEXT NOT NULL DEFAULT '{}',
   position TEXT NOT NULL DEFAULT '');
-CREATE INDEX IF NOT EXISTS events_subject ON events(subject_id, seq);
 CREATE TABLE IF NOT EXISTS subjects(
   subject_id TEXT PRIMARY KEY,
   name TEXT NOT NULL DEFAULT '',
@@ -37,6 +37,15 @@ CREATE TABLE IF NOT EXISTS subjects(
   csn TEXT NOT NULL DEFAULT '',
   ndn TEXT NOT NULL DEFAULT '',
   entry TEXT NOT NULL DEFAULT '') WITHOUT ROWID; -- one b-tree to update per change, not two
+CREATE TABLE IF NOT EXISTS subject_log(
+  seq INTEGER PRIMARY KEY,
+  subject_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  state TEXT NOT NULL,
+  transfer_key TEXT NOT NULL,
+  csn TEXT NOT NULL,
+  ndn TEXT NOT NULL,
+  entry TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS ldap_progress(
   id INTEGER PRIMARY KEY CHECK (id = 1),
   resume_csn TEXT NOT NULL DEFAULT '',
@@ -53,6 +62,18 @@ PRAGMA user_version = 1;
 // Stores made by 0.1 lack the subjects' DN and watched attributes; the
 // columns are added empty, and such a subject's first modification makes
 // the host read the entry again (reclaim_ldap_refresh).
+//
+// Every write per change goes to the end of a b-tree (docs/journal.md,
+// "Write pattern"): a b-tree keyed by something random (a person's id)
+// costs a whole page in the WAL for each change, because each change of a
+// batch lands on a different page. So
+// - the idempotency key is unique through an index whose first column is
+//   the key's part after the first "/" (for LDAP keys "<entryUUID>/<entryCSN>"
+//   that is the CSN, which grows with time); uniqueness of (f(key), key) is
+//   uniqueness of key. Stores made before 0.3 keep their plain UNIQUE index.
+// - events have no index by person: reading one person's events scans.
+// - subjects are written to subject_log (appended) and folded into
+//   subjects every few seconds (journal::fold); subjects_now reads both.
 void upgrade(sqlite::database &db) {
   auto st = db.prepare("SELECT count(*) FROM pragma_table_info('subjects') WHERE name = 'ndn'");
   if (st.step() && st.integer(0) == 0) {
@@ -60,7 +81,20 @@ void upgrade(sqlite::database &db) {
     db.exec("ALTER TABLE subjects ADD COLUMN ndn TEXT NOT NULL DEFAULT '';"
             "ALTER TABLE subjects ADD COLUMN entry TEXT NOT NULL DEFAULT '';");
   }
-  db.exec("CREATE INDEX IF NOT EXISTS subjects_ndn ON subjects(ndn) WHERE ndn <> ''");
+  auto old_key = db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_autoindex_events_1'");
+  if (old_key.step() && old_key.integer(0) == 0) {
+    old_key.reset();
+    db.exec("CREATE UNIQUE INDEX IF NOT EXISTS events_key"
+            " ON events(substr(idempotency_key, instr(idempotency_key, '/') + 1), idempotency_key)");
+  }
+  db.exec("DROP INDEX IF EXISTS events_subject;"
+          "CREATE INDEX IF NOT EXISTS subjects_ndn ON subjects(ndn) WHERE ndn <> '';"
+          "CREATE VIEW IF NOT EXISTS subjects_now AS"
+          " SELECT subject_id, name, state, transfer_key, csn, ndn, entry FROM subjects"
+          "  WHERE subject_id NOT IN (SELECT subject_id FROM subject_log)"
+          " UNION ALL"
+          " SELECT subject_id, name, state, transfer_key, csn, ndn, entry FROM subject_log"
+          "  WHERE seq IN (SELECT max(seq) FROM subject_log GROUP BY subject_id);");
 }
 
 state state_from_text(const std::string &s) { return parse_state(s).value_or(state::none); }
@@ -153,17 +187,23 @@ bool journal::append(event_record &ev) {
 
 void journal::cache_subjects(size_t max) {
   cache_max_ = max;
-  subjects_.clear();
+  forget_subjects();
+  fold(); // what a crash left in subject_log
 }
 
 void journal::forget_subjects() {
   subjects_.clear();
   subject_at_.clear();
+  read_log_ = true; // until the next fold, subject_log may hold people the cache lacks
 }
 
 void journal::cache_subject(const subject_record &s) {
   if (cache_max_ == 0) return;
-  if (subjects_.size() >= cache_max_) forget_subjects();
+  if (subjects_.size() >= cache_max_ && !subjects_.contains(s.id)) {
+    fold();
+    forget_subjects();
+    read_log_ = false;
+  }
   auto [it, fresh] = subjects_.try_emplace(s.id, s);
   if (!fresh) {
     if (it->second.ndn != s.ndn) subject_at_.erase(it->second.ndn);
@@ -172,26 +212,50 @@ void journal::cache_subject(const subject_record &s) {
   if (!s.ndn.empty()) subject_at_.insert_or_assign(s.ndn, s.id);
 }
 
+void journal::fold() {
+  std::optional<sqlite::transaction> tx;
+  if (!db_.in_transaction()) tx.emplace(db_);
+  db_.cached("INSERT INTO subjects(subject_id, name, state, transfer_key, csn, ndn, entry)"
+             " SELECT subject_id, name, state, transfer_key, csn, ndn, entry FROM subject_log"
+             "  WHERE seq IN (SELECT max(seq) FROM subject_log GROUP BY subject_id)"
+             " ON CONFLICT(subject_id) DO UPDATE SET name = excluded.name, state = excluded.state,"
+             " transfer_key = excluded.transfer_key, csn = excluded.csn, ndn = excluded.ndn,"
+             " entry = excluded.entry")
+      .run();
+  db_.cached("DELETE FROM subject_log").run();
+  if (tx) tx->commit();
+  log_rows_ = 0;
+  read_log_ = false;
+  folded_at_ = std::chrono::steady_clock::now();
+}
+
 void journal::flush_batch() {
-  if (pending_resume_.empty()) return;
-  auto &st = db_.cached("UPDATE ldap_progress SET resume_csn = ?1 WHERE id = 1 AND resume_csn < ?1");
-  st.bind(1, pending_resume_);
-  st.step();
-  pending_resume_.clear();
+  if (!pending_resume_.empty()) {
+    auto &st = db_.cached("UPDATE ldap_progress SET resume_csn = ?1 WHERE id = 1 AND resume_csn < ?1");
+    st.bind(1, pending_resume_);
+    st.step();
+    pending_resume_.clear();
+  }
+  if (log_rows_ >= fold_rows || std::chrono::steady_clock::now() - folded_at_ >= fold_interval) fold();
 }
 
 namespace {
-constexpr const char *subject_columns = "SELECT subject_id, name, state, transfer_key, csn, ndn, entry FROM subjects";
+constexpr const char *subject_columns = "SELECT subject_id, name, state, transfer_key, csn, ndn, entry FROM ";
 
 subject_record subject_from(sqlite::statement &st) {
   return {st.text(0), st.text(1), state_from_text(st.text(2)), st.text(3), st.text(4), st.text(5), st.text(6)};
 }
 } // namespace
 
+// With the cache, everyone in subject_log since the last fold is cached: a
+// miss reads subjects. Otherwise subjects_now (subjects with subject_log's
+// newer rows over them).
+const char *journal::subjects_source() const { return cache_max_ > 0 && !read_log_ ? "subjects" : "subjects_now"; }
+
 std::optional<subject_record> journal::subject(const std::string &id) {
   if (cache_max_ > 0)
     if (auto it = subjects_.find(id); it != subjects_.end()) return it->second;
-  auto &st = db_.cached(std::string(subject_columns) + " WHERE subject_id = ?1");
+  auto &st = db_.cached(fmt::format("{}{} WHERE subject_id = ?1", subject_columns, subjects_source()));
   st.bind(1, id);
   if (!st.step()) return std::nullopt;
   auto r = subject_from(st);
@@ -205,42 +269,31 @@ std::optional<subject_record> journal::subject_by_dn(const std::string &ndn) {
   if (cache_max_ > 0)
     if (auto at = subject_at_.find(ndn); at != subject_at_.end())
       if (auto it = subjects_.find(at->second); it != subjects_.end() && it->second.ndn == ndn) return it->second;
-  auto &st = db_.cached(std::string(subject_columns) + " WHERE ndn = ?1 AND ndn <> '' ORDER BY csn DESC LIMIT 1"); // the partial index
+  auto &st = db_.cached(fmt::format("{}{} WHERE ndn = ?1 AND ndn <> '' ORDER BY csn DESC LIMIT 1", // the partial index
+                                    subject_columns, subjects_source()));
   st.bind(1, ndn);
   if (!st.step()) return std::nullopt;
   auto r = subject_from(st);
   st.reset();
+  // A cached person renamed away from this DN is not at it any more.
+  if (cache_max_ > 0)
+    if (auto it = subjects_.find(r.id); it != subjects_.end()) return it->second.ndn == ndn ? std::optional{it->second} : std::nullopt;
   cache_subject(r);
   return r;
 }
 
 void journal::put_subject(const subject_record &s) {
-  // Same DN as recorded (the common case): leave the DN index alone.
-  if (const auto it = subjects_.find(s.id); it != subjects_.end() && it->second.ndn == s.ndn) {
-    auto &up = db_.cached("UPDATE subjects SET name = ?2, state = ?3, transfer_key = ?4, csn = ?5, entry = ?6"
-                          " WHERE subject_id = ?1");
-    up.bind(1, s.id).bind(2, s.name).bind(3, state_name(s.current)).bind(4, s.transfer_key).bind(5, s.csn);
-    up.bind(6, s.entry_json);
-    up.step();
-    if (db_.changes() > 0) {
-      cache_subject(s);
-      return;
-    }
-  }
-  auto &st = db_.cached(
-      "INSERT INTO subjects(subject_id, name, state, transfer_key, csn, ndn, entry)"
-      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
-      " ON CONFLICT(subject_id) DO UPDATE SET name = excluded.name, state = excluded.state,"
-      " transfer_key = excluded.transfer_key, csn = excluded.csn, ndn = excluded.ndn,"
-      " entry = excluded.entry");
+  auto &st = db_.cached("INSERT INTO subject_log(subject_id, name, state, transfer_key, csn, ndn, entry)"
+                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
   st.bind(1, s.id).bind(2, s.name).bind(3, state_name(s.current)).bind(4, s.transfer_key).bind(5, s.csn);
   st.bind(6, s.ndn).bind(7, s.entry_json);
   st.step();
+  ++log_rows_;
   cache_subject(s);
 }
 
 int64_t journal::subjects_without_copy() {
-  auto &st = db_.cached("SELECT count(*) FROM subjects WHERE ndn = '' AND state <> 'deleted'");
+  auto &st = db_.cached(fmt::format("SELECT count(*) FROM {} WHERE ndn = '' AND state <> 'deleted'", subjects_source()));
   const int64_t n = st.step() ? st.integer(0) : 0;
   st.reset();
   return n;

@@ -1,13 +1,14 @@
 // journal.hpp — the durable journal of lifecycle events in the SQLite state
 // store, plus what LDAP intake needs to resume: each subject's last known
 // state, the last journalled entryCSN, and prepared deletes.
-// The idempotency key is UNIQUE, so an event seen twice is stored once.
+// The idempotency key is unique, so an event seen twice is stored once.
 #pragma once
 
 #include "clock.hpp"
 #include "sqlite.hpp"
 #include "states.hpp"
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -90,12 +91,23 @@ public:
   // For the one connection that writes LDAP changes (the engine's writer):
   // remember up to max subjects in memory instead of reading each one back,
   // and write the resume CSN once per batch (flush_batch, before commit).
-  // Whoever else writes subjects must call forget_subjects() on it.
+  // Whoever else writes subjects must call forget_subjects() on it (then
+  // it reads subjects_now until its next fold).
   void cache_subjects(size_t max);
   void forget_subjects();
   void flush_batch();
+  // Writes the newest subject_log row of each person into subjects and
+  // empties subject_log (in a transaction of its own unless one is open).
+  // flush_batch does it every fold_interval or fold_rows rows.
+  void fold();
+  static constexpr auto fold_interval = std::chrono::seconds(5);
+  static constexpr size_t fold_rows = 50000;
 
 private:
+  const char *subjects_source() const;
+  size_t log_rows_ = 0;
+  bool read_log_ = true;
+  std::chrono::steady_clock::time_point folded_at_ = std::chrono::steady_clock::now();
   sqlite::database db_;
   uint64_t instance_;
   size_t cache_max_ = 0;

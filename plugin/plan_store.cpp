@@ -321,7 +321,7 @@ void plan_store::count_departure(time_point at) {
 }
 
 int64_t plan_store::population() {
-  auto &st = db_.cached("SELECT count(*) FROM subjects WHERE state != 'deleted'");
+  auto &st = db_.cached("SELECT count(*) FROM subjects_now WHERE state != 'deleted'");
   const int64_t n = st.step() ? st.integer(0) : 0;
   st.reset();
   return n;

@@ -61,6 +61,8 @@ statement database::prepare(std::string_view sql) { return statement(*this, sql)
 
 int64_t database::changes() const { return sqlite3_changes(db_); }
 
+bool database::in_transaction() const { return sqlite3_get_autocommit(db_) == 0; }
+
 int64_t database::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
 
 statement::statement(database &db, std::string_view sql) : db_(&db) {

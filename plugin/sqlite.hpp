@@ -39,6 +39,7 @@ public:
   statement &cached(const std::string &sql);
   int64_t changes() const;
   int64_t last_insert_rowid() const;
+  bool in_transaction() const;
   sqlite3 *handle() const { return db_; }
   [[noreturn]] void fail(std::string_view what) const;
 
