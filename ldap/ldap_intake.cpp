@@ -198,10 +198,9 @@ struct reader {
 
 } // namespace
 
-std::string pack_modify(const change &c) {
-  if (c.op != operation::modify || c.before || c.after || c.dn.empty()) return {};
-  std::string out;
-  size_t size = 32 + c.dn.size() + c.actor.size() + c.source.size();
+bool pack_modify(const change &c, std::string &out) {
+  if (c.op != operation::modify || c.before || c.after || c.dn.empty()) return false;
+  size_t size = out.size() + 32 + c.dn.size() + c.actor.size() + c.source.size();
   for (const auto &m : c.mods) {
     size += 12 + m.type.size();
     for (const auto &v : m.values) size += 4 + v.size();
@@ -220,6 +219,12 @@ std::string pack_modify(const change &c) {
     put_u32(out, m.values.size());
     for (const auto &v : m.values) put_str(out, v);
   }
+  return true;
+}
+
+std::string pack_modify(const change &c) {
+  std::string out;
+  pack_modify(c, out);
   return out;
 }
 

@@ -55,6 +55,7 @@ std::string change_csn(const change &c);
 // third of the memory of a change object. pack_modify returns "" for any
 // other change.
 std::string pack_modify(const change &c);
+bool pack_modify(const change &c, std::string &out); // appends; false (nothing appended) as above
 change unpack_modify(std::string_view packed);
 
 // Applies one committed/aborted change; returns true when an event was

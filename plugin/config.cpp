@@ -45,8 +45,8 @@ void load_engine(const reader &r, const toml::table &t, engine_config &out) {
     out.idle_priority = *v == "idle";
   }
   if (auto v = r.integer(t, "engine", "queue_limit_bytes")) {
-    if (*v < 1)
-      r.fail(t.get("queue_limit_bytes")->source(), "engine.queue_limit_bytes", "must be at least 1");
+    if (*v < 1 || *v > (int64_t{1} << 31))
+      r.fail(t.get("queue_limit_bytes")->source(), "engine.queue_limit_bytes", "must be between 1 and 2147483648 (2 GiB)");
     out.queue_limit_bytes = static_cast<size_t>(*v);
   }
   if (auto v = r.str(t, "engine", "state_dir")) {

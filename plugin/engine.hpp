@@ -90,13 +90,16 @@ private:
 
   std::mutex mu_; // guards the queue and counters
   std::condition_variable wake_, drained_;
-  // A queued change: a modify packed into one string (the common case, a
-  // third of the memory of a change object), anything else as it is.
+  // A queued change: a modify packed into queue_buf_ at [offset, offset +
+  // size) (the common case: no allocation per change on the host thread,
+  // none freed across threads), or anything else as a change object. The
+  // writer swaps both with its spares, whose capacity stays allocated.
   struct queued {
-    std::string packed;
+    uint32_t offset = 0, size = 0;
     std::unique_ptr<ldap::change> full;
   };
-  std::vector<queued> queue_;
+  std::vector<queued> queue_, spare_queue_;
+  std::string queue_buf_, spare_buf_;
   size_t queue_bytes_ = 0; // approximate memory held by queue_
   uint64_t queued_ = 0, written_ = 0, dropped_ = 0;
   bool stop_ = false;
