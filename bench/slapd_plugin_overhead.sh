@@ -14,11 +14,13 @@
 #       [--null-plugin] [--ppolicy] [--plugin SO] [--build-dir build]
 #       [--workdir DIR] [--keep] [--no-build] [--perf]
 #       [--max-wait 900] [--noisy-limit 20] [--repeats 2] [--nice -10]
-#       [--config TOML] [--also LABEL=TOML ...]
+#       [--config TOML] [--also LABEL=TOML ...] [--state-root DIR]
 # The plugin's config is a copy of --config (default $RECLAIM_BENCH_CONFIG or
 # packaging/config/reclaim.toml) with state_dir pointed into the run; each
 # --also LABEL=TOML adds a plugin variant with another config (e.g. a
 # journal-only config, to tell the hook's cost from the policy engine's).
+# --state-root DIR puts each run's state_dir under DIR instead (e.g. /dev/shm
+# or another file system, to see what sharing slapd's disk costs).
 # Before each run it waits (up to --max-wait s) until the machine is idle
 # (< 15 % busy for 6 s); a run during which other processes took more than
 # --noisy-limit % of the machine is discarded and repeated (--repeats times),
@@ -36,7 +38,7 @@ set -u -o pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 rounds=3 seconds=10 warmup=3 threads=8 entries=10000 modes="durable dbnosync"
 null_plugin="" ppolicy="" plugin="" build_dir="$root/build" workdir="" keep="" no_build="" perf_runs=""
-max_wait=900 noisy_limit=20 repeats=2 nice_level=""
+max_wait=900 noisy_limit=20 repeats=2 nice_level="" state_root=""
 config="${RECLAIM_BENCH_CONFIG:-$root/packaging/config/reclaim.toml}"
 declare -A also_config=()
 also_labels=()
@@ -63,6 +65,7 @@ while [[ $# -gt 0 ]]; do
     --repeats) repeats="$2"; shift ;;
     --nice) nice_level="$2"; shift ;;
     --config) config="$2"; shift ;;
+    --state-root) state_root="$(readlink -f -- "$2")"; shift ;;
     --also)
       [[ "$2" =~ ^([a-z0-9_-]+)=(.+)$ && "${BASH_REMATCH[1]}" != with* && "${BASH_REMATCH[1]}" != without && "${BASH_REMATCH[1]}" != null ]] ||
         { echo "--also needs LABEL=FILE (label: a-z 0-9 _ -, not with/without/null)" >&2; exit 2; }
@@ -169,6 +172,11 @@ process_jiffies() {
 }
 # Bytes the process caused to be written to storage (write-back included).
 process_written() { awk '/^write_bytes:/ { print $2 }' "/proc/$1/io" 2>/dev/null || echo 0; }
+# A run's directory, and its state_dir when --state-root put it elsewhere.
+remove_run() {
+  rm -rf -- "$1"
+  if [[ -n "$state_root" ]]; then rm -rf -- "${state_root:?}/$(basename -- "$1")"; fi
+}
 json_field() { sed -nE "s/.*\"$1\": ([0-9.]+).*/\\1/p" <<<"$2"; }
 
 # Waits until the machine is nearly idle: shared 2-CPU machines run other
@@ -204,7 +212,12 @@ run_one() {
       mkdir -m 0700 "$run/state"
       local source_config="$config"
       [[ "$variant" != with ]] && source_config="${also_config[$variant]}"
-      sed -E "s|^([[:space:]]*state_dir[[:space:]]*=).*|\1 \"$run/state\"|" \
+      local state_dir="$run/state"
+      if [[ -n "$state_root" ]]; then
+        state_dir="$state_root/$(basename -- "$run")/state"
+        rm -rf -- "$state_dir" "$run/state" && mkdir -p -m 0700 -- "$state_dir" && ln -s -- "$state_dir" "$run/state"
+      fi
+      sed -E "s|^([[:space:]]*state_dir[[:space:]]*=).*|\1 \"$state_dir\"|" \
         "$source_config" >"$run/reclaim.toml"
       chmod 0600 "$run/reclaim.toml"
       opts+=(--plugin "$plugin" --plugin-config "$run/reclaim.toml") ;;
@@ -242,7 +255,7 @@ run_one() {
     } >"$workdir/perf-$mode-$variant.txt"
     [[ -n "$keep" ]] || rm -f -- "$run.perf.data"
     log "$mode/$variant profiled run: $(json_field ops_per_s "$json")/s (not counted)"
-    slapd_sandbox_stop "$run"; current=""; [[ -n "$keep" ]] || rm -rf -- "$run"
+    slapd_sandbox_stop "$run"; current=""; [[ -n "$keep" ]] || remove_run "$run"
     return 0
   fi
   printf '%s\n' "$json" >>"$workdir/runs.jsonl"
@@ -271,7 +284,7 @@ run_one() {
     printf "%.1f %.1f\n", us, other }')
   if [[ -z "$last_try" ]] && awk -v o="$other" -v l="$noisy_limit" 'BEGIN { exit !(o > l) }'; then
     log "$mode/$variant #$round: $(json_field ops_per_s "$json")/s but other load ${other}% > ${noisy_limit}%; discarded, repeating"
-    rm -rf -- "$run"
+    remove_run "$run"
     return 3
   fi
   if [[ -f "$run/state/journal.sqlite3" ]] && command -v sqlite3 >/dev/null; then
@@ -289,7 +302,7 @@ run_one() {
     [[ "${complaints:-0}" -gt 0 ]] && keep_run=yes && keep=yes
   fi
   log "$mode/$variant #$round: $ops/s p50 $p50 ms p99 $p99 ms, slapd ${us_per_op} µs CPU/modify, $(awk -v a="$w0" -v b="$w1" -v n="${all_ops:-0}" 'BEGIN { printf "%.1f", (n > 0 ? (b - a) / 1024 / n : 0) }') KiB written/modify (busiest thread ${busiest}%), other load ${other}%, errors $errors, stop ${stop_s}s$extra"
-  if [[ -z "$keep" && -z "${keep_run:-}" ]]; then rm -rf -- "$run"; else rm -rf -- "$run/db"; fi
+  if [[ -z "$keep" && -z "${keep_run:-}" ]]; then remove_run "$run"; else rm -rf -- "$run/db"; fi
   keep_run=""
 }
 

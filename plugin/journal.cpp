@@ -75,18 +75,16 @@ PRAGMA user_version = 1;
 // - subjects are written to subject_log (appended) and folded into
 //   subjects every few seconds (journal::fold); subjects_now reads both.
 void upgrade(sqlite::database &db) {
-  auto st = db.prepare("SELECT count(*) FROM pragma_table_info('subjects') WHERE name = 'ndn'");
-  if (st.step() && st.integer(0) == 0) {
-    st.reset();
+  const auto count = [&](const char *sql) {
+    auto st = db.prepare(sql);
+    return st.step() ? st.integer(0) : 0;
+  };
+  if (count("SELECT count(*) FROM pragma_table_info('subjects') WHERE name = 'ndn'") == 0)
     db.exec("ALTER TABLE subjects ADD COLUMN ndn TEXT NOT NULL DEFAULT '';"
             "ALTER TABLE subjects ADD COLUMN entry TEXT NOT NULL DEFAULT '';");
-  }
-  auto old_key = db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_autoindex_events_1'");
-  if (old_key.step() && old_key.integer(0) == 0) {
-    old_key.reset();
+  if (count("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_autoindex_events_1'") == 0)
     db.exec("CREATE UNIQUE INDEX IF NOT EXISTS events_key"
             " ON events(substr(idempotency_key, instr(idempotency_key, '/') + 1), idempotency_key)");
-  }
   db.exec("DROP INDEX IF EXISTS events_subject;"
           "CREATE INDEX IF NOT EXISTS subjects_ndn ON subjects(ndn) WHERE ndn <> '';"
           "CREATE VIEW IF NOT EXISTS subjects_now AS"

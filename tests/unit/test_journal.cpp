@@ -153,6 +153,134 @@ BOOST_AUTO_TEST_CASE(subjects_round_trip) {
   BOOST_TEST(!j.subject("U1").has_value());
 }
 
+namespace {
+int64_t count_rows(journal &j, const std::string &table) {
+  auto st = j.db().prepare("SELECT count(*) FROM " + table);
+  return st.step() ? st.integer(0) : -1;
+}
+reclaim::subject_record person(const std::string &id, const std::string &ndn, state s, const std::string &csn) {
+  return {id, ndn, s, "", csn, ndn, R"({"employeeType":["x"]})"};
+}
+} // namespace
+
+// People are appended to subject_log and folded into subjects later; every
+// other connection reads both (subjects_now), so nothing is ever stale for
+// it, and a fold writes the newest row of each person.
+BOOST_AUTO_TEST_CASE(subject_log_is_folded_and_read_through) {
+  journal writer(path, sqlite::durability::normal);
+  writer.cache_subjects(100);
+  journal reader(path, sqlite::durability::normal);
+  writer.put_subject(person("u1", "uid=a,dc=x", state::active, "c1"));
+  writer.put_subject(person("u1", "uid=b,dc=x", state::leave, "c2")); // renamed and on leave
+  writer.put_subject(person("u2", "uid=c,dc=x", state::active, "c3"));
+  BOOST_TEST(count_rows(writer, "subject_log") == 3);
+  BOOST_TEST(count_rows(writer, "subjects") == 0);
+  for (int pass = 0; pass < 2; ++pass) { // before and after the fold
+    const auto u1 = reader.subject("u1");
+    BOOST_TEST_REQUIRE(u1.has_value());
+    BOOST_TEST(u1->current == state::leave);
+    BOOST_TEST(u1->csn == "c2");
+    BOOST_TEST(!reader.subject_by_dn("uid=a,dc=x").has_value()); // the old DN is nobody's now
+    BOOST_TEST_REQUIRE(reader.subject_by_dn("uid=b,dc=x").has_value());
+    BOOST_TEST(reader.subject_by_dn("uid=b,dc=x")->id == "u1");
+    BOOST_TEST(reader.subject("u2").has_value());
+    writer.fold();
+  }
+  BOOST_TEST(count_rows(writer, "subject_log") == 0);
+  BOOST_TEST(count_rows(writer, "subjects") == 2);
+  // After a fold, a person first changed by another connection: the writer
+  // is told (forget_subjects) and reads through the log until its next fold.
+  reader.put_subject(person("u2", "uid=c,dc=x", state::terminated, "c4"));
+  writer.forget_subjects();
+  BOOST_TEST(writer.subject("u2")->current == state::terminated);
+  writer.fold();
+  BOOST_TEST(writer.subject("u2")->current == state::terminated);
+  BOOST_TEST(reader.subject("u2")->csn == "c4");
+}
+
+// Rows committed but not folded (a crash) are folded when the writer next
+// starts; every row counts, in order.
+BOOST_AUTO_TEST_CASE(unfolded_rows_survive_a_crash) {
+  {
+    journal writer(path, sqlite::durability::normal);
+    writer.cache_subjects(100);
+    sqlite::transaction tx(writer.db());
+    for (int i = 0; i < 10; ++i)
+      writer.put_subject(person("u" + std::to_string(i % 3), "uid=" + std::to_string(i % 3) + ",dc=x",
+                                i == 9 ? state::terminated : state::active, "c" + std::to_string(i)));
+    tx.commit();
+  } // no fold: as if the process died here
+  {
+    journal reader(path, sqlite::durability::normal);
+    BOOST_TEST(count_rows(reader, "subject_log") == 10);
+    BOOST_TEST(reader.subject("u0")->current == state::terminated); // row 9: u0
+  }
+  journal writer(path, sqlite::durability::normal);
+  writer.cache_subjects(100);
+  BOOST_TEST(count_rows(writer, "subject_log") == 0);
+  BOOST_TEST(count_rows(writer, "subjects") == 3);
+  BOOST_TEST(writer.subject("u0")->csn == "c9");
+  BOOST_TEST(writer.subject("u1")->csn == "c7");
+  BOOST_TEST(writer.subject("u2")->csn == "c8");
+}
+
+// A full cache folds before it forgets, so a miss may read subjects alone.
+BOOST_AUTO_TEST_CASE(full_cache_folds_first) {
+  journal writer(path, sqlite::durability::normal);
+  writer.cache_subjects(2);
+  writer.put_subject(person("u1", "uid=1,dc=x", state::leave, "c1"));
+  writer.put_subject(person("u2", "uid=2,dc=x", state::leave, "c2"));
+  writer.put_subject(person("u3", "uid=3,dc=x", state::leave, "c3")); // the cache is full: fold, forget
+  BOOST_TEST(count_rows(writer, "subjects") == 3);
+  BOOST_TEST(count_rows(writer, "subject_log") == 0);
+  BOOST_TEST(writer.subject("u1")->current == state::leave);
+  BOOST_TEST(writer.subject_by_dn("uid=2,dc=x")->id == "u2");
+  BOOST_TEST(writer.subject("u3")->csn == "c3");
+}
+
+// Stores made before 0.3 have a plain UNIQUE key and an index of events by
+// person: the index goes, the key stays unique, reads by person still work.
+BOOST_AUTO_TEST_CASE(store_from_0_2_keeps_its_unique_key) {
+  std::filesystem::create_directories(path.parent_path());
+  {
+    sqlite::database db(path, sqlite::durability::normal);
+    db.exec("CREATE TABLE events(seq INTEGER PRIMARY KEY, idempotency_key TEXT NOT NULL UNIQUE,"
+            " subject_id TEXT NOT NULL, subject_name TEXT NOT NULL DEFAULT '', source TEXT NOT NULL,"
+            " state TEXT NOT NULL, previous_state TEXT NOT NULL, event_time_ms INTEGER NOT NULL,"
+            " recorded_ms INTEGER NOT NULL, actor TEXT NOT NULL DEFAULT '', attributes TEXT NOT NULL DEFAULT '{}',"
+            " position TEXT NOT NULL DEFAULT '');"
+            "CREATE INDEX events_subject ON events(subject_id, seq);");
+  }
+  journal j(path, sqlite::durability::normal);
+  auto ev = make_event("u1/c1");
+  BOOST_TEST(j.append(ev));
+  auto again = make_event("u1/c1", "u2");
+  BOOST_TEST(!j.append(again));
+  auto other = make_event("u2/c2", "u2");
+  BOOST_TEST(j.append(other));
+  BOOST_TEST(count_rows(j, "sqlite_master WHERE name = 'events_subject'") == 0);
+  BOOST_TEST(count_rows(j, "sqlite_master WHERE name = 'events_key'") == 0);
+  reclaim::event_filter f;
+  f.subject_id = "u2";
+  const auto u2 = j.events(f);
+  BOOST_TEST_REQUIRE(u2.size() == 1u);
+  BOOST_TEST(u2[0].idempotency_key == "u2/c2");
+}
+
+// New stores: the key's unique index leads with the part after the first
+// "/" (the CSN of LDAP keys); keys without a "/" are unique all the same.
+BOOST_AUTO_TEST_CASE(keys_with_and_without_a_slash_are_unique) {
+  journal j(path, sqlite::durability::normal);
+  BOOST_TEST(count_rows(j, "sqlite_master WHERE name = 'events_key'") == 1);
+  for (const std::string key : {"plain", "a/b", "b", "x/a/b", "/b"}) {
+    auto ev = make_event(key);
+    BOOST_TEST(j.append(ev), key);
+    auto twice = make_event(key, "u9");
+    BOOST_TEST(!j.append(twice), key);
+  }
+  BOOST_TEST(j.event_count() == 5);
+}
+
 BOOST_AUTO_TEST_CASE(resume_csn_only_increases) {
   journal j(path, sqlite::durability::normal);
   BOOST_TEST(j.resume_csn().empty());
