@@ -47,6 +47,7 @@ size_t planner::plan_pending(const std::function<bool()> &stop) {
   for (;;) {
     if (stop && stop()) return planned;
     sqlite::transaction tx(journal_.db());
+    population_.reset();
     event_filter f;
     f.after_seq = store_.planned_upto();
     f.limit = 1000;
@@ -113,7 +114,8 @@ std::string planner::decide_status(const plan_row &p, const std::vector<action_r
   const auto &g = cfg_.policy.guard;
   if (departure && (g.max_events > 0 || g.max_percent > 0)) {
     const int64_t count = store_.departures_since(p.created - g.window);
-    const int64_t population = store_.population();
+    if (!population_) population_ = store_.population();
+    const int64_t population = *population_;
     const double percent = population > 0 ? 100.0 * static_cast<double>(count) / static_cast<double>(population) : 0;
     const bool over_count = g.max_events > 0 && count > g.max_events;
     const bool over_percent = g.max_percent > 0 && population >= std::max<int64_t>(1, g.percent_min_population) &&

@@ -14,6 +14,7 @@
 #include "policy.hpp"
 
 #include <functional>
+#include <optional>
 #include <string_view>
 #include <unordered_map>
 #include <stdexcept>
@@ -66,6 +67,9 @@ private:
   plan_store store_;
   const logger &log_;
   std::unordered_map<std::string_view, const application *> apps_; // id → cfg_.policy.applications
+  // The guard's population (live people), counted once per planning
+  // transaction: counting reads every person (and subject_log).
+  std::optional<int64_t> population_;
 };
 
 } // namespace reclaim
