@@ -27,9 +27,9 @@ extern "C" {
 /* ---------------------------------------------------------------- versions */
 
 #define RECLAIM_VERSION_MAJOR 0
-#define RECLAIM_VERSION_MINOR 2
+#define RECLAIM_VERSION_MINOR 3
 #define RECLAIM_VERSION_PATCH 0
-#define RECLAIM_VERSION "0.2.0"
+#define RECLAIM_VERSION "0.3.0"
 /* 0xMMmmpp: compare with reclaim_version_num() to check header and library. */
 #define RECLAIM_VERSION_NUM                                                    \
   ((RECLAIM_VERSION_MAJOR << 16) | (RECLAIM_VERSION_MINOR << 8) |             \
