@@ -288,6 +288,10 @@ void journal::put_subject(const subject_record &s) {
   st.step();
   ++log_rows_;
   cache_subject(s);
+  // Without the cache every read goes through subjects_now, which costs in
+  // proportion to subject_log: a host thread writing many people (baseline,
+  // catch-up) folds as it goes.
+  if (cache_max_ == 0 && log_rows_ >= 256) fold();
 }
 
 int64_t journal::subjects_without_copy() {
