@@ -95,6 +95,18 @@ void upgrade(sqlite::database &db) {
           "  WHERE seq IN (SELECT max(seq) FROM subject_log GROUP BY subject_id);");
 }
 
+bool is_current(sqlite::database &db) {
+  auto st = db.prepare(
+      "SELECT (SELECT count(*) FROM sqlite_master WHERE name IN ('events', 'subjects', 'subject_log', 'ldap_progress',"
+      " 'ldap_pending_deletes', 'subjects_ndn', 'subjects_now')) = 7"
+      " AND NOT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'events_subject')"
+      " AND EXISTS (SELECT 1 FROM pragma_table_info('subjects') WHERE name = 'entry')");
+  if (!st.step() || st.integer(0) == 0) return false;
+  st.reset();
+  auto progress = db.prepare("SELECT count(*) FROM ldap_progress"); // its one row
+  return progress.step() && progress.integer(0) == 1;
+}
+
 state state_from_text(const std::string &s) { return parse_state(s).value_or(state::none); }
 
 constexpr const char *select_events =
@@ -164,8 +176,13 @@ journal::journal(const std::filesystem::path &path, sqlite::durability d)
         static std::atomic<uint64_t> next{1};
         return next++;
       }()) {
-  db_.exec(schema);
-  upgrade(db_);
+  // A current store is only read here: opening never waits for another
+  // process's write lock (the engine may open on a directory operation
+  // thread). Creating or upgrading one writes.
+  if (!is_current(db_)) {
+    db_.exec(schema);
+    upgrade(db_);
+  }
 }
 
 bool journal::append(event_record &ev) {
@@ -186,7 +203,17 @@ bool journal::append(event_record &ev) {
 void journal::cache_subjects(size_t max) {
   cache_max_ = max;
   forget_subjects();
-  fold(); // what a crash left in subject_log
+  // What a crash left in subject_log. The engine may open on a directory
+  // operation thread: if another process holds the store's write lock now,
+  // do not wait for it — read through subjects_now until the writer's
+  // first periodic fold.
+  db_.set_busy_timeout(std::chrono::milliseconds(0));
+  try {
+    fold();
+  } catch (const sqlite::store_error &) {
+    read_log_ = true;
+  }
+  db_.set_busy_timeout(std::chrono::seconds(10));
 }
 
 void journal::forget_subjects() {

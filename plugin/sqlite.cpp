@@ -67,6 +67,10 @@ statement database::prepare(std::string_view sql) { return statement(*this, sql)
 
 int64_t database::changes() const { return sqlite3_changes(db_); }
 
+void database::set_busy_timeout(std::chrono::milliseconds wait) {
+  sqlite3_busy_timeout(db_, static_cast<int>(wait.count()));
+}
+
 bool database::in_transaction() const { return sqlite3_get_autocommit(db_) == 0; }
 
 int64_t database::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }

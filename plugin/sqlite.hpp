@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <unordered_map>
@@ -40,6 +41,8 @@ public:
   int64_t changes() const;
   int64_t last_insert_rowid() const;
   bool in_transaction() const;
+  // How long a statement waits for another connection's lock (default 10 s).
+  void set_busy_timeout(std::chrono::milliseconds wait);
   sqlite3 *handle() const { return db_; }
   [[noreturn]] void fail(std::string_view what) const;
 

@@ -224,6 +224,30 @@ BOOST_AUTO_TEST_CASE(unfolded_rows_survive_a_crash) {
   BOOST_TEST(writer.subject("u2")->csn == "c8");
 }
 
+// The writer's start must not wait for another process's write lock (it
+// may run on a directory operation thread): the fold is skipped and reads
+// go through subject_log until a later fold.
+BOOST_AUTO_TEST_CASE(start_does_not_wait_for_a_locked_store) {
+  {
+    journal writer(path, sqlite::durability::normal);
+    writer.cache_subjects(100);
+    writer.put_subject(person("u1", "uid=1,dc=x", state::leave, "c1"));
+  } // not folded
+  journal other(path, sqlite::durability::normal);
+  sqlite::transaction held(other.db()); // BEGIN IMMEDIATE: the write lock
+  const auto t0 = std::chrono::steady_clock::now();
+  journal writer(path, sqlite::durability::normal);
+  writer.cache_subjects(100);
+  const bool quick = std::chrono::steady_clock::now() - t0 < std::chrono::seconds(2);
+  BOOST_TEST(quick);
+  BOOST_TEST(writer.subject("u1")->current == state::leave);
+  BOOST_TEST(writer.subject_by_dn("uid=1,dc=x")->id == "u1");
+  held.commit();
+  writer.fold();
+  BOOST_TEST(count_rows(writer, "subject_log") == 0);
+  BOOST_TEST(writer.subject("u1")->csn == "c1");
+}
+
 // A full cache folds before it forgets, so a miss may read subjects alone.
 BOOST_AUTO_TEST_CASE(full_cache_folds_first) {
   journal writer(path, sqlite::durability::normal);
