@@ -331,6 +331,7 @@ void engine::writer_loop() {
     if (retry_.empty()) wake_.wait(lock, [&] { return stop_ || !queue_.empty(); });
     if (queue_.empty() && retry_.empty() && stop_) {
       // A clean stop leaves every person in subjects (subject_log empty).
+      lock.unlock();
       try {
         writer_journal_->fold();
       } catch (const std::exception &e) {
@@ -372,10 +373,15 @@ void engine::writer_loop() {
         log_.log(log_level::error, "queued change unreadable, skipped: {}", e.what());
       }
     }
+    // Keep the spares' memory while it is used: freeing and regrowing a
+    // large buffer every batch would map and unmap memory, which takes the
+    // process's memory-map lock that slapd's threads need for page faults.
+    // Give it back once a burst is over (this batch used under 1/16).
+    if (taken_buf.capacity() > (4u << 20) && taken_buf.size() < taken_buf.capacity() / 16)
+      std::string().swap(taken_buf);
+    if (taken.capacity() > 65536 && taken.size() < taken.capacity() / 16) std::vector<queued>().swap(taken);
     taken.clear();
     taken_buf.clear();
-    if (taken_buf.capacity() > (4u << 20)) std::string().swap(taken_buf); // after a burst
-    if (taken.capacity() > 65536) std::vector<queued>().swap(taken);
     write_batch(batch);
     kick();
     lock.lock();
