@@ -4,6 +4,7 @@
 #include "journal.hpp"
 
 #include <atomic>
+#include <limits>
 #include <optional>
 #include <fmt/format.h>
 #include <algorithm>
@@ -237,21 +238,36 @@ void journal::cache_subject(const subject_record &s) {
   if (!s.ndn.empty()) subject_at_.insert_or_assign(s.ndn, s.id);
 }
 
-void journal::fold() {
+void journal::fold(size_t at_most) {
   std::optional<sqlite::transaction> tx;
   if (!db_.in_transaction()) tx.emplace(db_);
+  // The oldest at_most rows (all when 0): seq <= upto.
+  int64_t upto = std::numeric_limits<int64_t>::max();
+  if (at_most > 0) {
+    auto &first = db_.cached("SELECT min(seq) FROM subject_log");
+    upto = first.step() && !first.is_null(0) ? first.integer(0) + static_cast<int64_t>(at_most) - 1 : 0;
+    first.reset();
+  }
   db_.cached("INSERT INTO subjects(subject_id, name, state, transfer_key, csn, ndn, entry)"
              " SELECT subject_id, name, state, transfer_key, csn, ndn, entry FROM subject_log"
-             "  WHERE seq IN (SELECT max(seq) FROM subject_log GROUP BY subject_id)"
+             "  WHERE seq IN (SELECT max(seq) FROM subject_log WHERE seq <= ?1 GROUP BY subject_id)"
              " ON CONFLICT(subject_id) DO UPDATE SET name = excluded.name, state = excluded.state,"
              " transfer_key = excluded.transfer_key, csn = excluded.csn, ndn = excluded.ndn,"
              " entry = excluded.entry")
+      .bind(1, upto)
       .run();
-  db_.cached("DELETE FROM subject_log").run();
+  db_.cached("DELETE FROM subject_log WHERE seq <= ?1").bind(1, upto).run();
+  const auto folded = static_cast<size_t>(db_.changes());
+  auto &rest = db_.cached("SELECT EXISTS (SELECT 1 FROM subject_log)");
+  const bool empty = !(rest.step() && rest.integer(0) != 0);
+  rest.reset();
   if (tx) tx->commit();
-  log_rows_ = 0;
-  read_log_ = false;
-  folded_at_ = std::chrono::steady_clock::now();
+  log_rows_ -= std::min(log_rows_, folded);
+  if (empty) {
+    log_rows_ = 0;
+    read_log_ = false;
+    folded_at_ = std::chrono::steady_clock::now();
+  }
 }
 
 void journal::flush_batch() {
@@ -261,7 +277,10 @@ void journal::flush_batch() {
     st.step();
     pending_resume_.clear();
   }
-  if (log_rows_ >= fold_rows || std::chrono::steady_clock::now() - folded_at_ >= fold_interval) fold();
+  // At most fold_chunk rows per batch: a fold holds the store's write lock
+  // (a delete's pre-operation commit waits for it); until the log is empty
+  // again, each batch folds the next chunk.
+  if (log_rows_ >= fold_rows || std::chrono::steady_clock::now() - folded_at_ >= fold_interval) fold(fold_chunk);
 }
 
 namespace {

@@ -97,11 +97,13 @@ public:
   void forget_subjects();
   void flush_batch();
   // Writes the newest subject_log row of each person into subjects and
-  // empties subject_log (in a transaction of its own unless one is open).
-  // flush_batch does it every fold_interval or fold_rows rows.
-  void fold();
+  // removes the rows (in a transaction of its own unless one is open):
+  // all of them, or the oldest at_most. flush_batch folds every
+  // fold_interval or fold_rows rows, fold_chunk rows per batch.
+  void fold(size_t at_most = 0);
   static constexpr auto fold_interval = std::chrono::seconds(5);
   static constexpr size_t fold_rows = 50000;
+  static constexpr size_t fold_chunk = 5000;
 
 private:
   const char *subjects_source() const;

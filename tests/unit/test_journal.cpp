@@ -248,6 +248,33 @@ BOOST_AUTO_TEST_CASE(start_does_not_wait_for_a_locked_store) {
   BOOST_TEST(writer.subject("u1")->csn == "c1");
 }
 
+// A fold of the oldest rows only (flush_batch folds in chunks, so the write
+// lock is held briefly): later rows stay and still win for readers.
+BOOST_AUTO_TEST_CASE(fold_in_chunks) {
+  journal writer(path, sqlite::durability::normal);
+  writer.cache_subjects(100);
+  journal reader(path, sqlite::durability::normal);
+  for (int i = 0; i < 7; ++i)
+    writer.put_subject(person("u" + std::to_string(i % 3), "uid=" + std::to_string(i % 3) + ",dc=x",
+                              i >= 5 ? state::terminated : state::active, "c" + std::to_string(i)));
+  writer.fold(4); // rows 0-3: u0 (c0, c3), u1 (c1), u2 (c2)
+  BOOST_TEST(count_rows(writer, "subject_log") == 3);
+  BOOST_TEST(count_rows(writer, "subjects") == 3);
+  auto folded = writer.db().prepare("SELECT csn FROM subjects ORDER BY subject_id");
+  std::vector<std::string> csns;
+  while (folded.step()) csns.push_back(folded.text(0));
+  BOOST_TEST(csns == (std::vector<std::string>{"c3", "c1", "c2"}), boost::test_tools::per_element());
+  BOOST_TEST(reader.subject("u2")->csn == "c5"); // from the log
+  BOOST_TEST(reader.subject("u2")->current == state::terminated);
+  BOOST_TEST(reader.subject("u0")->csn == "c6");
+  writer.fold(4);
+  BOOST_TEST(count_rows(writer, "subject_log") == 0);
+  BOOST_TEST(reader.subject("u0")->csn == "c6");
+  BOOST_TEST(reader.subject("u1")->csn == "c4");
+  writer.fold(4); // nothing left: no-op
+  BOOST_TEST(count_rows(writer, "subjects") == 3);
+}
+
 // A full cache folds before it forgets, so a miss may read subjects alone.
 BOOST_AUTO_TEST_CASE(full_cache_folds_first) {
   journal writer(path, sqlite::durability::normal);
