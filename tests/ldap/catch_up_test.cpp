@@ -43,6 +43,18 @@ void sql(const std::filesystem::path &db_path, const std::string &statements) {
   BOOST_REQUIRE_MESSAGE(rc == SQLITE_OK, message);
 }
 
+int64_t sql_count(const std::filesystem::path &db_path, const std::string &query) {
+  sqlite3 *db = nullptr;
+  BOOST_REQUIRE(sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+  sqlite3_stmt *st = nullptr;
+  int64_t n = -1;
+  if (sqlite3_prepare_v2(db, query.c_str(), -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+    n = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return n;
+}
+
 void set_engine_key(const std::filesystem::path &config, const std::string &line) {
   std::ifstream in(config);
   std::stringstream text;
@@ -65,6 +77,9 @@ BOOST_AUTO_TEST_CASE(store_without_copies_is_filled_at_start) {
   first_write(d); // the baseline
   d.events().wait_readable();
   d.stop();
+  // A clean stop folds the people's log into subjects.
+  BOOST_TEST(sql_count(d.state_dir() / "journal.sqlite3", "SELECT count(*) FROM subject_log") == 0);
+  BOOST_TEST(sql_count(d.state_dir() / "journal.sqlite3", "SELECT count(*) FROM subjects WHERE entry <> ''") >= 3);
   sql(d.state_dir() / "journal.sqlite3",
       "DROP VIEW subjects_now; DROP TABLE subject_log; DROP INDEX subjects_ndn;" // a clean stop left the log empty
       " ALTER TABLE subjects DROP COLUMN entry; ALTER TABLE subjects DROP COLUMN ndn;");
