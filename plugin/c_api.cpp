@@ -323,6 +323,14 @@ int reclaim_ldap_catch_up(size_t *out_recorded, reclaim_engine *engine, reclaim_
 
 int reclaim_ldap_refresh(size_t *out_recorded, reclaim_engine *engine, reclaim_ldap_search_fn search,
                          void *payload) {
+  // Called by every directory operation's callback: when there is nothing
+  // to read again (nearly always), return before building the search
+  // adapter (a heap-allocated std::function).
+  if (engine != nullptr && search != nullptr && !engine->impl->refresh_wanted()) {
+    if (out_recorded != nullptr) *out_recorded = 0;
+    last_error.clear();
+    return RECLAIM_OK;
+  }
   return with_host_search(out_recorded, engine, search, payload, &reclaim::engine::ldap_refresh);
 }
 

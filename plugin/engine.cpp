@@ -241,7 +241,7 @@ void engine::drop(const ldap::change &c) {
 // queue is checked before the store's connection is touched.
 size_t engine::ldap_refresh(const ldap::search_fn &search) {
   if (validate_only_) throw usage_error("engine opened with RECLAIM_OPEN_VALIDATE_ONLY");
-  if (!overflowed_.load(std::memory_order_acquire) && !unread_wanted_.load(std::memory_order_acquire)) return 0;
+  if (!refresh_wanted()) return 0;
   std::unique_lock sync(sync_mu_, std::try_to_lock);
   if (!sync) return 0;
   return catch_up_overflow(search) + refresh_unread(search);

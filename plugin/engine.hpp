@@ -55,6 +55,12 @@ public:
   // Reads again what the writer could not apply (see ldap::refresh); at
   // once when nothing is wanted.
   size_t ldap_refresh(const ldap::search_fn &search);
+  // Whether ldap_refresh has anything to do (two atomic loads): every
+  // operation's callback asks, so the answer "no" must cost nothing more.
+  // (A validate-only engine answers yes, so ldap_refresh refuses it.)
+  bool refresh_wanted() const noexcept {
+    return validate_only_ || overflowed_.load(std::memory_order_acquire) || unread_wanted_.load(std::memory_order_acquire);
+  }
   const std::vector<std::string> &ldap_attribute_names() const { return ldap_attrs_; }
 
   // Waits for the writer to drain and the planner to plan it; false on

@@ -102,7 +102,12 @@ public:
   // fold_interval or fold_rows rows, fold_chunk rows per batch.
   void fold(size_t at_most = 0);
   static constexpr auto fold_interval = std::chrono::seconds(5);
-  static constexpr size_t fold_rows = 50000;
+  // 20,000 rows bounds what a host thread's catch-up or refresh, which
+  // folds first (engine::write_found), can find in the log. Measured with
+  // the sqlite3 shell, 100,000 people, cold cache: folding 10,000 rows 0.4 s,
+  // 50,000 rows 1.0 s; one read through subjects_now with 50,000 rows in the
+  // log 90 ms.
+  static constexpr size_t fold_rows = 20000;
   static constexpr size_t fold_chunk = 5000;
 
 private:

@@ -278,6 +278,12 @@ BOOST_FIXTURE_TEST_CASE(validate_only_opens_no_store, abi_fixture) {
   BOOST_TEST(!recorded);
   BOOST_TEST(!last_error().empty());
   BOOST_TEST(!std::filesystem::exists(dir / "state"));
+  size_t refreshed = 9;
+  const reclaim_ldap_search_fn no_search = [](const char *, const char *, const char *const *, reclaim_ldap_entry_fn,
+                                              void *, void *) { return 1; };
+  BOOST_TEST(reclaim_ldap_refresh(&refreshed, e, no_search, nullptr) == RECLAIM_ERR_INVALID_ARGUMENT);
+  BOOST_TEST(contains(last_error(), "VALIDATE_ONLY"), last_error());
+  BOOST_TEST(refreshed == 0u);
   reclaim_engine_close(e);
 }
 
@@ -596,6 +602,22 @@ BOOST_FIXTURE_TEST_CASE(catch_up_arguments_and_a_failing_search, engine_fixture)
   BOOST_TEST(recorded == 0u);
   BOOST_TEST(reclaim_ldap_catch_up(nullptr, engine, one_person_search, &calls) == RECLAIM_OK);
   BOOST_TEST(reclaim::read_events(journal, {}).empty());
+}
+
+// Every directory operation's callback calls reclaim_ldap_refresh; with
+// nothing to read again it neither searches nor fails, and clears the
+// thread's last error like any successful call.
+BOOST_FIXTURE_TEST_CASE(refresh_with_nothing_wanted_searches_nothing, engine_fixture) {
+  int calls = 0;
+  size_t recorded = 99;
+  BOOST_TEST(reclaim_ldap_catch_up(&recorded, nullptr, one_person_search, &calls) == RECLAIM_ERR_INVALID_ARGUMENT);
+  BOOST_TEST(!last_error().empty());
+  BOOST_TEST(reclaim_ldap_refresh(&recorded, engine, one_person_search, &calls) == RECLAIM_OK, last_error());
+  BOOST_TEST(recorded == 0u);
+  BOOST_TEST(calls == 0);
+  BOOST_TEST(last_error().empty());
+  BOOST_TEST(reclaim_ldap_refresh(&recorded, engine, nullptr, &calls) == RECLAIM_ERR_INVALID_ARGUMENT);
+  BOOST_TEST(reclaim_ldap_refresh(&recorded, nullptr, one_person_search, &calls) == RECLAIM_ERR_INVALID_ARGUMENT);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
