@@ -6,7 +6,7 @@
 // Usage: audit_throughput [records] [dir]
 #include "audit/audit_log.hpp"
 #include "audit/audit_verify.hpp"
-#include "sqlite.hpp"
+#include "store/sqlite.hpp"
 
 #include <fmt/format.h>
 #include <openssl/evp.h>

@@ -4,10 +4,10 @@
 // the scheduler runs the due actions against a connector that does nothing,
 // which isolates the scheduler's own overhead per action.
 // Usage: plan_throughput [events] [applications] [plan-only]
-#include "config.hpp"
-#include "journal.hpp"
-#include "planner.hpp"
-#include "scheduler.hpp"
+#include "config/config.hpp"
+#include "store/journal.hpp"
+#include "policy/planner.hpp"
+#include "dispatch/scheduler.hpp"
 
 #include <chrono>
 #include <cstdio>

@@ -4,7 +4,7 @@
 // "everything changed since".
 #pragma once
 
-#include "clock.hpp"
+#include "ldap_time.hpp"
 
 #include <chrono>
 #include <optional>

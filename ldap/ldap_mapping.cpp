@@ -59,7 +59,7 @@ bool is_person(const mapping_config &cfg, const entry &e) {
   });
 }
 
-reclaim::state map_state(const mapping_config &cfg, const entry &e, time_point at) {
+reclaim_state map_state(const mapping_config &cfg, const entry &e, time_point at) {
   if (const auto ndn = normalize_dn(e.dn)) {
     for (const auto &leavers : cfg.leavers_norm)
       if (dn_is_under(*ndn, leavers)) return cfg.leavers_state;

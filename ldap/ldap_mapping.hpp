@@ -3,9 +3,9 @@
 // ([ldap] in reclaim.toml, docs/config.md); this file only evaluates them.
 #pragma once
 
-#include "clock.hpp"
 #include "ldap_entry.hpp"
-#include "states.hpp"
+#include "ldap_time.hpp"
+#include "reclaim/reclaim.h" // reclaim_state: the one state vocabulary
 
 #include <chrono>
 #include <cstdint>
@@ -20,7 +20,7 @@ struct state_rule {
   test kind = test::equals;
   std::vector<std::string> values; // lower-cased, for equals
   uint64_t mask = 0;               // for bits_set
-  reclaim::state result = reclaim::state::active;
+  reclaim_state result = RECLAIM_STATE_ACTIVE;
   std::string origin;              // "file:line:col", for messages
 };
 
@@ -29,9 +29,9 @@ struct mapping_config {
   std::string base_norm;                     // normalised
   std::vector<std::string> person_classes;   // lower-cased
   std::vector<std::string> leavers_norm;     // normalised DNs
-  reclaim::state leavers_state = reclaim::state::terminated;
+  reclaim_state leavers_state = RECLAIM_STATE_TERMINATED;
   std::vector<std::string> transfer_attributes;
-  reclaim::state default_state = reclaim::state::active;
+  reclaim_state default_state = RECLAIM_STATE_ACTIVE;
   std::chrono::milliseconds catch_up_margin{5 * 60 * 1000};
   std::vector<state_rule> rules;
   // Attributes other parts of the config read from events (policy `where`
@@ -48,7 +48,7 @@ bool rule_matches(const state_rule &rule, const entry &e, time_point at);
 
 // The resting state of the entry: leavers subtree first, then the first
 // matching rule, else the default state.
-reclaim::state map_state(const mapping_config &cfg, const entry &e, time_point at);
+reclaim_state map_state(const mapping_config &cfg, const entry &e, time_point at);
 
 bool in_scope(const mapping_config &cfg, const entry &e);
 bool is_person(const mapping_config &cfg, const entry &e);

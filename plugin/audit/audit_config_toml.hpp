@@ -3,7 +3,7 @@
 #pragma once
 
 #include "audit/audit_config.hpp"
-#include "toml_reader.hpp"
+#include "config/toml_reader.hpp"
 
 namespace reclaim::audit {
 

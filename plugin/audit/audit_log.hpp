@@ -7,12 +7,12 @@
 
 #include "audit/audit_config.hpp"
 #include "audit/canonical_json.hpp"
-#include "clock.hpp"
+#include "base/clock.hpp"
 #include "audit/merkle.hpp"
 #include "audit/note.hpp"
 #include "audit/pseudonym.hpp"
-#include "log.hpp"
-#include "sqlite.hpp"
+#include "base/log.hpp"
+#include "store/sqlite.hpp"
 
 #include <nlohmann/json.hpp>
 

@@ -4,7 +4,7 @@
 #include "audit/audit_points.hpp"
 
 #include "audit/audit_log.hpp"
-#include "states.hpp"
+#include "base/states.hpp"
 
 #include <cmath>
 

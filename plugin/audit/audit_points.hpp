@@ -4,10 +4,10 @@
 // when one is open). All are no-ops when the [audit] table is absent.
 #pragma once
 
-#include "config.hpp"
-#include "journal.hpp"
-#include "plan_store.hpp"
-#include "sqlite.hpp"
+#include "config/config.hpp"
+#include "store/journal.hpp"
+#include "store/plan_store.hpp"
+#include "store/sqlite.hpp"
 
 #include <string>
 #include <vector>

@@ -6,7 +6,7 @@
 
 #include "audit/audit_prune.hpp"
 #include "audit/canonical_json.hpp"
-#include "clock.hpp"
+#include "base/clock.hpp"
 
 #include <fmt/format.h>
 

@@ -3,7 +3,7 @@
 #include "audit/pseudonym.hpp"
 
 #include "audit/merkle.hpp"
-#include "config.hpp"
+#include "config/config.hpp"
 
 #include <fmt/format.h>
 #include <openssl/evp.h>

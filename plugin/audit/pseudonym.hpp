@@ -4,7 +4,7 @@
 // subject's key (forget) erases those fields while the log still verifies.
 #pragma once
 
-#include "sqlite.hpp"
+#include "store/sqlite.hpp"
 
 #include <filesystem>
 #include <memory>

@@ -2,10 +2,10 @@
 // keys that type accepts (unknown keys are errors), URLs (https, or http to
 // loopback only), secret files (must exist and be private to their owner;
 // read again when the connector starts) and rate limits.
-#include "connector_config.hpp"
+#include "connectors/connector_config.hpp"
 
 #include "http/credentials.hpp"
-#include "toml_reader.hpp"
+#include "config/toml_reader.hpp"
 
 namespace reclaim {
 namespace {

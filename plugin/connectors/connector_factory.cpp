@@ -1,7 +1,7 @@
 // connector_factory.cpp — the type → class switch and the per-config cache
 // of live instances (weak pointers: the instances go when the last
 // scheduler of that engine goes).
-#include "connector_factory.hpp"
+#include "connectors/connector_factory.hpp"
 
 #include "connectors/google_connector.hpp"
 #include "connectors/graph_connector.hpp"

@@ -4,8 +4,8 @@
 // concurrent requests, however many workers run.
 #pragma once
 
-#include "config.hpp"
-#include "connector.hpp"
+#include "config/config.hpp"
+#include "dispatch/connector.hpp"
 
 #include <memory>
 

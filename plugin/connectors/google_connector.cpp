@@ -3,7 +3,7 @@
 // as 503 (and some limits as 403 rateLimitExceeded / 429): transient, with
 // the scheduler's exponential backoff; other 4xx are permanent with
 // Google's error message.
-#include "google_connector.hpp"
+#include "connectors/google_connector.hpp"
 
 #include "http/jwt.hpp"
 

@@ -4,10 +4,10 @@
 // accountEnabled, group membership), and map each inner answer to its
 // action. When a write's answer is lost, the users are read again before
 // anything is retried, so an effect is never applied twice.
-#include "graph_connector.hpp"
+#include "connectors/graph_connector.hpp"
 
 #include "http/jwt.hpp"
-#include "ldap_entry.hpp"
+#include "ldap/ldap_entry.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>

@@ -2,7 +2,7 @@
 // read again: a person already inactive (or gone) is "already done"
 // without a write; an ETag mismatch means someone else changed the User
 // since we read it, so we read it again (once) before writing.
-#include "scim_connector.hpp"
+#include "connectors/scim_connector.hpp"
 
 #include <fmt/format.h>
 

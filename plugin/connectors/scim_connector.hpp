@@ -7,7 +7,7 @@
 #pragma once
 
 #include "connectors/vendor_api.hpp"
-#include "scim_protocol.hpp"
+#include "scim/scim_protocol.hpp"
 
 namespace reclaim {
 

@@ -3,9 +3,9 @@
 // timeout) is transient; a certificate that does not verify, a refused
 // credential or a refused URL is permanent (retrying cannot help and would
 // only storm the vendor).
-#include "vendor_api.hpp"
+#include "connectors/vendor_api.hpp"
 
-#include "ldap_entry.hpp"
+#include "ldap/ldap_entry.hpp"
 
 #include <fmt/format.h>
 

@@ -5,7 +5,7 @@
 // Connectors throw action_failure inside; execute() turns it into a result.
 #pragma once
 
-#include "connector.hpp"
+#include "dispatch/connector.hpp"
 #include "connectors/connector_config.hpp"
 #include "http/credentials.hpp"
 #include "http/http_client.hpp"

@@ -2,7 +2,7 @@
 // answer decides: 2xx delivered (a receiver that saw the delivery id before
 // answers 2xx too), 429/5xx and transport failures retried, other 4xx
 // permanent with the receiver's words.
-#include "webhook_connector.hpp"
+#include "connectors/webhook_connector.hpp"
 
 #include <fmt/format.h>
 #include <openssl/evp.h>

@@ -1,7 +1,7 @@
 // credentials.cpp — secret files, the OAuth 2.0 token request and the token
 // cache (the mutex is held across the fetch on purpose: one refresh in
 // flight, the other threads wait for its result).
-#include "credentials.hpp"
+#include "http/credentials.hpp"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>

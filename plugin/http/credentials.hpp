@@ -6,7 +6,7 @@
 // queue of actions fails fast instead of storming the endpoint.
 #pragma once
 
-#include "http_client.hpp"
+#include "http/http_client.hpp"
 
 #include <chrono>
 #include <functional>

@@ -3,7 +3,7 @@
 // TLS session (and HTTP/2 multiplexing where offered). A semaphore bounds the
 // requests in flight per client (one client per connector instance, i.e.
 // per vendor tenant).
-#include "http_client.hpp"
+#include "http/http_client.hpp"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>

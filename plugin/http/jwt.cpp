@@ -1,6 +1,6 @@
 // jwt.cpp — base64url, RSA-SHA256 signing and certificate thumbprints with
 // OpenSSL 3 (EVP); nothing cryptographic is written by hand.
-#include "jwt.hpp"
+#include "http/jwt.hpp"
 
 #include <openssl/bio.h>
 #include <openssl/evp.h>

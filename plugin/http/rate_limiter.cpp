@@ -1,7 +1,7 @@
 // rate_limiter.cpp — token bucket with a shared pause. Waiting happens
 // outside the lock (sleep, then try again), so a pause set by one thread's
 // 429 holds back every other thread of the same connector too.
-#include "rate_limiter.hpp"
+#include "http/rate_limiter.hpp"
 
 #include <curl/curl.h>
 

@@ -4,7 +4,7 @@
 // blocking the log, and [audit] config errors with file:line:col messages.
 #include "audit_fixture.hpp"
 
-#include "config.hpp"
+#include "config/config.hpp"
 
 #include <boost/test/unit_test.hpp>
 

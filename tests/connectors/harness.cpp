@@ -1,7 +1,7 @@
 // harness.cpp — the store harness: config, state store, plans, scheduler.
 #include "harness.hpp"
 
-#include "journal.hpp"
+#include "store/journal.hpp"
 #include "process.hpp"
 #include "test_env.hpp"
 

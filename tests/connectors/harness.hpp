@@ -4,9 +4,9 @@
 // test drives real actions through the real scheduler and connector.
 #pragma once
 
-#include "config.hpp"
-#include "plan_store.hpp"
-#include "scheduler.hpp"
+#include "config/config.hpp"
+#include "store/plan_store.hpp"
+#include "dispatch/scheduler.hpp"
 #include "simulator.hpp"
 #include "temp_dir.hpp"
 

@@ -3,7 +3,7 @@
 // and leave rules of the example config, and a UTC time parser.
 #pragma once
 
-#include "clock.hpp"
+#include "base/clock.hpp"
 
 #include <boost/test/unit_test.hpp>
 #include <fmt/format.h>

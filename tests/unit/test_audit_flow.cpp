@@ -5,12 +5,12 @@
 // be written does not run; names never appear in clear in the log.
 #include "audit/audit_log.hpp"
 #include "audit/audit_verify.hpp"
-#include "config.hpp"
-#include "engine.hpp"
-#include "journal.hpp"
-#include "planner.hpp"
+#include "config/config.hpp"
+#include "engine/engine.hpp"
+#include "store/journal.hpp"
+#include "policy/planner.hpp"
 #include "policy_fixture.hpp"
-#include "scheduler.hpp"
+#include "dispatch/scheduler.hpp"
 #include "unit_support.hpp"
 
 #include <boost/test/unit_test.hpp>

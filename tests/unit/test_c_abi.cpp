@@ -6,7 +6,7 @@
 #define BOOST_TEST_MODULE reclaim_abi_unit
 #include "reclaim/reclaim.h"
 
-#include "journal.hpp"
+#include "store/journal.hpp"
 #include "unit_support.hpp"
 
 #include <boost/test/unit_test.hpp>

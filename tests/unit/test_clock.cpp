@@ -1,6 +1,6 @@
-// test_clock.cpp — plugin/clock: the pinnable clock, UTC formatting and
+// test_clock.cpp — plugin/base/clock: the pinnable clock, UTC formatting and
 // ISO 8601 durations (parse_duration), which catch_up_margin uses.
-#include "clock.hpp"
+#include "base/clock.hpp"
 
 #include <boost/test/unit_test.hpp>
 

@@ -1,7 +1,7 @@
 // test_config.cpp — plugin/config: every bad reclaim.toml is refused with a
 // message "file:line:column: key: problem"; unsafe file modes are refused;
 // the shipped example loads.
-#include "config.hpp"
+#include "config/config.hpp"
 #include "unit_support.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -310,8 +310,8 @@ BOOST_AUTO_TEST_CASE(defaults_when_keys_are_absent) {
   const std::vector<std::string> transfer{"departmentNumber", "title"};
   BOOST_TEST(cfg.ldap.transfer_attributes == transfer, boost::test_tools::per_element());
   BOOST_TEST(cfg.ldap.leavers_norm.empty());
-  BOOST_TEST(cfg.ldap.leavers_state == state::terminated);
-  BOOST_TEST(cfg.ldap.default_state == state::active);
+  BOOST_TEST(reclaim::from_abi(cfg.ldap.leavers_state) == state::terminated);
+  BOOST_TEST(reclaim::from_abi(cfg.ldap.default_state) == state::active);
   BOOST_TEST(cfg.ldap.catch_up_margin.count() == std::chrono::milliseconds(5min).count());
   BOOST_TEST(cfg.ldap.rules.empty());
   BOOST_TEST(cfg.sha256.size() == 64u);
@@ -335,8 +335,8 @@ BOOST_AUTO_TEST_CASE(values_are_loaded) {
   BOOST_TEST(cfg.ldap.person_classes == classes, boost::test_tools::per_element());
   BOOST_TEST_REQUIRE(cfg.ldap.leavers_norm.size() == 1u);
   BOOST_TEST(cfg.ldap.leavers_norm[0] == "ou=leavers,ou=people,dc=example,dc=com");
-  BOOST_TEST(cfg.ldap.leavers_state == state::contract_ended);
-  BOOST_TEST(cfg.ldap.default_state == state::leave);
+  BOOST_TEST(reclaim::from_abi(cfg.ldap.leavers_state) == state::contract_ended);
+  BOOST_TEST(reclaim::from_abi(cfg.ldap.default_state) == state::leave);
   BOOST_TEST(cfg.ldap.catch_up_margin.count() == std::chrono::milliseconds(std::chrono::days{1}).count());
   BOOST_TEST_REQUIRE(cfg.ldap.rules.size() == 2u);
   const auto &r0 = cfg.ldap.rules[0];
@@ -344,12 +344,12 @@ BOOST_AUTO_TEST_CASE(values_are_loaded) {
   BOOST_TEST(r0.attribute == "employeeType");
   const std::vector<std::string> values{"gone", "left"};
   BOOST_TEST(r0.values == values, boost::test_tools::per_element());
-  BOOST_TEST(r0.result == state::terminated);
+  BOOST_TEST(reclaim::from_abi(r0.result) == state::terminated);
   BOOST_TEST(r0.origin.find((dir / "reclaim.toml").string() + ":11:") == 0u, r0.origin);
   const auto &r1 = cfg.ldap.rules[1];
   BOOST_TEST((r1.kind == reclaim::ldap::state_rule::test::bits_set));
   BOOST_TEST(r1.mask == 514u);
-  BOOST_TEST(r1.result == state::leave);
+  BOOST_TEST(reclaim::from_abi(r1.result) == state::leave);
 }
 
 BOOST_AUTO_TEST_CASE(sha256_follows_the_bytes) {

@@ -1,6 +1,7 @@
 // test_csn.cpp — ldap/csn: entryCSN parsing and stepping back for the
 // catch-up filter.
-#include "csn.hpp"
+#include "base/clock.hpp"
+#include "ldap/csn.hpp"
 
 #include <boost/test/unit_test.hpp>
 

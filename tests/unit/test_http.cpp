@@ -8,7 +8,7 @@
 #include "http/http_client.hpp"
 #include "http/jwt.hpp"
 #include "http/rate_limiter.hpp"
-#include "scim_protocol.hpp"
+#include "scim/scim_protocol.hpp"
 #include "unit_support.hpp"
 
 #include <boost/test/unit_test.hpp>

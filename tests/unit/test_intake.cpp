@@ -1,9 +1,9 @@
-// test_intake.cpp — ldap/ldap_intake: directory changes become lifecycle
+// test_intake.cpp — plugin/intake/ldap_intake: directory changes become lifecycle
 // events in a real journal (SQLite in a temp dir), and start-up catch-up
 // through a fake host search.
-#include "csn.hpp"
-#include "journal.hpp"
-#include "ldap_intake.hpp"
+#include "ldap/csn.hpp"
+#include "store/journal.hpp"
+#include "intake/ldap_intake.hpp"
 #include "unit_support.hpp"
 
 #include <boost/test/unit_test.hpp>

@@ -1,6 +1,6 @@
-// test_journal.cpp — plugin/journal: idempotent appends, subjects, the
+// test_journal.cpp — plugin/store/journal: idempotent appends, subjects, the
 // resume CSN, prepared deletes, and that all of it survives a reopen.
-#include "journal.hpp"
+#include "store/journal.hpp"
 #include "unit_support.hpp"
 
 #include <boost/test/unit_test.hpp>

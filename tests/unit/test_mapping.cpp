@@ -1,8 +1,10 @@
 // test_mapping.cpp — ldap/ldap_mapping and ldap/ldap_entry: which entries
 // are people in scope, which state their attributes mean, DN normalisation
 // and subtree tests, transfer keys.
-#include "ldap_entry.hpp"
-#include "ldap_mapping.hpp"
+#include "base/clock.hpp"
+#include "base/states.hpp"
+#include "ldap/ldap_entry.hpp"
+#include "ldap/ldap_mapping.hpp"
 #include "unit_support.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -41,7 +43,7 @@ struct mapping_fixture {
   }
 
   state map(reclaim::unit::attr_list extra) const {
-    return reclaim::ldap::map_state(m, person(extra), reclaim::now());
+    return reclaim::from_abi(reclaim::ldap::map_state(m, person(extra), reclaim::now()));
   }
 };
 
@@ -125,7 +127,7 @@ BOOST_AUTO_TEST_CASE(bits_set_needs_every_bit_of_the_mask) {
   rule.attribute = "userAccountControl";
   rule.kind = reclaim::ldap::state_rule::test::bits_set;
   rule.mask = 0x202;
-  rule.result = state::leave;
+  rule.result = RECLAIM_STATE_LEAVE;
   BOOST_TEST(reclaim::ldap::rule_matches(rule, make_entry("cn=x", {{"userAccountControl", {"514"}}}), at));
   BOOST_TEST(!reclaim::ldap::rule_matches(rule, make_entry("cn=x", {{"userAccountControl", {"2"}}}), at));
   BOOST_TEST(!reclaim::ldap::rule_matches(rule, make_entry("cn=x", {{"userAccountControl", {"512"}}}), at));
@@ -187,20 +189,20 @@ BOOST_AUTO_TEST_CASE(first_matching_rule_wins) {
 
 BOOST_AUTO_TEST_CASE(leavers_subtree_takes_precedence_over_rules) {
   const auto leaver = person({{"employeeType", {"leave"}}}, "cn=Ann,ou=Leavers,dc=example,dc=com");
-  BOOST_TEST(reclaim::ldap::map_state(m, leaver, at) == state::terminated);
+  BOOST_TEST(reclaim::ldap::map_state(m, leaver, at) == RECLAIM_STATE_TERMINATED);
   const auto deeper = person({}, "cn=Ann,ou=2026,OU=leavers,DC=Example,DC=COM");
-  BOOST_TEST(reclaim::ldap::map_state(m, deeper, at) == state::terminated);
+  BOOST_TEST(reclaim::ldap::map_state(m, deeper, at) == RECLAIM_STATE_TERMINATED);
   const auto lookalike = person({}, "cn=Ann,ou=Leavers2,dc=example,dc=com");
-  BOOST_TEST(reclaim::ldap::map_state(m, lookalike, at) == state::active);
+  BOOST_TEST(reclaim::ldap::map_state(m, lookalike, at) == RECLAIM_STATE_ACTIVE);
 }
 
 BOOST_AUTO_TEST_CASE(leavers_state_and_default_state_are_configurable) {
   auto copy = m;
-  copy.leavers_state = state::contract_ended;
-  copy.default_state = state::leave;
+  copy.leavers_state = RECLAIM_STATE_CONTRACT_ENDED;
+  copy.default_state = RECLAIM_STATE_LEAVE;
   BOOST_TEST(reclaim::ldap::map_state(copy, person({}, "cn=A,ou=Leavers,dc=example,dc=com"), at) ==
-             state::contract_ended);
-  BOOST_TEST(reclaim::ldap::map_state(copy, person({}), at) == state::leave);
+             RECLAIM_STATE_CONTRACT_ENDED);
+  BOOST_TEST(reclaim::ldap::map_state(copy, person({}), at) == RECLAIM_STATE_LEAVE);
 }
 
 BOOST_AUTO_TEST_CASE(normalize_dn_table) {

@@ -1,9 +1,9 @@
-// test_plan_store.cpp — plugin/plan_store's schema as the planner relies on
+// test_plan_store.cpp — plugin/store/plan_store's schema as the planner relies on
 // it: a person's actions are found through their plans (no subject index on
 // actions), the due queue is a partial index on pending and running actions,
 // and a store made by an older version is migrated when opened.
-#include "journal.hpp"
-#include "plan_store.hpp"
+#include "store/journal.hpp"
+#include "store/plan_store.hpp"
 #include "unit_support.hpp"
 
 #include <boost/test/unit_test.hpp>

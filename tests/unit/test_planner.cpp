@@ -1,14 +1,14 @@
-// test_planner.cpp — plugin/planner with the journal and the plan store:
+// test_planner.cpp — plugin/policy/planner with the journal and the plan store:
 // events become plans exactly once, duplicates are not planned twice, leave
 // and return, reactivation (cancel what is pending, restore what ran,
 // limited to the current role), contract end dates, the mass-revocation
 // guard at its boundaries, approvals under the two-person rule, cost and
 // per-application approval requirements, dry run, and preview.
 #include "policy_fixture.hpp"
-#include "config.hpp"
-#include "journal.hpp"
-#include "local_connector.hpp"
-#include "planner.hpp"
+#include "config/config.hpp"
+#include "store/journal.hpp"
+#include "connectors/local_connector.hpp"
+#include "policy/planner.hpp"
 #include "unit_support.hpp"
 
 #include <boost/test/unit_test.hpp>

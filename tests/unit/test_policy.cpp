@@ -4,8 +4,8 @@
 // tier's default), every action kind a rule can plan, "*" applications, the
 // role matrix of a transfer, contract end dates in the configured offset,
 // and the restore kind of each action.
-#include "config.hpp"
-#include "policy.hpp"
+#include "config/config.hpp"
+#include "policy/rules.hpp"
 #include "unit_support.hpp"
 
 #include <boost/test/unit_test.hpp>

@@ -1,9 +1,9 @@
-// test_policy_config.cpp — plugin/config_policy: the policy sections of
+// test_policy_config.cpp — plugin/config/policy_loader: the policy sections of
 // reclaim.toml ([[application]], [tiers.*], [policy], [[policy.rule]],
 // [guard], [scheduler]). Every bad item is a config_error that starts with
 // "file:line:" of the offending item and names the key and the value; the
 // shipped example loads with the values it shows.
-#include "config.hpp"
+#include "config/config.hpp"
 #include "unit_support.hpp"
 
 #include <boost/test/unit_test.hpp>

@@ -1,4 +1,4 @@
-// test_scheduler.cpp — plugin/scheduler and plugin/local_connector: only
+// test_scheduler.cpp — plugin/dispatch/scheduler and plugin/connectors/local_connector: only
 // due actions run at a controlled time; transient failures are retried with
 // exponential backoff and jitter and dead-lettered after max_attempts;
 // permanent failures fail at once; legal holds and extensions defer what
@@ -6,11 +6,11 @@
 // up again without a second effect; the local inventory is idempotent; and
 // leave/return and rehire restore what was taken away.
 #include "policy_fixture.hpp"
-#include "config.hpp"
-#include "journal.hpp"
-#include "local_connector.hpp"
-#include "planner.hpp"
-#include "scheduler.hpp"
+#include "config/config.hpp"
+#include "store/journal.hpp"
+#include "connectors/local_connector.hpp"
+#include "policy/planner.hpp"
+#include "dispatch/scheduler.hpp"
 #include "unit_support.hpp"
 
 #include <boost/test/unit_test.hpp>

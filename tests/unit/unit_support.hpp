@@ -3,9 +3,9 @@
 // built inline, and a log sink that keeps what the engine logged.
 #pragma once
 
-#include "config.hpp"
-#include "ldap_entry.hpp"
-#include "log.hpp"
+#include "config/config.hpp"
+#include "ldap/ldap_entry.hpp"
+#include "base/log.hpp"
 
 #include <filesystem>
 #include <initializer_list>

@@ -1,0 +1,495 @@
+// engine.cpp — the engine's life: load config, open the store, run the
+// writer thread. LDAP changes arrive from the host's operation threads and
+// are only queued there; the writer maps and journals them in batches
+// (one SQLite transaction per batch, synchronous=NORMAL), because the
+// directory itself is the durable source and catch-up recovers a crash
+// (docs/journal.md).
+#include "engine/engine.hpp"
+
+#include <algorithm>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/resource.h>
+#include <unistd.h>
+#include <fmt/format.h>
+
+namespace reclaim {
+namespace {
+
+// Names the calling thread (top -H, perf, gdb) and gives it idle
+// priority (SCHED_IDLE): the engine's threads run inside the directory
+// server, whose operation threads must win the CPU. They run whenever a CPU
+// would otherwise idle; under saturation the journal lags (its queue is
+// bounded, see queue_limit_bytes) instead of slowing every client. Where
+// SCHED_IDLE is refused (or [engine] background_priority = "nice"), the
+// thread runs at nice +10 instead.
+void background_thread(const std::string &name, bool idle, int nice_level) {
+  pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
+  sched_param none{};
+  if (!idle || pthread_setschedparam(pthread_self(), SCHED_IDLE, &none) != 0)
+    setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), nice_level); // Linux: per thread
+}
+
+} // namespace
+
+engine::engine(const open_options &o)
+    : cfg_(load_config(o.config_path)), log_(o.sink, o.sink_payload, log_level::info),
+      validate_only_(o.validate_only) {
+  log_.set_level(cfg_.engine.level);
+  ldap_attrs_ = ldap::needed_attributes(cfg_.ldap);
+  if (validate_only_) return;
+  writer_journal_ = std::make_unique<journal>(cfg_.journal_path(), sqlite::durability::normal);
+  writer_journal_->cache_subjects(200000);
+  // Pages the writer wrote stay in its cache: without this it read most of
+  // them back from the WAL (pread copies were a fifth of its CPU).
+  writer_journal_->db().exec("PRAGMA cache_size=-16384");
+  if (cfg_.audit.enabled) {
+    // Opened here so a bad key or path stops the start with its message.
+    // The engine may open on a directory operation thread, so it never
+    // waits for the log's lock: if reclaimctl holds it right now, the audit
+    // thread takes the log over when it is free (records wait in the
+    // outbox meanwhile, and no action runs before its record is queued).
+    open_audit(true);
+    audit_thread_ = std::thread([this] { audit_loop(); });
+  }
+  writer_ = std::thread([this] { writer_loop(); });
+  {
+    // Actions a crash left "running" go back to the queue; connectors'
+    // check-before-act makes the replay harmless.
+    scheduler recover(cfg_, log_);
+    if (const auto n = recover.requeue_running())
+      log_.log(log_level::warning, "{} actions interrupted by a stop were requeued", n);
+  }
+  planner_thread_ = std::thread([this] { planner_loop(); });
+  if (cfg_.policy.scheduler.in_process)
+    for (int i = 0; i < cfg_.policy.scheduler.workers; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+  log_.log(log_level::info, "engine started: config {} (sha256 {}), journal {}",
+           cfg_.path.string(), cfg_.sha256, cfg_.journal_path().string());
+}
+
+engine::~engine() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  if (writer_.joinable()) writer_.join();
+  {
+    std::lock_guard lock(work_mu_);
+    ++kicks_;
+  }
+  work_cv_.notify_all();
+  if (planner_thread_.joinable()) planner_thread_.join();
+  dispatch_cv_.notify_all();
+  for (auto &w : workers_) w.join();
+  if (audit_thread_.joinable()) audit_thread_.join();
+  audit_.reset(); // drains what is left, records the stop, signs
+}
+
+// Drains the outbox about five times a second and signs heartbeat
+// checkpoints; a failure is an ALERT and is retried (the rows stay queued).
+void engine::open_audit(bool say_if_locked) {
+  audit_ = audit::appender::try_open(cfg_.audit, cfg_.journal_path(), log_);
+  if (!audit_) {
+    if (say_if_locked)
+      log_.log(log_level::warning, "audit: {} is locked by another process; taking it over when it is free",
+             cfg_.audit.path.string());
+    return;
+  }
+  audit_->append({{"type", "config_loaded"}, {"actor", "engine"},
+                  {"policy", {{"config_sha256", cfg_.sha256}}}, {"data", {{"path", cfg_.path.string()}}}});
+}
+
+void engine::audit_loop() {
+  background_thread("reclaim-audit", cfg_.engine.idle_priority, background_nice);
+  while (!stopping()) {
+    try {
+      if (!audit_) open_audit(false);
+      if (audit_) {
+        audit_->drain();
+        audit_->tick();
+      }
+    } catch (const std::exception &e) {
+      log_.log(log_level::error, "audit: ALERT: {}", e.what());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+}
+
+void engine::kick() {
+  {
+    std::lock_guard lock(work_mu_);
+    ++kicks_;
+  }
+  work_cv_.notify_all();
+}
+
+bool engine::stopping() {
+  std::lock_guard lock(mu_);
+  return stop_;
+}
+
+void engine::planner_loop() {
+  background_thread("reclaim-plan", cfg_.engine.idle_priority, background_nice);
+  journal j(cfg_.journal_path(), sqlite::durability::normal);
+  planner p(cfg_, j, log_);
+  for (;;) {
+    uint64_t seen;
+    {
+      std::unique_lock lock(work_mu_);
+      work_cv_.wait_for(lock, cfg_.policy.scheduler.poll, [&] { return kicks_ != planned_kicks_; });
+      seen = kicks_;
+    }
+    try {
+      if (p.plan_pending([this] { return stopping(); }) > 0) kick_workers();
+    } catch (const std::exception &e) {
+      log_.log(log_level::error, "planning failed (retried): {}", e.what());
+    }
+    {
+      std::lock_guard lock(work_mu_);
+      planned_kicks_ = seen;
+    }
+    planned_cv_.notify_all();
+    if (stopping()) return;
+  }
+}
+
+void engine::kick_workers() { dispatch_cv_.notify_all(); }
+
+void engine::worker_loop(int index) {
+  background_thread(fmt::format("reclaim-act-{}", index), cfg_.engine.idle_priority, background_nice);
+  std::unique_ptr<scheduler> s;
+  for (;;) {
+    try {
+      if (!s) s = std::make_unique<scheduler>(cfg_, log_);
+      while (!stopping() && s->run_one(now())) {
+      }
+    } catch (const std::exception &e) {
+      log_.log(log_level::error, "dispatch worker {} failed (retried): {}", index, e.what());
+      s.reset();
+    }
+    if (stopping()) return;
+    std::unique_lock lock(work_mu_);
+    dispatch_cv_.wait_for(lock, cfg_.policy.scheduler.poll);
+  }
+}
+
+journal &engine::sync_journal() {
+  if (!sync_) sync_ = std::make_unique<journal>(cfg_.journal_path(), sqlite::durability::full);
+  return *sync_;
+}
+
+bool engine::submit(event_record ev) {
+  if (validate_only_) throw usage_error("engine opened with RECLAIM_OPEN_VALIDATE_ONLY");
+  ev.recorded = now();
+  std::lock_guard lock(sync_mu_);
+  auto &j = sync_journal();
+  sqlite::transaction tx(j.db());
+  const bool inserted = j.append(ev);
+  tx.commit();
+  kick();
+  return inserted;
+}
+
+void engine::ldap_submit(ldap::change c) {
+  if (validate_only_) throw usage_error("engine opened with RECLAIM_OPEN_VALIDATE_ONLY");
+  if (c.op == ldap::operation::remove && c.when == ldap::phase::prepare) {
+    if (!c.before) return;
+    std::lock_guard lock(sync_mu_);
+    auto &j = sync_journal();
+    sqlite::transaction tx(j.db());
+    if (ldap::prepare_delete(j, cfg_.ldap, *c.before)) tx.commit();
+    return;
+  }
+  if (c.when == ldap::phase::abort && c.op != ldap::operation::remove) return;
+  thread_local std::string packed;
+  packed.clear();
+  std::unique_ptr<ldap::change> full;
+  if (!ldap::pack_modify(c, packed)) full = std::make_unique<ldap::change>(std::move(c));
+  const size_t bytes = sizeof(queued) + (full ? approx_bytes(*full) : packed.size());
+  bool was_empty = false;
+  {
+    std::lock_guard lock(mu_);
+    if (queue_bytes_ + bytes > cfg_.engine.queue_limit_bytes) {
+      drop(full ? *full : c);
+      return;
+    }
+    was_empty = queue_.empty();
+    queue_.push_back({static_cast<uint32_t>(queue_buf_.size()), static_cast<uint32_t>(packed.size()), std::move(full)});
+    queue_buf_.append(packed);
+    queue_bytes_ += bytes;
+    ++queued_;
+  }
+  // The writer takes a batch some milliseconds after its first change.
+  if (was_empty) wake_.notify_one();
+}
+
+// Called with mu_ held.
+void engine::drop(const ldap::change &c) {
+  const auto csn = ldap::change_csn(c);
+  if (!overflow_from_ || csn.empty() || csn < *overflow_from_) overflow_from_ = csn;
+  overflowed_ = true;
+  if (dropped_++ % 10000 == 0)
+    log_.log(log_level::warning,
+             "journal queue full ({} changes, {} MiB): change dropped ({} so far); catch-up from entryCSN {} "
+             "recovers them once the queue has drained",
+             queue_.size(), queue_bytes_ >> 20, dropped_, overflow_from_->empty() ? "(resume point)" : *overflow_from_);
+}
+
+// Runs on a host thread (each operation's callback calls it), so it never
+// waits: another thread refreshing or catching up is left to it, and the
+// queue is checked before the store's connection is touched.
+size_t engine::ldap_refresh(const ldap::search_fn &search) {
+  if (validate_only_) throw usage_error("engine opened with RECLAIM_OPEN_VALIDATE_ONLY");
+  if (!refresh_wanted()) return 0;
+  std::unique_lock sync(sync_mu_, std::try_to_lock);
+  if (!sync) return 0;
+  return catch_up_overflow(search) + refresh_unread(search);
+}
+
+// Writes what a host search found through the host threads' connection;
+// the writer's cached copies of people are stale afterwards.
+size_t engine::write_found(const std::function<size_t(journal &)> &write) {
+  subjects_changed_ = true;
+  auto &j = sync_journal();
+  j.fold(); // its reads then find few people in subject_log (subjects_now)
+  const size_t n = write(j);
+  subjects_changed_ = true;
+  kick();
+  return n;
+}
+
+// Called with sync_mu_ held.
+size_t engine::refresh_unread(const ldap::search_fn &search) {
+  std::vector<ldap::change> wanted;
+  {
+    std::lock_guard queue_lock(mu_);
+    for (auto &[dn, c] : unread_) wanted.push_back(std::move(c));
+    unread_.clear();
+    unread_wanted_ = false;
+  }
+  if (wanted.empty()) return 0;
+  try {
+    return write_found([&](journal &j) { return ldap::refresh(j, cfg_.ldap, wanted, search, log_); });
+  } catch (...) {
+    std::lock_guard queue_lock(mu_); // try again on a later call
+    for (auto &c : wanted) unread_.try_emplace(c.dn, std::move(c));
+    unread_wanted_ = true;
+    throw;
+  }
+}
+
+// After an overflow, once the writer has emptied the queue (the machine has
+// time again): catch-up from the oldest dropped change. Called with
+// sync_mu_ held.
+size_t engine::catch_up_overflow(const ldap::search_fn &search) {
+  std::optional<std::string> from;
+  {
+    std::lock_guard queue_lock(mu_);
+    if (!overflowed_ || !queue_.empty() || !retry_.empty() || written_ < queued_) return 0;
+    from = std::move(overflow_from_);
+    overflow_from_.reset();
+    overflowed_ = false;
+  }
+  try {
+    return write_found([&](journal &j) {
+      return ldap::catch_up(j, cfg_.ldap, search, log_, from->empty() ? std::nullopt : from);
+    });
+  } catch (...) {
+    std::lock_guard queue_lock(mu_); // again on a later call
+    if (!overflow_from_ || *from < *overflow_from_) overflow_from_ = from;
+    overflowed_ = true;
+    throw;
+  }
+}
+
+size_t engine::ldap_catch_up(const ldap::search_fn &search) {
+  if (validate_only_) throw usage_error("engine opened with RECLAIM_OPEN_VALIDATE_ONLY");
+  std::lock_guard lock(sync_mu_);
+  return write_found([&](journal &j) { return ldap::catch_up(j, cfg_.ldap, search, log_); });
+}
+
+bool engine::flush(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + (timeout.count() == 0 ? std::chrono::hours(24 * 365) : timeout);
+  {
+    std::unique_lock lock(mu_);
+    const uint64_t target = queued_;
+    if (!drained_.wait_until(lock, deadline, [&] { return written_ >= target; })) return false;
+  }
+  // Then one full planning pass over what was journalled.
+  std::unique_lock lock(work_mu_);
+  const uint64_t target = ++kicks_;
+  work_cv_.notify_all();
+  return planned_cv_.wait_until(lock, deadline, [&] { return planned_kicks_ >= target; });
+}
+
+void engine::writer_loop() {
+  background_thread("reclaim-journal", cfg_.engine.idle_priority, background_nice);
+  bool draining = false;
+  std::unique_lock lock(mu_);
+  for (;;) {
+    if (retry_.empty()) wake_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+    if (queue_.empty() && retry_.empty() && stop_) {
+      // A clean stop leaves every person in subjects (subject_log empty).
+      lock.unlock();
+      try {
+        writer_journal_->fold();
+      } catch (const std::exception &e) {
+        log_.log(log_level::warning, "journal: people not folded at stop (done at the next start): {}", e.what());
+      }
+      return;
+    }
+    // Let callbacks of operations committed just before arrive, so the batch
+    // can be put in commit order (see write_batch), and let a busy directory
+    // fill the batch: one SQLite commit per batch_window at most, not one per
+    // change (each commit rewrites the same index pages into the WAL, and
+    // its writes compete with the directory's own fsyncs). When stopping,
+    // drain at once and at normal priority: the host waits for it.
+    if (!stop_) {
+      lock.unlock();
+      std::this_thread::sleep_for(cfg_.engine.batch_window);
+      lock.lock();
+    }
+    if (stop_ && !draining) {
+      draining = true;
+      sched_param none{};
+      pthread_setschedparam(pthread_self(), SCHED_OTHER, &none);
+      setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 0);
+    }
+    auto &taken = spare_queue_;
+    auto &taken_buf = spare_buf_;
+    taken.swap(queue_);
+    taken_buf.swap(queue_buf_);
+    queue_bytes_ = 0;
+    std::deque<ldap::change> batch(std::make_move_iterator(retry_.begin()), std::make_move_iterator(retry_.end()));
+    retry_.clear();
+    lock.unlock();
+    const auto n = taken.size() + batch.size();
+    for (auto &q : taken) {
+      try {
+        batch.push_back(q.full ? std::move(*q.full)
+                               : ldap::unpack_modify(std::string_view(taken_buf).substr(q.offset, q.size)));
+      } catch (const std::exception &e) {
+        log_.log(log_level::error, "queued change unreadable, skipped: {}", e.what());
+      }
+    }
+    // Keep the spares' memory while it is used: freeing and regrowing a
+    // large buffer every batch would map and unmap memory, which takes the
+    // process's memory-map lock that slapd's threads need for page faults.
+    // Give it back once a burst is over (this batch used under 1/16).
+    if (taken_buf.capacity() > (4u << 20) && taken_buf.size() < taken_buf.capacity() / 16)
+      std::string().swap(taken_buf);
+    if (taken.capacity() > 65536 && taken.size() < taken.capacity() / 16) std::vector<queued>().swap(taken);
+    taken.clear();
+    taken_buf.clear();
+    write_batch(batch);
+    kick();
+    lock.lock();
+    written_ += n;
+    drained_.notify_all();
+  }
+}
+
+namespace {
+size_t approx_bytes(const ldap::entry &e) {
+  size_t n = 64 + e.dn.size();
+  for (const auto &[name, values] : e.attrs) {
+    n += 96 + name.size();
+    for (const auto &v : values) n += 40 + v.size();
+  }
+  return n;
+}
+} // namespace
+
+size_t approx_bytes(const ldap::change &c) {
+  size_t n = sizeof c + c.actor.size() + c.source.size() + c.dn.size() + (c.before ? approx_bytes(*c.before) : 0) +
+             (c.after ? approx_bytes(*c.after) : 0);
+  for (const auto &m : c.mods) {
+    n += sizeof m + m.type.size();
+    for (const auto &v : m.values) n += sizeof v + v.size();
+  }
+  return n;
+}
+
+
+// Modifications of a person the journal has no copy of. The person's add
+// may simply not have arrived yet (callbacks of an add and the next modify
+// run on different threads and can queue out of order): such a change goes
+// into the next batch again, where it is sorted after the add, for up to a
+// second. Then the host reads the entry again (ldap_refresh).
+void engine::hand_back(std::vector<ldap::change> &unread) {
+  if (unread.empty()) return;
+  std::lock_guard lock(mu_);
+  const auto now = reclaim::now();
+  for (auto &c : unread) {
+    if (!stop_ && now - c.time < std::chrono::seconds(1)) {
+      retry_.push_back(std::move(c));
+      ++queued_; // flush() waits for it as for a queued change
+    } else {
+      unread_.try_emplace(c.dn, std::move(c));
+      unread_wanted_ = true;
+    }
+  }
+}
+
+void engine::write_batch(std::deque<ldap::change> &batch) {
+  // Callbacks of consecutive operations run on different threads and may
+  // queue out of order (an add's after the same person's next modify).
+  // Within a batch, journal in commit order (entryCSN). A delete has no CSN
+  // of its own: it keeps its place after what arrived before it.
+  std::vector<std::pair<std::string, ldap::change>> keyed;
+  std::string last;
+  bool complete = true;
+  for (auto &c : batch) {
+    auto csn = ldap::change_csn(c);
+    if (csn.empty() && c.op != ldap::operation::remove) complete = false;
+    if (csn.empty()) csn = last;
+    last = std::max(last, csn);
+    keyed.emplace_back(std::move(csn), std::move(c));
+  }
+  if (complete)
+    std::stable_sort(keyed.begin(), keyed.end(), [](const auto &a, const auto &b) { return a.first < b.first; });
+  batch.clear();
+  for (auto &[k, c] : keyed) batch.push_back(std::move(c));
+  std::vector<ldap::change> unread;
+  for (int attempt = 1;; ++attempt) {
+    try {
+      auto &j = *writer_journal_;
+      sqlite::transaction tx(j.db());
+      // Checked once the store is ours: a host thread sets the flag before
+      // it writes people, so a write committed before BEGIN is seen here.
+      if (subjects_changed_.exchange(false)) {
+        j.forget_subjects();
+        j.fold();
+      }
+      unread.clear();
+      for (const auto &c : batch) {
+        try {
+          ldap::apply_change(j, cfg_.ldap, c, log_, &unread);
+        } catch (const sqlite::store_error &) {
+          throw;
+        } catch (const std::exception &e) {
+          log_.log(log_level::error, "change to \"{}\" not journalled: {}",
+                   c.after ? c.after->dn : c.before ? c.before->dn : "?", e.what());
+        }
+      }
+      j.flush_batch();
+      tx.commit();
+      hand_back(unread);
+      return;
+    } catch (const std::exception &e) {
+      writer_journal_->forget_subjects(); // the rolled-back batch's states
+      if (attempt >= 3) {
+        log_.log(log_level::error,
+                 "journal write failed, {} changes not journalled now (catch-up at next start "
+                 "recovers them): {}",
+                 batch.size(), e.what());
+        return;
+      }
+      log_.log(log_level::warning, "journal write failed (attempt {}), retrying: {}", attempt, e.what());
+      std::this_thread::sleep_for(std::chrono::milliseconds(100 * attempt));
+    }
+  }
+}
+
+} // namespace reclaim

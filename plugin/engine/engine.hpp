@@ -1,0 +1,150 @@
+// engine.hpp — one reclaim engine: its configuration, the journal, and the
+// writer thread that journals LDAP changes off the host's operation thread.
+// The C ABI (c_api.cpp) is a thin shell over this class.
+#pragma once
+
+#include "audit/audit_log.hpp"
+#include "config/config.hpp"
+#include "store/journal.hpp"
+#include "intake/ldap_intake.hpp"
+#include "base/log.hpp"
+#include "policy/planner.hpp"
+#include "dispatch/scheduler.hpp"
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+namespace reclaim {
+
+// A call the engine cannot serve in its mode (e.g. validate-only).
+class usage_error : public std::logic_error {
+public:
+  using std::logic_error::logic_error;
+};
+
+struct open_options {
+  std::filesystem::path config_path;
+  bool validate_only = false;
+  log_sink sink = nullptr;
+  void *sink_payload = nullptr;
+};
+
+class engine {
+public:
+  explicit engine(const open_options &o);
+  ~engine();
+  engine(const engine &) = delete;
+  engine &operator=(const engine &) = delete;
+
+  const config &cfg() const { return cfg_; }
+  const logger &log() const { return log_; }
+
+  // Durable before return; true when new.
+  bool submit(event_record ev);
+
+  // Queues a committed change (or commits a delete's pre-image now).
+  void ldap_submit(ldap::change c);
+  size_t ldap_catch_up(const ldap::search_fn &search);
+  // Reads again what the writer could not apply (see ldap::refresh); at
+  // once when nothing is wanted.
+  size_t ldap_refresh(const ldap::search_fn &search);
+  // Whether ldap_refresh has anything to do (two atomic loads): every
+  // operation's callback asks, so the answer "no" must cost nothing more.
+  // (A validate-only engine answers yes, so ldap_refresh refuses it.)
+  bool refresh_wanted() const noexcept {
+    return validate_only_ || overflowed_.load(std::memory_order_acquire) || unread_wanted_.load(std::memory_order_acquire);
+  }
+  const std::vector<std::string> &ldap_attribute_names() const { return ldap_attrs_; }
+
+  // Waits for the writer to drain and the planner to plan it; false on
+  // timeout.
+  bool flush(std::chrono::milliseconds timeout);
+
+  // Wakes the planner and the dispatch workers.
+  void kick();
+
+private:
+  void writer_loop();
+  void open_audit(bool say_if_locked);
+  void planner_loop();
+  void worker_loop(int index);
+  void kick_workers();
+  bool stopping();
+  void write_batch(std::deque<ldap::change> &batch);
+  void drop(const ldap::change &c);
+  void hand_back(std::vector<ldap::change> &unread);
+  size_t catch_up_overflow(const ldap::search_fn &search);
+  size_t refresh_unread(const ldap::search_fn &search);
+  size_t write_found(const std::function<size_t(journal &)> &write);
+  journal &sync_journal();
+
+  config cfg_;
+  logger log_;
+  std::vector<std::string> ldap_attrs_;
+  bool validate_only_;
+
+  std::mutex sync_mu_; // guards sync_ (host threads, synchronous commits)
+  std::atomic<bool> subjects_changed_{false}; // catch-up wrote subjects: the writer forgets its cache
+  std::unique_ptr<journal> sync_;
+
+  std::mutex mu_; // guards the queue and counters
+  std::condition_variable wake_, drained_;
+  // A queued change: a modify packed into queue_buf_ at [offset, offset +
+  // size) (the common case: no allocation per change on the host thread,
+  // none freed across threads), or anything else as a change object. The
+  // writer swaps both with its spares, whose capacity stays allocated.
+  struct queued {
+    uint32_t offset = 0, size = 0;
+    std::unique_ptr<ldap::change> full;
+  };
+  std::vector<queued> queue_, spare_queue_;
+  std::string queue_buf_, spare_buf_;
+  size_t queue_bytes_ = 0; // approximate memory held by queue_
+  uint64_t queued_ = 0, written_ = 0, dropped_ = 0;
+  bool stop_ = false;
+  std::unique_ptr<journal> writer_journal_;
+  // Changes the writer had no copy of the entry for, by DN, until a host
+  // thread reads them again (ldap_refresh).
+  std::map<std::string, ldap::change> unread_;
+  std::vector<ldap::change> retry_; // for the writer's next batch (hand_back)
+  std::atomic<bool> unread_wanted_{false};
+  // Changes dropped on a full queue: catch-up from the oldest one's entryCSN
+  // ("" = from the resume point) once the queue is empty.
+  std::optional<std::string> overflow_from_;
+  std::atomic<bool> overflowed_{false};
+  std::thread writer_;
+
+  // Planning and dispatch (their own connections, their own threads).
+  std::mutex work_mu_;
+  std::condition_variable work_cv_, planned_cv_, dispatch_cv_;
+  uint64_t kicks_ = 0, planned_kicks_ = 0;
+  std::thread planner_thread_;
+  std::vector<std::thread> workers_;
+  // The audit log's single appender and its thread (absent when [audit] is).
+  std::unique_ptr<audit::appender> audit_;
+  std::thread audit_thread_;
+  void audit_loop();
+};
+
+// The journal queue holds at most [engine] queue_limit_bytes (approximately;
+// plus the batch being written). A change that finds it full is not waited for — the
+// directory's operation threads never wait for reclaim — but dropped, and
+// the entryCSN it carried is remembered: once the queue has drained, the
+// next operation's callback runs catch-up from that point (ldap_refresh),
+// so the directory, the durable source, fills the gap.
+// Approximate memory a queued change holds (for queue_limit_bytes).
+size_t approx_bytes(const ldap::change &c);
+
+// Nice level of the engine's own threads (journal writer, planner,
+// dispatch workers) relative to the host's.
+inline constexpr int background_nice = 10;
+
+
+} // namespace reclaim

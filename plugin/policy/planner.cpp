@@ -1,0 +1,340 @@
+// planner.cpp — plans, the guard and approvals. A plan is held when the
+// departures planned in the guard's window exceed its count or percentage,
+// and awaits approval when an application requires it or its monthly cost
+// passes the threshold; either way no action runs until a second person
+// approves. Reactivation cancels what is still pending and plans restores
+// of what already ran, limited to what the current role is entitled to.
+#include "policy/planner.hpp"
+
+#include "audit/audit_points.hpp"
+
+#include "ldap/ldap_entry.hpp"
+#include "connectors/local_connector.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace reclaim {
+namespace {
+
+bool is_departure(state s) {
+  return s == state::terminated || s == state::deleted || s == state::contract_ended;
+}
+
+// Who someone is, for the two-person rule: a DN in canonical form (so
+// spelling and spacing do not matter), any other name lower-cased.
+std::string identity(const std::string &who) {
+  if (auto dn = ldap::normalize_dn(who); dn && who.find('=') != std::string::npos) return *dn;
+  return ldap::lower_ascii(who);
+}
+
+} // namespace
+
+planner::planner(const config &cfg, journal &j, const logger &log)
+    : cfg_(cfg), journal_(j), store_(j.db()), log_(log) {
+  ensure_inventory_schema(j.db()); // licence costs come from the inventory
+  for (const auto &a : cfg_.policy.applications) apps_.emplace(a.id, &a);
+}
+
+const application *planner::find_app(std::string_view id) const {
+  const auto it = apps_.find(id);
+  return it == apps_.end() ? nullptr : it->second;
+}
+
+size_t planner::plan_pending(const std::function<bool()> &stop) {
+  size_t planned = 0;
+  for (;;) {
+    if (stop && stop()) return planned;
+    sqlite::transaction tx(journal_.db());
+    population_.reset();
+    event_filter f;
+    f.after_seq = store_.planned_upto();
+    f.limit = 1000;
+    const auto events = journal_.events(f);
+    if (events.empty()) return planned;
+    int64_t upto = store_.planned_upto();
+    for (const auto &ev : events) {
+      try {
+        plan_event(ev);
+      } catch (const sqlite::store_error &) {
+        throw;
+      } catch (const plan_later &e) {
+        // This event and those after it wait for the next pass, in order.
+        log_.log(log_level::debug, "event {}: {}", ev.seq, e.what());
+        store_.set_planned_upto(upto);
+        tx.commit();
+        return planned;
+      } catch (const std::exception &e) {
+        log_.log(log_level::error, "event {} not planned: {}", ev.seq, e.what());
+      }
+      upto = ev.seq;
+      ++planned;
+    }
+    store_.set_planned_upto(upto);
+    tx.commit();
+  }
+}
+
+std::vector<action_row> planner::to_rows(const std::string &subject, std::vector<planned_action> &&planned) {
+  std::vector<action_row> rows(planned.size());
+  for (size_t i = 0; i < planned.size(); ++i) {
+    auto &p = planned[i];
+    auto &a = rows[i];
+    a.subject_id = subject;
+    a.app = std::move(p.app);
+    a.kind = p.kind;
+    a.sku = std::move(p.sku);
+    a.to_sku = std::move(p.to_sku);
+    a.target = std::move(p.target);
+    a.due = p.due;
+    a.rule = std::move(p.rule);
+  }
+  return rows;
+}
+
+double planner::licence_cost(const std::vector<assignment> &inventory, const action_row &a, std::string &currency) {
+  if (a.kind != action_kind::reclaim_licence && a.kind != action_kind::downgrade_licence) return 0;
+  const auto *app = find_app(a.app);
+  if (app == nullptr) return 0;
+  double cost = 0;
+  for (const auto &held : inventory) {
+    if (held.app != a.app || held.sku.empty()) continue;
+    if (const auto *s = app->find_sku(held.sku)) {
+      cost += s->monthly_cost;
+      if (currency.empty()) currency = s->currency;
+    }
+  }
+  if (a.kind == action_kind::downgrade_licence)
+    if (const auto *to = app->find_sku(a.to_sku)) cost -= to->monthly_cost;
+  return cost > 0 ? cost : 0;
+}
+
+std::string planner::decide_status(const plan_row &p, const std::vector<action_row> &actions, bool departure) {
+  const auto &g = cfg_.policy.guard;
+  if (departure && (g.max_events > 0 || g.max_percent > 0)) {
+    const int64_t count = store_.departures_since(p.created - g.window);
+    if (!population_) population_ = store_.population();
+    const int64_t population = *population_;
+    const double percent = population > 0 ? 100.0 * static_cast<double>(count) / static_cast<double>(population) : 0;
+    const bool over_count = g.max_events > 0 && count > g.max_events;
+    const bool over_percent = g.max_percent > 0 && population >= std::max<int64_t>(1, g.percent_min_population) &&
+                              percent > g.max_percent;
+    if (over_count || over_percent) return fmt::format(
+        "held|mass-revocation guard: {} departures in the last {} min ({:.1f}% of {}) exceed the limit "
+        "({} departures, {:.1f}%); a second person must approve",
+        count, std::chrono::duration_cast<std::chrono::minutes>(g.window).count(), percent, population,
+        g.max_events, g.max_percent);
+  }
+  for (const auto &a : actions)
+    if (const auto *app = find_app(a.app); app && app->require_approval)
+      return fmt::format("awaiting_approval|application \"{}\" requires approval", a.app);
+  if (g.approval_cost_above > 0 && p.monthly_cost > g.approval_cost_above)
+    return fmt::format("awaiting_approval|monthly cost {:.2f} {} exceeds {:.2f}", p.monthly_cost, p.currency,
+                       g.approval_cost_above);
+  return "active|";
+}
+
+void planner::plan_reclaim(const event_record &ev, const plan_input &in, const std::string &key, state to,
+                           std::vector<planned_action> planned) {
+  // An action already planned or done for this person and application
+  // (a termination followed by a deletion, say) is not planned again.
+  // Two matching rules (a general one and one with a `where`) may name the
+  // same action: the first wins.
+  if (planned.empty()) return;
+  std::vector<planned_action> fresh;
+  fresh.reserve(planned.size());
+  auto seen = store_.live_actions(in.subject_id);
+  for (auto &p : planned)
+    if (seen.insert(live_key(p.app, p.kind, p.target)).second) fresh.push_back(std::move(p));
+  if (fresh.empty()) return;
+  plan_row plan;
+  plan.plan_key = key;
+  plan.event_seq = ev.seq;
+  plan.subject_id = ev.subject_id;
+  plan.subject_name = ev.subject_name;
+  plan.from_state = state_name(ev.previous);
+  plan.to_state = state_name(to);
+  plan.kind = key.rfind("contract:", 0) == 0 ? "contract" : "reclaim";
+  plan.requested_by = ev.actor;
+  plan.created = now();
+  auto rows = to_rows(in.subject_id, std::move(fresh));
+  const bool licences = std::any_of(rows.begin(), rows.end(), [](const action_row &a) {
+    return a.kind == action_kind::reclaim_licence || a.kind == action_kind::downgrade_licence;
+  });
+  if (licences) {
+    const auto held = inventory_list(journal_.db(), in.subject_id);
+    for (const auto &a : rows) plan.monthly_cost += licence_cost(held, a, plan.currency);
+  }
+  // A contract plan is made when the end date is learnt, long before the
+  // departure; it does not count towards the mass-revocation guard.
+  const bool departure = is_departure(to) && plan.kind != "contract";
+  if (departure) store_.count_departure(plan.created);
+  const auto decided = decide_status(plan, rows, departure);
+  plan.status = decided.substr(0, decided.find('|'));
+  plan.reason = decided.substr(decided.find('|') + 1);
+  for (auto &a : rows) {
+    const auto *app = find_app(a.app);
+    const bool dry = cfg_.policy.dry_run || (app && app->dry_run);
+    plan.dry_run = plan.dry_run || dry;
+    a.status = plan.status != "active" ? "held" : dry ? "dry_run" : "pending";
+    if (dry && plan.status == "active") a.outcome = "dry run: computed, not executed";
+  }
+  const auto id = store_.insert_plan(plan, rows);
+  if (!id) return;
+  audit::record_plan(journal_.db(), cfg_, *id, plan, rows);
+  if (plan.status == "held")
+    log_.log(log_level::error, "ALERT guard tripped: plan {} for {} held: {}", *id, ev.subject_name, plan.reason);
+  log_.log(log_level::info, "plan {} ({}): {} {} -> {}: {} actions, {}", *id, plan.kind, ev.subject_name,
+           plan.from_state, plan.to_state, rows.size(), plan.status);
+}
+
+void planner::plan_restore(const event_record &ev, const plan_input &in) {
+  // An action being executed right now can be neither cancelled nor (yet)
+  // restored: plan this reactivation once it has finished. A dispatcher
+  // that died mid-action leaves it "running" until the next start, so the
+  // wait is bounded.
+  if (store_.restorable_in_flight(ev.subject_id) && now() - ev.recorded < in_flight_wait)
+    throw plan_later(fmt::format("{}: an action of this person is being executed; reactivation planned after it",
+                                 ev.subject_name));
+  const auto cancelled = store_.cancel_open_actions(
+      ev.subject_id, fmt::format("cancelled: {} reactivated (event {})", ev.subject_name, ev.seq));
+  if (!cancelled.empty())
+    log_.log(log_level::info, "{}: {} pending actions cancelled by reactivation", ev.subject_name, cancelled.size());
+  const auto entitled = entitled_apps(cfg_.policy, in.attrs);
+  std::vector<action_row> rows;
+  for (const auto &done : store_.restorable_actions(ev.subject_id)) {
+    if (entitled && !entitled->count(done.app)) continue; // the current role does not hold it
+    const auto kind = restore_kind(done.kind);
+    if (!kind) continue;
+    action_row a;
+    a.subject_id = ev.subject_id;
+    a.app = done.app;
+    a.kind = *kind;
+    a.due = now();
+    a.before_image = done.before_image;
+    a.restores = done.id;
+    a.rule = "restore";
+    rows.push_back(std::move(a));
+  }
+  if (rows.empty()) return;
+  plan_row plan;
+  plan.plan_key = fmt::format("restore:{}", ev.seq);
+  plan.event_seq = ev.seq;
+  plan.subject_id = ev.subject_id;
+  plan.subject_name = ev.subject_name;
+  plan.from_state = state_name(ev.previous);
+  plan.to_state = state_name(ev.current);
+  plan.kind = "restore";
+  plan.requested_by = ev.actor;
+  plan.created = now();
+  const auto decided = decide_status(plan, rows, false);
+  plan.status = decided.substr(0, decided.find('|'));
+  plan.reason = decided.substr(decided.find('|') + 1);
+  for (auto &a : rows) {
+    const auto *app = find_app(a.app);
+    const bool dry = cfg_.policy.dry_run || (app && app->dry_run);
+    a.status = plan.status != "active" ? "held" : dry ? "dry_run" : "pending";
+  }
+  if (const auto id = store_.insert_plan(plan, rows)) {
+    audit::record_plan(journal_.db(), cfg_, *id, plan, rows);
+    log_.log(log_level::info, "plan {} (restore): {} reactivated: {} actions", *id, ev.subject_name, rows.size());
+  }
+}
+
+void planner::plan_event(const event_record &ev) {
+  audit::record_event(journal_.db(), cfg_, ev);
+  // Most events (hires, changes that keep a person active) match no rule:
+  // skip parsing their attributes.
+  const bool any_rule = std::any_of(cfg_.policy.rules.begin(), cfg_.policy.rules.end(),
+                                    [&](const policy_rule &r) { return r.to.count(ev.current) > 0; });
+  if (!any_rule && ev.current != state::reactivated && cfg_.policy.end_date_attribute.empty()) return;
+  const auto in = plan_input_from(ev);
+  if (ev.current == state::reactivated) {
+    plan_restore(ev, in);
+    return;
+  }
+  plan_reclaim(ev, in, fmt::format("event:{}", ev.seq), ev.current, plan_actions(cfg_.policy, in));
+  // A future contract end date schedules the contract_ended plan for then.
+  if (ev.current == state::active || ev.current == state::transferred) {
+    if (const auto end = contract_end(cfg_.policy, in, now())) {
+      auto contract = in;
+      contract.from = ev.current == state::transferred ? state::active : ev.current;
+      contract.to = state::contract_ended;
+      contract.time = *end;
+      const auto key = fmt::format("contract:{}:{}", ev.subject_id, to_unix_ms(*end));
+      if (const auto n = store_.cancel_other_contract_plans(
+              ev.subject_id, key, fmt::format("cancelled: contract end moved to {}", format_utc(*end))))
+        log_.log(log_level::info, "{}: contract end moved; {} actions of the earlier date cancelled", ev.subject_name, n);
+      plan_reclaim(ev, contract, key, state::contract_ended, plan_actions(cfg_.policy, contract));
+    } else if (!cfg_.policy.end_date_attribute.empty()) {
+      // The end date was removed (or no longer parses): its pending plan goes.
+      if (const auto n = store_.cancel_other_contract_plans(ev.subject_id, "", "cancelled: contract end date removed"))
+        log_.log(log_level::info, "{}: contract end removed; {} actions cancelled", ev.subject_name, n);
+    }
+  }
+}
+
+std::vector<action_row> planner::preview(const std::string &subject, state from, state to,
+                                         const std::map<std::string, std::vector<std::string>> &attrs) {
+  plan_input in;
+  in.subject_id = subject;
+  in.from = from;
+  in.to = to;
+  in.time = now();
+  in.attrs = attrs;
+  auto rows = to_rows(subject, plan_actions(cfg_.policy, in));
+  for (auto &a : rows) {
+    const auto *app = find_app(a.app);
+    a.status = (cfg_.policy.dry_run || (app && app->dry_run)) ? "dry_run" : "would_run";
+    if (store_.has_live_action(subject, a.app, a.kind, a.target)) a.status = "already_planned";
+  }
+  return rows;
+}
+
+void planner::approve(int64_t plan_id, const std::string &approver) {
+  if (approver.empty()) throw approval_error("an approver name is required (--as NAME)");
+  sqlite::transaction tx(journal_.db());
+  const auto p = store_.plan(plan_id);
+  if (!p) throw approval_error(fmt::format("no plan {}", plan_id));
+  if (p->status != "held" && p->status != "awaiting_approval")
+    throw approval_error(fmt::format("plan {} is {}; only held or awaiting_approval plans can be approved",
+                                     plan_id, p->status));
+  if (identity(approver) == identity(p->requested_by))
+    throw approval_error(fmt::format("two-person rule: \"{}\" requested plan {} and cannot approve it",
+                                     approver, plan_id));
+  store_.set_plan_status(plan_id, "active", fmt::format("approved by {}", approver), approver);
+  const bool dry_all = cfg_.policy.dry_run;
+  if (dry_all) {
+    store_.move_actions(plan_id, "held", "dry_run", fmt::format("approved by {}; dry run", approver));
+  } else {
+    for (const auto &a : store_.actions("held", "", plan_id)) {
+      const auto *app = find_app(a.app);
+      const bool dry = app && app->dry_run;
+      journal_.db()
+          .cached("UPDATE actions SET status = ?2, outcome = ?3 WHERE id = ?1")
+          .bind(1, a.id).bind(2, dry ? "dry_run" : "pending").bind(3, fmt::format("approved by {}", approver))
+          .run();
+    }
+  }
+  audit::record_decision(journal_.db(), cfg_, "approval", approver, p->subject_id, plan_id, p->reason);
+  tx.commit();
+  log_.log(log_level::info, "plan {} approved by {} (requested by {})", plan_id, approver, p->requested_by);
+}
+
+void planner::reject(int64_t plan_id, const std::string &by, const std::string &reason) {
+  if (by.empty()) throw approval_error("a name is required (--as NAME)");
+  sqlite::transaction tx(journal_.db());
+  const auto p = store_.plan(plan_id);
+  if (!p) throw approval_error(fmt::format("no plan {}", plan_id));
+  if (p->status != "held" && p->status != "awaiting_approval")
+    throw approval_error(fmt::format("plan {} is {}; only held or awaiting_approval plans can be rejected",
+                                     plan_id, p->status));
+  store_.set_plan_status(plan_id, "rejected", fmt::format("rejected by {}: {}", by, reason), by);
+  store_.move_actions(plan_id, "held", "cancelled", fmt::format("plan rejected by {}", by));
+  audit::record_decision(journal_.db(), cfg_, "rejection", by, p->subject_id, plan_id, reason);
+  tx.commit();
+  log_.log(log_level::info, "plan {} rejected by {}: {}", plan_id, by, reason);
+}
+
+} // namespace reclaim

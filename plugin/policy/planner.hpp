@@ -1,0 +1,75 @@
+// planner.hpp — from journalled events to stored plans: applies the policy,
+// the mass-revocation guard and the approval requirements, handles
+// reactivation (cancel what is pending, restore what ran) and contract end
+// dates. Planning advances a cursor over the journal in the same
+// transaction as the plans it writes, so each event is planned exactly once
+// even across crashes and concurrent planners.
+#pragma once
+
+#include "config/config.hpp"
+#include "store/journal.hpp"
+#include "connectors/local_connector.hpp"
+#include "base/log.hpp"
+#include "store/plan_store.hpp"
+#include "policy/rules.hpp"
+
+#include <functional>
+#include <optional>
+#include <string_view>
+#include <unordered_map>
+#include <stdexcept>
+
+namespace reclaim {
+
+class approval_error : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+// Thrown by planning that must wait (see plan_restore); the event and the
+// ones after it are planned on a later pass.
+struct plan_later : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+inline constexpr std::chrono::minutes in_flight_wait{5};
+
+class planner {
+public:
+  planner(const config &cfg, journal &j, const logger &log);
+
+  // Plans every journalled event not planned yet, in batches of 1,000;
+  // returns the events planned. stop (optional) is asked between batches, so
+  // a host shutting down is not held up by a long backlog.
+  size_t plan_pending(const std::function<bool()> &stop = {});
+
+  // What would happen for a hypothetical transition; records nothing.
+  std::vector<action_row> preview(const std::string &subject, state from, state to,
+                                  const std::map<std::string, std::vector<std::string>> &attrs);
+
+  // Two-person rule: the approver must differ from the requester.
+  void approve(int64_t plan_id, const std::string &approver);
+  void reject(int64_t plan_id, const std::string &by, const std::string &reason);
+
+  plan_store &store() { return store_; }
+
+private:
+  void plan_event(const event_record &ev);
+  void plan_reclaim(const event_record &ev, const plan_input &in, const std::string &key, state to,
+                    std::vector<planned_action> actions);
+  void plan_restore(const event_record &ev, const plan_input &in);
+  std::string decide_status(const plan_row &p, const std::vector<action_row> &actions, bool departure);
+  std::vector<action_row> to_rows(const std::string &subject, std::vector<planned_action> &&planned);
+  const application *find_app(std::string_view id) const; // cfg_'s, found without a scan
+  double licence_cost(const std::vector<assignment> &inventory, const action_row &a, std::string &currency);
+
+  const config &cfg_;
+  journal &journal_;
+  plan_store store_;
+  const logger &log_;
+  std::unordered_map<std::string_view, const application *> apps_; // id → cfg_.policy.applications
+  // The guard's population (live people), counted once per planning
+  // transaction: counting reads every person (and subject_log).
+  std::optional<int64_t> population_;
+};
+
+} // namespace reclaim
