@@ -66,8 +66,16 @@ template <typename T> int check_struct(const T *s, const char *what) {
 
 bool valid_state(int s) { return s >= RECLAIM_STATE_NONE && s <= RECLAIM_STATE_DELETED; }
 
-reclaim::time_point time_or_now(int64_t ms) {
-  return ms == 0 ? reclaim::now() : reclaim::from_unix_ms(ms);
+// A host's time: 0 means now; otherwise 1970-01-01T00:00:00.001Z up to
+// 9999-12-31T23:59:59.999Z (reclaim.h), so that due times (a time plus a
+// delay of years at most) never overflow.
+constexpr int64_t max_time_unix_ms = 253402300799999;
+
+reclaim::time_point time_or_now(int64_t ms, const char *what) {
+  if (ms == 0) return reclaim::now();
+  if (ms < 0 || ms > max_time_unix_ms)
+    throw reclaim::usage_error(fmt::format("{} {} is outside 1970-01-01..9999-12-31 (0 means now)", what, ms));
+  return reclaim::from_unix_ms(ms);
 }
 
 reclaim::ldap::entry copy_entry(const reclaim_ldap_entry &in) {
@@ -254,7 +262,7 @@ int reclaim_submit(bool *out_recorded, reclaim_engine *engine, const reclaim_eve
     ev.idempotency_key = event->idempotency_key;
     ev.current = static_cast<reclaim::state>(event->state);
     ev.previous = static_cast<reclaim::state>(event->previous_state);
-    ev.time = time_or_now(event->time_unix_ms);
+    ev.time = time_or_now(event->time_unix_ms, "event.time_unix_ms");
     if (event->subject_name) ev.subject_name = event->subject_name;
     if (event->actor) ev.actor = event->actor;
     nlohmann::json attrs = nlohmann::json::object();
@@ -297,7 +305,7 @@ int reclaim_ldap_submit(reclaim_engine *engine, const reclaim_ldap_change *chang
       return fail(RECLAIM_ERR_INVALID_ARGUMENT, e.what());
     }
     if (change->actor) c.actor = change->actor;
-    c.time = time_or_now(change->time_unix_ms);
+    c.time = time_or_now(change->time_unix_ms, "change.time_unix_ms");
     if (change->struct_size == sizeof(reclaim_ldap_change)) {
       if (int rc = copy_mods(*change, c); rc != RECLAIM_OK) return rc;
       c.replicated = (change->flags & RECLAIM_LDAP_REPLICATED) != 0;

@@ -9,6 +9,7 @@
 #include <fmt/ranges.h>
 #include <toml++/toml.h>
 
+#include <cmath>
 #include <initializer_list>
 #include <optional>
 #include <string>
@@ -112,7 +113,12 @@ public:
     const auto *n = t.get(key);
     if (n == nullptr) return std::nullopt;
     if (const auto *i = n->as_integer()) return static_cast<double>(i->get());
-    if (const auto *f = n->as_floating_point()) return f->get();
+    if (const auto *f = n->as_floating_point()) {
+      // Every comparison with NaN is false: a NaN threshold would switch
+      // its check off without a word.
+      if (!std::isfinite(f->get())) fail(n->source(), join(prefix, key), "must be a finite number (not nan or inf)");
+      return f->get();
+    }
     fail(n->source(), join(prefix, key), "must be a number");
   }
 

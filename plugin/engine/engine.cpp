@@ -43,36 +43,46 @@ engine::engine(const open_options &o)
   // Pages the writer wrote stay in its cache: without this it read most of
   // them back from the WAL (pread copies were a fifth of its CPU).
   writer_journal_->db().exec("PRAGMA cache_size=-16384");
-  if (cfg_.audit.enabled) {
-    // Opened here so a bad key or path stops the start with its message.
-    // The engine may open on a directory operation thread, so it never
-    // waits for the log's lock: if reclaimctl holds it right now, the audit
-    // thread takes the log over when it is free (records wait in the
-    // outbox meanwhile, and no action runs before its record is queued).
-    open_audit(true);
-    audit_thread_ = std::thread([this] { audit_loop(); });
+  try {
+    if (cfg_.audit.enabled) {
+      // Opened here so a bad key or path stops the start with its message.
+      // The engine may open on a directory operation thread, so it never
+      // waits for the log's lock: if reclaimctl holds it right now, the audit
+      // thread takes the log over when it is free (records wait in the
+      // outbox meanwhile, and no action runs before its record is queued).
+      open_audit(true);
+      audit_thread_ = std::thread([this] { guarded("audit", false, [this] { audit_loop(); }); });
+    }
+    writer_ = std::thread([this] { guarded("journal writer", true, [this] { writer_loop(); }); });
+    planner_thread_ = std::thread([this] { guarded("planner", false, [this] { planner_loop(); }); });
+    if (cfg_.policy.scheduler.in_process)
+      for (int i = 0; i < cfg_.policy.scheduler.workers; ++i)
+        workers_.emplace_back([this, i] { guarded("dispatch worker", false, [this, i] { worker_loop(i); }); });
+  } catch (...) {
+    // A joinable std::thread destroyed during unwinding is std::terminate:
+    // stop what started, then report the failure to the caller.
+    stop_threads();
+    throw;
   }
-  writer_ = std::thread([this] { writer_loop(); });
-  {
-    // Actions a crash left "running" go back to the queue; connectors'
-    // check-before-act makes the replay harmless.
-    scheduler recover(cfg_, log_);
-    if (const auto n = recover.requeue_running())
-      log_.log(log_level::warning, "{} actions interrupted by a stop were requeued", n);
-  }
-  planner_thread_ = std::thread([this] { planner_loop(); });
-  if (cfg_.policy.scheduler.in_process)
-    for (int i = 0; i < cfg_.policy.scheduler.workers; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
   log_.log(log_level::info, "engine started: config {} (sha256 {}), journal {}",
            cfg_.path.string(), cfg_.sha256, cfg_.journal_path().string());
 }
 
 engine::~engine() {
+  stop_threads();
+  audit_.reset(); // drains what is left, records the stop, signs
+}
+
+void engine::stop_threads() noexcept {
   {
     std::lock_guard lock(mu_);
     stop_ = true;
   }
   wake_.notify_all();
+  {
+    std::lock_guard lock(stop_mu_);
+  }
+  stop_cv_.notify_all();
   if (writer_.joinable()) writer_.join();
   {
     std::lock_guard lock(work_mu_);
@@ -81,9 +91,46 @@ engine::~engine() {
   work_cv_.notify_all();
   if (planner_thread_.joinable()) planner_thread_.join();
   dispatch_cv_.notify_all();
-  for (auto &w : workers_) w.join();
+  for (auto &w : workers_)
+    if (w.joinable()) w.join();
   if (audit_thread_.joinable()) audit_thread_.join();
-  audit_.reset(); // drains what is left, records the stop, signs
+}
+
+// Every thread the engine starts runs its loop through here: an exception
+// that leaves the loop (a store locked past its busy timeout, a full disk,
+// memory) is logged and counted, and the loop starts again after a backoff
+// (0.1 s doubling to 30 s, cut short by a stop). Nothing escapes the
+// thread, so nothing reaches std::terminate in the host. The writer's loop
+// runs again at a stop (up to twice) to drain what is queued.
+void engine::guarded(const char *what, bool drain_at_stop, const std::function<void()> &loop) noexcept {
+  auto backoff = std::chrono::milliseconds(100);
+  int after_stop = 0;
+  for (;;) {
+    try {
+      loop();
+      return;
+    } catch (const std::exception &e) {
+      thread_failed(what, e.what(), backoff);
+    } catch (...) {
+      thread_failed(what, "unknown exception", backoff);
+    }
+    bool stopped;
+    {
+      std::unique_lock lock(stop_mu_);
+      stopped = stop_cv_.wait_for(lock, backoff, [this] { return stopping(); });
+    }
+    if (stopped && (!drain_at_stop || ++after_stop > 2)) return;
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(30000));
+  }
+}
+
+void engine::thread_failed(const char *what, const char *reason, std::chrono::milliseconds backoff) noexcept {
+  const auto n = thread_failures_.fetch_add(1, std::memory_order_relaxed) + 1;
+  try {
+    log_.log(log_level::error, "{} thread failed ({} thread failures so far), restarting in {} ms: {}", what, n,
+             backoff.count(), reason);
+  } catch (...) {
+  }
 }
 
 // Drains the outbox about five times a second and signs heartbeat
@@ -131,8 +178,10 @@ bool engine::stopping() {
 
 void engine::planner_loop() {
   background_thread("reclaim-plan", cfg_.engine.idle_priority, background_nice);
-  journal j(cfg_.journal_path(), sqlite::durability::normal);
-  planner p(cfg_, j, log_);
+  // Opened inside the loop's try: opening needs the store's write lock
+  // (schema), which another connection may hold past the busy timeout.
+  std::unique_ptr<journal> j;
+  std::unique_ptr<planner> p;
   for (;;) {
     uint64_t seen;
     {
@@ -141,9 +190,26 @@ void engine::planner_loop() {
       seen = kicks_;
     }
     try {
-      if (p.plan_pending([this] { return stopping(); }) > 0) kick_workers();
+      if (!recovered_.load(std::memory_order_acquire)) {
+        // Actions a crash left "running" go back to the queue before any
+        // worker claims one; connectors' check-before-act makes the replay
+        // harmless. Here, not at open: it needs the write lock, which
+        // another process may hold (the open must not fail or wait for it).
+        scheduler recover(cfg_, log_);
+        if (const auto n = recover.requeue_running())
+          log_.log(log_level::warning, "{} actions interrupted by a stop were requeued", n);
+        recovered_.store(true, std::memory_order_release);
+        kick_workers();
+      }
+      if (!p) {
+        j = std::make_unique<journal>(cfg_.journal_path(), sqlite::durability::normal);
+        p = std::make_unique<planner>(cfg_, *j, log_);
+      }
+      if (p->plan_pending([this] { return stopping(); }) > 0) kick_workers();
     } catch (const std::exception &e) {
-      log_.log(log_level::error, "planning failed (retried): {}", e.what());
+      const auto n = thread_failures_.fetch_add(1, std::memory_order_relaxed) + 1;
+      log_.log(log_level::error, "planning failed (retried; {} failures so far): {}", n, e.what());
+      if (!p) j.reset();
     }
     {
       std::lock_guard lock(work_mu_);
@@ -161,8 +227,8 @@ void engine::worker_loop(int index) {
   std::unique_ptr<scheduler> s;
   for (;;) {
     try {
-      if (!s) s = std::make_unique<scheduler>(cfg_, log_);
-      while (!stopping() && s->run_one(now())) {
+      if (!s && recovered_.load(std::memory_order_acquire)) s = std::make_unique<scheduler>(cfg_, log_);
+      while (s && !stopping() && s->run_one(now())) {
       }
     } catch (const std::exception &e) {
       log_.log(log_level::error, "dispatch worker {} failed (retried): {}", index, e.what());

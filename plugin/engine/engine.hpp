@@ -70,7 +70,14 @@ public:
   // Wakes the planner and the dispatch workers.
   void kick();
 
+  // Exceptions that left one of the engine's threads (each was logged and
+  // the thread's loop started again).
+  uint64_t thread_failures() const noexcept { return thread_failures_.load(std::memory_order_relaxed); }
+
 private:
+  void guarded(const char *what, bool drain_at_stop, const std::function<void()> &loop) noexcept;
+  void thread_failed(const char *what, const char *reason, std::chrono::milliseconds backoff) noexcept;
+  void stop_threads() noexcept;
   void writer_loop();
   void open_audit(bool say_if_locked);
   void planner_loop();
@@ -125,12 +132,16 @@ private:
   std::mutex work_mu_;
   std::condition_variable work_cv_, planned_cv_, dispatch_cv_;
   uint64_t kicks_ = 0, planned_kicks_ = 0;
+  std::atomic<bool> recovered_{false}; // interrupted actions requeued: workers may claim
   std::thread planner_thread_;
   std::vector<std::thread> workers_;
   // The audit log's single appender and its thread (absent when [audit] is).
   std::unique_ptr<audit::appender> audit_;
   std::thread audit_thread_;
   void audit_loop();
+  std::atomic<uint64_t> thread_failures_{0};
+  std::mutex stop_mu_; // with stop_cv_: a failed thread's backoff, cut short by a stop
+  std::condition_variable stop_cv_;
 };
 
 // The journal queue holds at most [engine] queue_limit_bytes (approximately;

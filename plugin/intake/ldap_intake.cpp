@@ -451,13 +451,41 @@ std::optional<std::set<unsigned>> local_server_ids(const search_fn &search, cons
 
 namespace {
 
+// Catch-up writes what the host's search finds in transactions of at most
+// this many rows, taken between the search's results: the store's write
+// lock is never held while the host searches, so the engine's other
+// connections (writer, planner, workers, reclaimctl) wait for one batch at
+// most, however large the directory or slow the search.
+constexpr size_t catch_up_batch = 1000;
+
+// Collects entries from a host search and writes them batch by batch.
+class batch_writer {
+public:
+  batch_writer(journal &j, std::function<void(entry &&)> write) : j_(j), write_(std::move(write)) {}
+  void add(entry &&e) {
+    pending_.push_back(std::move(e));
+    if (pending_.size() >= catch_up_batch) flush();
+  }
+  void flush() {
+    if (pending_.empty()) return;
+    sqlite::transaction tx(j_.db());
+    for (auto &e : pending_) write_(std::move(e));
+    tx.commit();
+    pending_.clear();
+  }
+
+private:
+  journal &j_;
+  std::function<void(entry &&)> write_;
+  std::vector<entry> pending_;
+};
+
 // A store written by 0.1 has no copies of the people's watched attributes:
 // take them from the directory once, keeping every recorded state.
 void fill_copies(journal &j, const mapping_config &cfg, const search_fn &search, const logger &log) {
   if (j.subjects_without_copy() == 0) return;
   size_t filled = 0;
-  const bool ok = search(cfg.base, person_filter(cfg), needed_attributes(cfg), [&](entry &&e) {
-    if (!in_scope(cfg, e) || !is_person(cfg, e)) return;
+  batch_writer out(j, [&](entry &&e) {
     auto known = j.subject(subject_id_of(e, log));
     if (!known || !known->ndn.empty() || known->current == state::deleted) return;
     const auto row = subject_row(cfg, e, known->id, known->current, known->csn);
@@ -466,46 +494,65 @@ void fill_copies(journal &j, const mapping_config &cfg, const search_fn &search,
     j.put_subject(*known);
     ++filled;
   });
+  const bool ok = search(cfg.base, person_filter(cfg), needed_attributes(cfg), [&](entry &&e) {
+    if (in_scope(cfg, e) && is_person(cfg, e)) out.add(std::move(e));
+  });
   if (!ok) throw std::runtime_error(fmt::format("search under \"{}\" failed", cfg.base));
+  out.flush();
   log.log(log_level::info, "copied the watched attributes of {} people recorded by an older version", filled);
 }
 
-} // namespace
-
-size_t catch_up(journal &j, const mapping_config &cfg, const search_fn &search, const logger &log,
-                const std::optional<std::string> &from_csn) {
-  const auto attrs = needed_attributes(cfg);
-  size_t recorded = 0;
+// The first start on a directory: every person's current state, no events.
+// A person the writer recorded meanwhile (a newer entryCSN) keeps that row.
+void baseline(journal &j, const mapping_config &cfg, const search_fn &search, const logger &log) {
+  size_t people = 0;
+  std::string max_csn;
+  batch_writer out(j, [&](entry &&e) {
+    const auto id = subject_id_of(e, log);
+    const auto csn_text = e.first("entryCSN");
+    if (const auto known = j.subject(id); known && !known->csn.empty() && known->csn >= csn_text) return;
+    j.put_subject(subject_row(cfg, e, id, from_abi(map_state(cfg, e, now())), csn_text));
+  });
+  const bool ok = search(cfg.base, person_filter(cfg), needed_attributes(cfg), [&](entry &&e) {
+    if (!in_scope(cfg, e) || !is_person(cfg, e)) return;
+    if (const auto csn_text = e.first("entryCSN"); csn_text > max_csn) max_csn = csn_text;
+    ++people;
+    out.add(std::move(e));
+  });
+  if (!ok) throw std::runtime_error(fmt::format("baseline search under \"{}\" failed", cfg.base));
+  out.flush();
   sqlite::transaction tx(j.db());
-  if (!j.has_baseline()) {
-    size_t people = 0;
-    std::string max_csn;
-    const bool ok = search(cfg.base, person_filter(cfg), attrs, [&](entry &&e) {
-      if (!in_scope(cfg, e) || !is_person(cfg, e)) return;
-      const auto csn_text = e.first("entryCSN");
-      j.put_subject(subject_row(cfg, e, subject_id_of(e, log), from_abi(map_state(cfg, e, now())), csn_text));
-      if (csn_text > max_csn) max_csn = csn_text;
-      ++people;
-    });
-    if (!ok) throw std::runtime_error(fmt::format("baseline search under \"{}\" failed", cfg.base));
-    if (!max_csn.empty()) j.set_resume_csn(max_csn);
-    j.mark_baseline();
-    log.log(log_level::info, "baseline: {} people under \"{}\" recorded, no events", people, cfg.base);
-  } else {
-    fill_copies(j, cfg, search, log);
-    const auto local = local_server_ids(search, log);
-    const auto resume = from_csn ? std::min(*from_csn, j.resume_csn()) : j.resume_csn();
-    const auto from = csn_minus(resume, cfg.catch_up_margin);
-    const auto filter = from.empty() ? person_filter(cfg)
-                                     : fmt::format("(&{}(entryCSN>={}))", person_filter(cfg), from);
-    std::vector<entry> changed;
-    const bool ok = search(cfg.base, filter, attrs, [&](entry &&e) { changed.push_back(std::move(e)); });
-    if (!ok) throw std::runtime_error(fmt::format("catch-up search \"{}\" failed", filter));
-    size_t replicated = 0;
-    for (auto &e : changed) {
+  if (!max_csn.empty()) j.set_resume_csn(max_csn);
+  j.mark_baseline();
+  tx.commit();
+  log.log(log_level::info, "baseline: {} people under \"{}\" recorded, no events", people, cfg.base);
+}
+
+// Entries changed since the resume point, journalled in commit (entryCSN)
+// order, so the resume point only moves past what is written.
+size_t changed_since(journal &j, const mapping_config &cfg, const search_fn &search, const logger &log,
+                     const std::optional<std::string> &from_csn) {
+  fill_copies(j, cfg, search, log);
+  const auto local = local_server_ids(search, log);
+  const auto resume = from_csn ? std::min(*from_csn, j.resume_csn()) : j.resume_csn();
+  const auto from = csn_minus(resume, cfg.catch_up_margin);
+  const auto filter = from.empty() ? person_filter(cfg)
+                                   : fmt::format("(&{}(entryCSN>={}))", person_filter(cfg), from);
+  std::vector<entry> changed;
+  const bool ok =
+      search(cfg.base, filter, needed_attributes(cfg), [&](entry &&e) { changed.push_back(std::move(e)); });
+  if (!ok) throw std::runtime_error(fmt::format("catch-up search \"{}\" failed", filter));
+  std::stable_sort(changed.begin(), changed.end(),
+                   [](const entry &a, const entry &b) { return a.first("entryCSN") < b.first("entryCSN"); });
+  const size_t read = changed.size();
+  size_t replicated = 0, recorded = 0;
+  for (size_t begin = 0; begin < changed.size(); begin += catch_up_batch) {
+    sqlite::transaction tx(j.db());
+    for (size_t i = begin; i < std::min(changed.size(), begin + catch_up_batch); ++i) {
       change c;
       // A change that came from another server by replication is journalled
       // there, by the server where it was made; here it only updates the copy.
+      auto &e = changed[i];
       if (const auto parsed = parse_csn(e.first("entryCSN")); parsed && local && !local->count(parsed->server_id)) {
         ++replicated;
         c.replicated = true;
@@ -517,9 +564,18 @@ size_t catch_up(journal &j, const mapping_config &cfg, const search_fn &search, 
       c.actor = "catch-up";
       recorded += apply_change(j, cfg, c, log) ? 1 : 0;
     }
-    log.log(log_level::info, "catch-up from entryCSN {}: {} entries read, {} replicated skipped, {} events",
-            from.empty() ? "(start)" : from, changed.size(), replicated, recorded);
+    tx.commit();
   }
+  log.log(log_level::info, "catch-up from entryCSN {}: {} entries read, {} replicated skipped, {} events",
+          from.empty() ? "(start)" : from, read, replicated, recorded);
+  return recorded;
+}
+
+// Deletes prepared (pre-operation) whose entry is gone: the delete committed
+// but its post-operation callback never ran.
+size_t finish_deletes(journal &j, const mapping_config &cfg, const search_fn &search, const logger &log) {
+  const auto attrs = needed_attributes(cfg);
+  size_t recorded = 0;
   for (const auto &p : j.pending_deletes()) {
     bool exists = false;
     // By entryUUID; an entry without one is looked up at its DN.
@@ -528,34 +584,50 @@ size_t catch_up(journal &j, const mapping_config &cfg, const search_fn &search, 
     const auto filter = by_dn ? std::string("(objectClass=*)") : fmt::format("(entryUUID={})", p.subject_id);
     if (!search(base, filter, attrs, [&](entry &&e) { exists = exists || !by_dn || e.dn == p.dn; }))
       throw std::runtime_error("pending-delete search failed");
+    sqlite::transaction tx(j.db());
     if (exists) {
       j.remove_pending_delete(p.subject_id);
-      continue;
+    } else {
+      change c;
+      c.op = operation::remove;
+      c.before = entry_from_json(p.entry_json);
+      c.time = p.prepared;
+      c.source = "ldap-catchup";
+      c.actor = "catch-up";
+      recorded += apply_change(j, cfg, c, log) ? 1 : 0;
     }
-    change c;
-    c.op = operation::remove;
-    c.before = entry_from_json(p.entry_json);
-    c.time = p.prepared;
-    c.source = "ldap-catchup";
-    c.actor = "catch-up";
-    recorded += apply_change(j, cfg, c, log) ? 1 : 0;
+    tx.commit();
   }
-  tx.commit();
   return recorded;
+}
+
+} // namespace
+
+size_t catch_up(journal &j, const mapping_config &cfg, const search_fn &search, const logger &log,
+                const std::optional<std::string> &from_csn) {
+  size_t recorded = 0;
+  if (!j.has_baseline())
+    baseline(j, cfg, search, log);
+  else
+    recorded += changed_since(j, cfg, search, log, from_csn);
+  return recorded + finish_deletes(j, cfg, search, log);
 }
 
 size_t refresh(journal &j, const mapping_config &cfg, const std::vector<change> &unread,
                const search_fn &search, const logger &log) {
   const auto attrs = needed_attributes(cfg);
   const auto local = local_server_ids(search, log);
+  // Searches first, then one short transaction (no lock held while the host searches).
+  std::vector<std::vector<entry>> found(unread.size());
+  for (size_t i = 0; i < unread.size(); ++i)
+    if (!search(unread[i].dn, person_filter(cfg), attrs, [&](entry &&e) { found[i].push_back(std::move(e)); }))
+      throw std::runtime_error(fmt::format("refresh search of \"{}\" failed", unread[i].dn));
   size_t recorded = 0;
   sqlite::transaction tx(j.db());
-  for (const auto &w : unread) {
-    std::vector<entry> found;
-    if (!search(w.dn, person_filter(cfg), attrs, [&](entry &&e) { found.push_back(std::move(e)); }))
-      throw std::runtime_error(fmt::format("refresh search of \"{}\" failed", w.dn));
+  for (size_t i = 0; i < unread.size(); ++i) {
+    const auto &w = unread[i];
     const auto ndn = normalize_dn(w.dn);
-    for (auto &e : found) {
+    for (auto &e : found[i]) {
       if (normalize_dn(e.dn) != ndn) continue; // a person below it
       change c;
       c.op = operation::modify;

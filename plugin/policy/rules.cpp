@@ -41,6 +41,7 @@ bool where_matches(const policy_rule &rule, const plan_input &in) {
 }
 
 time_point next_batch(const scheduler_config &s, time_point t) {
+  if (t > time_point::max() - std::chrono::days(3)) return t; // held at the end of time (later())
   const auto day = std::chrono::floor<std::chrono::days>(t);
   for (int d = 0; d < 2; ++d)
     for (int m : s.batch_minutes) {
@@ -79,18 +80,27 @@ std::vector<const policy_rule *> matching_rules(const policy_config &cfg, const 
   return out;
 }
 
+namespace {
+// base + d, held at the largest time instead of wrapping round (a wrapped
+// due time would be in the past: the action would run at once).
+time_point later(time_point base, std::chrono::milliseconds d) {
+  if (d.count() > 0 && base > time_point::max() - d) return time_point::max();
+  return base + d;
+}
+} // namespace
+
 time_point due_time(const policy_config &cfg, const application &app, const delay_spec &d, time_point base) {
   const auto &tier_default = cfg.tiers[static_cast<int>(app.risk)];
   switch (d.how) {
   case delay_spec::kind::immediate: return base;
-  case delay_spec::kind::after: return base + d.after;
-  case delay_spec::kind::staged: return next_batch(cfg.scheduler, base + tier_default.grace);
+  case delay_spec::kind::after: return later(base, d.after);
+  case delay_spec::kind::staged: return next_batch(cfg.scheduler, later(base, tier_default.grace));
   case delay_spec::kind::tier_default: break;
   }
   switch (tier_default.how) {
   case delay_spec::kind::immediate: return base;
-  case delay_spec::kind::staged: return next_batch(cfg.scheduler, base + tier_default.grace);
-  default: return base + tier_default.grace;
+  case delay_spec::kind::staged: return next_batch(cfg.scheduler, later(base, tier_default.grace));
+  default: return later(base, tier_default.grace);
   }
 }
 

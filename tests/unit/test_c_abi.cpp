@@ -10,6 +10,8 @@
 #include "unit_support.hpp"
 
 #include <boost/test/unit_test.hpp>
+#include <fmt/format.h>
+#include <sqlite3.h>
 
 #include <csignal>
 #include <cstdio>
@@ -290,6 +292,25 @@ BOOST_FIXTURE_TEST_CASE(validate_only_opens_no_store, abi_fixture) {
 BOOST_AUTO_TEST_CASE(close_null_is_harmless) {
   reclaim_engine_close(nullptr);
   BOOST_TEST(true);
+}
+
+// Times outside 1970..9999 are refused: INT64_MAX plus a delay overflowed
+// and made the action due at once.
+BOOST_FIXTURE_TEST_CASE(submit_refuses_times_outside_the_documented_range, engine_fixture) {
+  bool recorded = true;
+  for (const int64_t t : {INT64_MAX, INT64_MIN, int64_t{-1}, int64_t{253402300800000}}) {
+    const auto key = "t" + std::to_string(t);
+    reclaim_event ev = event(key.c_str());
+    ev.time_unix_ms = t;
+    BOOST_TEST(reclaim_submit(&recorded, engine, &ev) == RECLAIM_ERR_INVALID_ARGUMENT, t);
+    BOOST_TEST(contains(last_error(), "outside 1970-01-01..9999-12-31"), last_error());
+    BOOST_TEST(!recorded);
+  }
+  reclaim_event last = event("last-ms");
+  last.time_unix_ms = 253402300799999; // 9999-12-31T23:59:59.999Z
+  BOOST_TEST(reclaim_submit(&recorded, engine, &last) == RECLAIM_OK, last_error());
+  BOOST_TEST(recorded);
+  BOOST_TEST(reclaim::read_events(journal, {}).size() == 1u);
 }
 
 BOOST_FIXTURE_TEST_CASE(submit_is_idempotent, engine_fixture) {
@@ -673,4 +694,122 @@ BOOST_FIXTURE_TEST_CASE(engine_threads_run_at_idle_priority, abi_fixture) {
     if (!idle) BOOST_TEST(p.second == 10);
     reclaim_engine_close(e);
   }
+}
+
+namespace {
+
+// Whether another connection gets the store's write lock within a second.
+int try_write_lock(const std::string &path) {
+  sqlite3 *db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr);
+  if (rc == SQLITE_OK) {
+    sqlite3_busy_timeout(db, 1000);
+    rc = sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
+    if (rc == SQLITE_OK) sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+  sqlite3_close(db);
+  return rc;
+}
+
+// A directory of `people` persons (the first `leavers` of them leavers,
+// all changed at `csn_prefix`); at entry `probe` the search asks whether
+// the store can be written by someone else while the host is mid-search.
+struct big_directory {
+  std::string journal;
+  int people = 0, leavers = 0, probe = -1;
+  std::string csn_prefix = "20261201000000";
+  int probe_rc = -1;
+};
+
+int big_directory_search(const char *base, const char *, const char *const *, reclaim_ldap_entry_fn on_entry,
+                         void *entry_payload, void *payload) {
+  auto *d = static_cast<big_directory *>(payload);
+  if (std::string_view(base) != "dc=example,dc=com") return 0; // cn=config, pending deletes
+  const char *classes[] = {"person"};
+  const char *leaver[] = {"leaver"};
+  for (int i = 0; i < d->people; ++i) {
+    const auto uuid = fmt::format("uuid-{}", i);
+    const auto dn = fmt::format("cn=p{},ou=People,dc=example,dc=com", i);
+    const auto csn = fmt::format("{}.{:06d}Z#000000#000#000000", d->csn_prefix, i);
+    const char *u[] = {uuid.c_str()};
+    const char *c[] = {csn.c_str()};
+    const reclaim_attribute attrs[] = {
+        {"objectClass", classes, 1}, {"entryUUID", u, 1}, {"entryCSN", c, 1}, {"employeeType", leaver, 1}};
+    const reclaim_ldap_entry e = {dn.c_str(), attrs, i < d->leavers ? 4u : 3u};
+    on_entry(&e, entry_payload);
+    if (i == d->probe) d->probe_rc = try_write_lock(d->journal);
+  }
+  return 0;
+}
+
+} // namespace
+
+// Catch-up on a large directory writes in bounded batches between the
+// host's results: the store's write lock is never held while the host
+// searches (it was, for the whole search, and the planner thread's open
+// timed out behind it and took slapd down).
+BOOST_FIXTURE_TEST_CASE(catch_up_of_a_large_directory_never_holds_the_store_during_the_search, engine_fixture) {
+  big_directory d;
+  d.journal = journal;
+  d.people = 20000;
+  d.probe = 12345;
+  size_t recorded = 99;
+  BOOST_TEST(reclaim_ldap_catch_up(&recorded, engine, big_directory_search, &d) == RECLAIM_OK, last_error());
+  BOOST_TEST(recorded == 0u); // the baseline records no events
+  BOOST_TEST(d.probe_rc == SQLITE_OK, "write lock during the baseline search: " << sqlite3_errstr(d.probe_rc));
+  {
+    reclaim::journal j(journal, reclaim::sqlite::durability::normal);
+    BOOST_TEST(j.has_baseline());
+    BOOST_TEST(j.subject("uuid-0").has_value());
+    BOOST_TEST(j.subject("uuid-19999").has_value());
+  }
+
+  // Later, 700 of them left while the plugin was not loaded.
+  d.leavers = 700;
+  d.csn_prefix = "20261202000000";
+  d.probe = 15000;
+  d.probe_rc = -1;
+  BOOST_TEST(reclaim_ldap_catch_up(&recorded, engine, big_directory_search, &d) == RECLAIM_OK, last_error());
+  BOOST_TEST(recorded == 700u);
+  BOOST_TEST(d.probe_rc == SQLITE_OK, "write lock during the catch-up search: " << sqlite3_errstr(d.probe_rc));
+  BOOST_TEST(reclaim::read_events(journal, {}).size() == 700u);
+}
+
+// The store locked by another process for longer than the busy timeout
+// (10 s) while the engine starts: its threads log the failure, retry, and
+// carry on once the store is free. Before, the planner thread's open threw
+// out of the thread: std::terminate, and slapd died.
+BOOST_FIXTURE_TEST_CASE(engine_threads_survive_a_store_locked_past_the_busy_timeout, abi_fixture) {
+  reclaim_engine_close(open()); // creates the store
+  sqlite3 *holder = nullptr;
+  BOOST_TEST_REQUIRE(sqlite3_open(journal.c_str(), &holder) == SQLITE_OK);
+  BOOST_TEST_REQUIRE(sqlite3_exec(holder, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK);
+
+  reclaim::unit::log_capture log;
+  reclaim_open_options o;
+  reclaim_open_options_init(&o);
+  o.config_path = config.c_str();
+  o.log = &reclaim::unit::log_capture::sink;
+  o.log_payload = &log;
+  reclaim_engine *e = nullptr;
+  BOOST_TEST_REQUIRE(reclaim_engine_open(&e, &o) == RECLAIM_OK, last_error());
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(25);
+  while (!log.contains("database is locked") && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  BOOST_TEST(log.contains("database is locked"));
+  sqlite3_exec(holder, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(holder);
+
+  reclaim_event ev;
+  reclaim_event_init(&ev);
+  ev.subject_id = "u1";
+  ev.source = "hr";
+  ev.state = RECLAIM_STATE_TERMINATED;
+  ev.previous_state = RECLAIM_STATE_ACTIVE;
+  ev.idempotency_key = "after-the-lock";
+  bool recorded = false;
+  BOOST_TEST(reclaim_submit(&recorded, e, &ev) == RECLAIM_OK, last_error());
+  BOOST_TEST(reclaim_flush(e, 60000) == RECLAIM_OK, last_error());
+  reclaim_engine_close(e);
+  BOOST_TEST(reclaim::read_events(journal, {}).size() == 1u);
 }

@@ -267,6 +267,24 @@ delay = "P2D"
              "2027-01-12T10:00:00.000Z");
 }
 
+// A due time past the end of time is held there, never wrapped round into
+// the past (where the action would run at once).
+BOOST_AUTO_TEST_CASE(due_times_saturate_instead_of_overflowing) {
+  const policy_env env("", policy_section(), "");
+  const auto end = reclaim::time_point::max();
+  const auto near_end = end - std::chrono::hours(1);
+  delay_spec after;
+  after.how = delay_spec::kind::after;
+  after.after = std::chrono::days(7);
+  delay_spec staged;
+  staged.how = delay_spec::kind::staged;
+  for (const auto &app : env.cfg.policy.applications) {
+    BOOST_TEST((reclaim::due_time(env.cfg.policy, app, after, near_end) == end));
+    BOOST_TEST((reclaim::due_time(env.cfg.policy, app, staged, near_end) >= near_end));
+    BOOST_TEST((reclaim::due_time(env.cfg.policy, app, delay_spec{}, end) >= end - std::chrono::hours(1)));
+  }
+}
+
 // With no [scheduler] section at all, staged actions still wait for a
 // batch time (the documented default, 02:00 UTC), not run at once.
 BOOST_AUTO_TEST_CASE(staged_without_a_scheduler_section_uses_the_default_batch_time) {

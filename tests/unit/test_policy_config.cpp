@@ -297,6 +297,24 @@ BOOST_AUTO_TEST_CASE(bad_guard_and_scheduler_numbers_are_refused) {
   for (const auto &c : cases) check_bad(c);
 }
 
+// NaN compares false with everything: a NaN guard threshold or SKU cost
+// would switch the guard or the cost approval off without a word.
+BOOST_AUTO_TEST_CASE(non_finite_numbers_are_refused) {
+  const bad_case cases[] = {
+      {"nan percent", with_apps("\n[guard]\nmax_percent = nan\n"), "nan", "guard.max_percent", "finite"},
+      {"inf percent", with_apps("\n[guard]\nmax_percent = inf\n"), "inf", "guard.max_percent", "finite"},
+      {"nan cost threshold", with_apps("\n[guard]\napproval_cost_above = nan\n"), "nan",
+       "guard.approval_cost_above", "finite"},
+      {"-inf cost threshold", with_apps("\n[guard]\napproval_cost_above = -inf\n"), "-inf",
+       "guard.approval_cost_above", "finite"},
+      {"nan SKU cost", ldap_ok + "\n[[application]]\nid = \"crm\"\nskus = [ { id = \"A\", monthly_cost = nan } ]\n",
+       "skus", "application[0].skus[0].monthly_cost", "finite"},
+      {"+inf SKU cost", ldap_ok + "\n[[application]]\nid = \"crm\"\nskus = [ { id = \"A\", monthly_cost = +inf } ]\n",
+       "skus", "application[0].skus[0].monthly_cost", "finite"},
+  };
+  for (const auto &c : cases) check_bad(c);
+}
+
 // Two rules that one transition can match, both planning the same action
 // for the same application, are refused naming both rules and where they
 // are; narrowing `from`, `to`, the action or its notify target separates them.

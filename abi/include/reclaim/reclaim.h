@@ -155,7 +155,9 @@ typedef struct reclaim_event {
   int previous_state;              /* reclaim_state; NONE when unknown */
   const reclaim_attribute *attributes; /* may be NULL when count is 0 */
   size_t attribute_count;
-  int64_t time_unix_ms;            /* when it happened; 0 means now */
+  int64_t time_unix_ms;            /* when it happened; 0 means now, else
+                                      1 .. 253402300799999 (1970 to 9999-12-31):
+                                      outside, RECLAIM_ERR_INVALID_ARGUMENT */
   const char *idempotency_key;     /* required: same key = same event */
   const char *subject_name;        /* optional display name (a DN) */
   const char *actor;               /* optional: who made the change */
@@ -225,7 +227,7 @@ typedef struct reclaim_ldap_change {
   const reclaim_ldap_entry *before;  /* the entry before; NULL if unknown */
   const reclaim_ldap_entry *after;   /* the entry after; NULL for delete */
   const char *actor;                 /* requestor DN; may be NULL */
-  int64_t time_unix_ms;              /* 0 means now */
+  int64_t time_unix_ms;              /* 0 means now; range as reclaim_event */
   /* Since 0.2 (a host built against 0.1 passes the shorter struct). A
    * MODIFY may come as its target DN and modifications instead of entries:
    * the engine applies them to its own copy of the person's watched
