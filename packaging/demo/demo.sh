@@ -3,7 +3,7 @@
 # throwaway slapd on a loopback port with the plugin and the shipped example
 # config, loads five people and their licences, makes the day's changes (a
 # termination, a leave, a move to the leavers OU, a deletion, a transfer, a
-# hire, a rehire) with ldapmodify, and prints the journal, the plans, the
+# hire, then a rehire once the engine has acted) with ldapmodify, and prints the journal, the plans, the
 # actions the engine ran inside slapd, and what a month later brings.
 # Microsoft 365 and GitHub are reached over their vendors' APIs (Microsoft
 # Graph, SCIM) and finance gets HMAC-signed webhooks; without a tenant the
@@ -114,11 +114,18 @@ echo "== the day's changes (ldapmodify)"
 ldapmodify -x -H "$SLAPD_SANDBOX_URI" -D "$SLAPD_SANDBOX_ROOTDN" -w "$SLAPD_SANDBOX_ROOTPW" \
   -f packaging/demo/changes.ldif | sed 's/^/   /'
 
-# The plugin journals on its own thread, within milliseconds; wait for it.
-for _ in $(seq 50); do
-  [[ $(reclaimctl events list --json | grep -c '"seq"') -ge 7 ]] && break
-  sleep 0.1
-done
+# The plugin journals on its own thread, within milliseconds; wait for it,
+# and for the engine to act on alice's termination (her critical
+# applications go at once), so that her rehire below finds something to
+# restore whatever the machine's speed.
+wait_for() { for _ in $(seq 100); do eval "$1" && return 0; sleep 0.1; done; return 0; }
+wait_for '[[ $(reclaimctl events list --json | grep -c "\"seq\"") -ge 6 ]]'
+wait_for '[[ $(reclaimctl actions list --plan 1 --state done --json | grep -c "\"revoke_access\"") -ge 1 ]]'
+
+echo "== a week later alice is rehired (ldapmodify)"
+ldapmodify -x -H "$SLAPD_SANDBOX_URI" -D "$SLAPD_SANDBOX_ROOTDN" -w "$SLAPD_SANDBOX_ROOTPW" \
+  -f packaging/demo/rehire.ldif | sed 's/^/   /'
+wait_for '[[ $(reclaimctl events list --json | grep -c "\"seq\"") -ge 7 ]]'
 
 echo "== reclaimctl events list"
 reclaimctl events list
