@@ -8,6 +8,7 @@
 #include "reclaim/reclaim.h"
 #include "cli/reclaimctl_audit.hpp"
 #include "cli/reclaimctl_policy.hpp"
+#include "cli/reclaimctl_store.hpp"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -83,6 +84,7 @@ int main(int argc, char **argv) {
   reclaim::ctl::policy_args policy;
   reclaim::ctl::add_policy_commands(app, policy);
   auto audit = reclaim::ctl::add_audit_commands(app);
+  const auto store = reclaim::ctl::add_store_commands(app);
 
   try {
     app.parse(argc, argv);
@@ -106,6 +108,10 @@ int main(int argc, char **argv) {
       f.after_seq = after;
       f.by_time = true;
       print_events(reclaim::read_events(cfg.journal_path(), f), as_json);
+      return 0;
+    }
+    if (reclaim::ctl::run_store_command(cfg, store)) {
+      reclaim::ctl::drain_audit(cfg);
       return 0;
     }
     reclaim::ctl::run_policy_command(cfg, policy);

@@ -4,6 +4,7 @@
 // the replay into "already done". Connectors that batch (Graph) get up to
 // their batch size of due actions of the applications they serve.
 #include "dispatch/scheduler.hpp"
+#include "store/store_health.hpp"
 
 #include "audit/audit_log.hpp"
 #include "audit/audit_points.hpp"
@@ -21,6 +22,7 @@ scheduler::scheduler(const config &cfg, const logger &log) : cfg_(cfg), log_(log
   // an action may be found "running" or "pending" again, and the
   // connector's check-before-act makes the replay "already done".
   db_ = std::make_unique<sqlite::database>(cfg.journal_path(), sqlite::durability::normal);
+  store::refuse_newer_schema(*db_, cfg.journal_path());
   store_ = std::make_unique<plan_store>(*db_);
   connectors_["local"] = std::make_shared<local_connector>(*db_);
   if (cfg.audit.enabled) audit::create_outbox(*db_);

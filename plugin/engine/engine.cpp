@@ -6,6 +6,8 @@
 // (docs/journal.md).
 #include "engine/engine.hpp"
 
+#include "store/store_health.hpp"
+
 #include <algorithm>
 #include <pthread.h>
 #include <sched.h>
@@ -38,11 +40,19 @@ engine::engine(const open_options &o)
   log_.set_level(cfg_.engine.level);
   ldap_attrs_ = ldap::needed_attributes(cfg_.ldap);
   if (validate_only_) return;
-  writer_journal_ = std::make_unique<journal>(cfg_.journal_path(), sqlite::durability::normal);
+  try {
+    writer_journal_ = std::make_unique<journal>(cfg_.journal_path(), sqlite::durability::normal);
+  } catch (const sqlite::store_error &e) {
+    const std::string_view what = e.what();
+    if (what.find("malformed") != what.npos || what.find("not a database") != what.npos)
+      throw corrupt_store(what);
+    throw;
+  }
   writer_journal_->cache_subjects(200000);
   // Pages the writer wrote stay in its cache: without this it read most of
   // them back from the WAL (pread copies were a fifth of its CPU).
   writer_journal_->db().exec("PRAGMA cache_size=-16384");
+  check_store();
   try {
     if (cfg_.audit.enabled) {
       // Opened here so a bad key or path stops the start with its message.
@@ -94,6 +104,51 @@ void engine::stop_threads() noexcept {
   for (auto &w : workers_)
     if (w.joinable()) w.join();
   if (audit_thread_.joinable()) audit_thread_.join();
+}
+
+// At open: a corrupt store is refused with what to do (a bounded check: a
+// very large store is checked for two seconds, then trusted); a store that
+// has a baseline gets its history marker (stores made before 0.4 had none).
+void engine::check_store() {
+  bool finished = true;
+  if (const auto problem = store::quick_check(writer_journal_->db(), std::chrono::seconds(2), &finished))
+    throw corrupt_store("quick_check: " + *problem);
+  if (!finished)
+    log_.log(log_level::info, "state store integrity check stopped after 2 s (a large store); continuing");
+  if (writer_journal_->has_baseline()) store::write_history_marker(cfg_.journal_path());
+}
+
+sqlite::store_error engine::corrupt_store(std::string_view detail) const {
+  return sqlite::store_error(fmt::format(
+      "{}: the state store is corrupt ({}). Stop the directory server, keep a copy of the file, then restore a "
+      "backup, or salvage it with `sqlite3 {} .recover | sqlite3 recovered.sqlite3` and put that in its place",
+      cfg_.journal_path().string(), detail, cfg_.journal_path().string()));
+}
+
+// The writer asks before every batch (a stat): a store deleted or replaced
+// under the running engine would take every later write with it. The engine
+// then stops writing, planning and dispatching, and says so every minute.
+bool engine::store_lost(sqlite::database &own) {
+  if (store_lost_.load(std::memory_order_acquire)) return true;
+  if (!store::file_has_moved(own)) return false;
+  store_lost_.store(true, std::memory_order_release);
+  return true;
+}
+
+void engine::say_store_lost() noexcept {
+  const auto t = std::chrono::steady_clock::now();
+  std::lock_guard lock(lost_mu_);
+  if (lost_said_ && t - *lost_said_ < std::chrono::minutes(1)) return;
+  lost_said_ = t;
+  try {
+    log_.log(log_level::error,
+             "ALERT: the state store {} was deleted or replaced while the engine runs: nothing is journalled, "
+             "planned or dispatched any more ({} changes not journalled so far; catch-up finds them in the "
+             "directory). Put the file back, or restart the directory server to open what is there now (an empty "
+             "store is not baselined over a store that had history: see `reclaimctl store rebaseline`)",
+             cfg_.journal_path().string(), lost_changes_.load());
+  } catch (...) {
+  }
 }
 
 // Every thread the engine starts runs its loop through here: an exception
@@ -205,7 +260,12 @@ void engine::planner_loop() {
         j = std::make_unique<journal>(cfg_.journal_path(), sqlite::durability::normal);
         p = std::make_unique<planner>(cfg_, *j, log_);
       }
-      if (p->plan_pending([this] { return stopping(); }) > 0) kick_workers();
+      if (store_lost(j->db())) {
+        say_store_lost();
+      } else {
+        if (p->plan_pending([this] { return stopping(); }) > 0) kick_workers();
+        tend_wal(j->db());
+      }
     } catch (const std::exception &e) {
       const auto n = thread_failures_.fetch_add(1, std::memory_order_relaxed) + 1;
       log_.log(log_level::error, "planning failed (retried; {} failures so far): {}", n, e.what());
@@ -222,13 +282,33 @@ void engine::planner_loop() {
 
 void engine::kick_workers() { dispatch_cv_.notify_all(); }
 
+// Every 5 s on the planner's thread: a WAL past 64 MiB is checkpointed and
+// truncated when no reader holds an older snapshot (never waiting for one),
+// and its size is logged. SQLite's own checkpoints cannot reset a WAL that
+// is written continuously; this one runs between planning passes.
+void engine::tend_wal(sqlite::database &db) {
+  const auto t = std::chrono::steady_clock::now();
+  if (t - wal_checked_ < std::chrono::seconds(5)) return;
+  wal_checked_ = t;
+  const auto before = store::wal_bytes(cfg_.journal_path());
+  wal_bytes_.store(before, std::memory_order_relaxed);
+  if (before <= (64u << 20)) return;
+  db.set_busy_timeout(std::chrono::milliseconds(0));
+  const bool emptied = store::checkpoint(db);
+  db.set_busy_timeout(std::chrono::seconds(10));
+  const auto after = store::wal_bytes(cfg_.journal_path());
+  wal_bytes_.store(after, std::memory_order_relaxed);
+  log_.log(emptied ? log_level::info : log_level::warning, "state store WAL was {} MiB: checkpointed, now {} MiB{}",
+           before >> 20, after >> 20, emptied ? "" : " (a reader holds an older snapshot; tried again in 5 s)");
+}
+
 void engine::worker_loop(int index) {
   background_thread(fmt::format("reclaim-act-{}", index), cfg_.engine.idle_priority, background_nice);
   std::unique_ptr<scheduler> s;
   for (;;) {
     try {
       if (!s && recovered_.load(std::memory_order_acquire)) s = std::make_unique<scheduler>(cfg_, log_);
-      while (s && !stopping() && s->run_one(now())) {
+      while (s && !stopping() && !store_lost_.load(std::memory_order_acquire) && s->run_one(now())) {
       }
     } catch (const std::exception &e) {
       log_.log(log_level::error, "dispatch worker {} failed (retried): {}", index, e.what());
@@ -250,6 +330,12 @@ bool engine::submit(event_record ev) {
   ev.recorded = now();
   std::lock_guard lock(sync_mu_);
   auto &j = sync_journal();
+  if (store_lost(j.db())) {
+    say_store_lost();
+    throw sqlite::store_error(fmt::format("{}: the state store was deleted or replaced while the engine runs; "
+                                          "nothing is recorded until the directory server is restarted",
+                                          cfg_.journal_path().string()));
+  }
   sqlite::transaction tx(j.db());
   const bool inserted = j.append(ev);
   tx.commit();
@@ -517,6 +603,11 @@ void engine::write_batch(std::deque<ldap::change> &batch) {
     std::stable_sort(keyed.begin(), keyed.end(), [](const auto &a, const auto &b) { return a.first < b.first; });
   batch.clear();
   for (auto &[k, c] : keyed) batch.push_back(std::move(c));
+  if (store_lost(writer_journal_->db())) {
+    lost_changes_ += batch.size();
+    say_store_lost();
+    return;
+  }
   std::vector<ldap::change> unread;
   for (int attempt = 1;; ++attempt) {
     try {

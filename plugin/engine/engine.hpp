@@ -73,11 +73,20 @@ public:
   // Exceptions that left one of the engine's threads (each was logged and
   // the thread's loop started again).
   uint64_t thread_failures() const noexcept { return thread_failures_.load(std::memory_order_relaxed); }
+  // The store's WAL size at the last look (every 5 s).
+  uint64_t wal_bytes() const noexcept { return wal_bytes_.load(std::memory_order_relaxed); }
+  // Whether the store file was deleted or replaced under the engine (asked
+  // through `own`, a connection of the calling thread's).
+  bool store_lost(sqlite::database &own);
 
 private:
   void guarded(const char *what, bool drain_at_stop, const std::function<void()> &loop) noexcept;
   void thread_failed(const char *what, const char *reason, std::chrono::milliseconds backoff) noexcept;
   void stop_threads() noexcept;
+  void check_store();
+  sqlite::store_error corrupt_store(std::string_view detail) const;
+  void say_store_lost() noexcept;
+  void tend_wal(sqlite::database &db);
   void writer_loop();
   void open_audit(bool say_if_locked);
   void planner_loop();
@@ -142,6 +151,12 @@ private:
   std::atomic<uint64_t> thread_failures_{0};
   std::mutex stop_mu_; // with stop_cv_: a failed thread's backoff, cut short by a stop
   std::condition_variable stop_cv_;
+  std::atomic<bool> store_lost_{false};
+  std::atomic<uint64_t> lost_changes_{0};
+  std::mutex lost_mu_;
+  std::optional<std::chrono::steady_clock::time_point> lost_said_;
+  std::atomic<uint64_t> wal_bytes_{0};
+  std::chrono::steady_clock::time_point wal_checked_{}; // planner thread only
 };
 
 // The journal queue holds at most [engine] queue_limit_bytes (approximately;

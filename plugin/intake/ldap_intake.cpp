@@ -5,6 +5,7 @@
 #include "intake/ldap_intake.hpp"
 
 #include "ldap/csn.hpp"
+#include "store/store_health.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -505,6 +506,11 @@ void fill_copies(journal &j, const mapping_config &cfg, const search_fn &search,
 // The first start on a directory: every person's current state, no events.
 // A person the writer recorded meanwhile (a newer entryCSN) keeps that row.
 void baseline(journal &j, const mapping_config &cfg, const search_fn &search, const logger &log) {
+  if (const auto why = store::history_without_store(j.path()); !why.empty())
+    throw std::runtime_error(fmt::format(
+        "refusing to record a new baseline into {}: {}. The store that was here (its people, plans and actions) "
+        "is gone: restore it from a backup, or start afresh on purpose with `reclaimctl store rebaseline`",
+        j.path().string(), why));
   size_t people = 0;
   std::string max_csn;
   batch_writer out(j, [&](entry &&e) {
@@ -525,6 +531,7 @@ void baseline(journal &j, const mapping_config &cfg, const search_fn &search, co
   if (!max_csn.empty()) j.set_resume_csn(max_csn);
   j.mark_baseline();
   tx.commit();
+  store::write_history_marker(j.path());
   log.log(log_level::info, "baseline: {} people under \"{}\" recorded, no events", people, cfg.base);
 }
 

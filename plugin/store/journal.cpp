@@ -3,6 +3,8 @@
 // with the sqlite3 shell.
 #include "store/journal.hpp"
 
+#include "store/store_health.hpp"
+
 #include <atomic>
 #include <limits>
 #include <optional>
@@ -177,6 +179,8 @@ journal::journal(const std::filesystem::path &path, sqlite::durability d)
         static std::atomic<uint64_t> next{1};
         return next++;
       }()) {
+  store::refuse_newer_schema(db_, path);
+  path_ = path;
   // A current store is only read here: opening never waits for another
   // process's write lock (the engine may open on a directory operation
   // thread). Creating or upgrading one writes.
@@ -409,6 +413,7 @@ std::vector<event_record> read_events(const std::filesystem::path &path, const e
   if (!std::filesystem::exists(path))
     throw sqlite::store_error(fmt::format("{}: no journal yet (nothing recorded)", path.string()));
   sqlite::database db(path, sqlite::durability::normal, true);
+  store::refuse_newer_schema(db, path);
   return query_events(db, f);
 }
 

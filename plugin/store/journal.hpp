@@ -63,6 +63,7 @@ public:
   journal(const std::filesystem::path &path, sqlite::durability d);
 
   sqlite::database &db() { return db_; }
+  const std::filesystem::path &path() const { return path_; }
   // Unique per journal object in this process (keys caches of its data).
   uint64_t instance() const { return instance_; }
 
@@ -116,6 +117,7 @@ private:
   bool read_log_ = true;
   std::chrono::steady_clock::time_point folded_at_ = std::chrono::steady_clock::now();
   sqlite::database db_;
+  std::filesystem::path path_;
   uint64_t instance_;
   size_t cache_max_ = 0;
   std::unordered_map<std::string, subject_record> subjects_;

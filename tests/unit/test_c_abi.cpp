@@ -7,6 +7,7 @@
 #include "reclaim/reclaim.h"
 
 #include "store/journal.hpp"
+#include "store/store_health.hpp"
 #include "unit_support.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -641,7 +642,7 @@ BOOST_FIXTURE_TEST_CASE(refresh_with_nothing_wanted_searches_nothing, engine_fix
   BOOST_TEST(reclaim_ldap_refresh(&recorded, nullptr, one_person_search, &calls) == RECLAIM_ERR_INVALID_ARGUMENT);
 }
 
-BOOST_AUTO_TEST_SUITE_END()
+
 
 namespace {
 
@@ -813,3 +814,84 @@ BOOST_FIXTURE_TEST_CASE(engine_threads_survive_a_store_locked_past_the_busy_time
   reclaim_engine_close(e);
   BOOST_TEST(reclaim::read_events(journal, {}).size() == 1u);
 }
+
+// The store deleted under a running engine: submissions fail loudly instead
+// of going into a file nobody will ever read again.
+BOOST_FIXTURE_TEST_CASE(a_store_deleted_under_the_engine_is_refused_loudly, abi_fixture) {
+  reclaim::unit::log_capture log;
+  reclaim_open_options o;
+  reclaim_open_options_init(&o);
+  o.config_path = config.c_str();
+  o.log = &reclaim::unit::log_capture::sink;
+  o.log_payload = &log;
+  reclaim_engine *e = nullptr;
+  BOOST_TEST_REQUIRE(reclaim_engine_open(&e, &o) == RECLAIM_OK, last_error());
+  reclaim_event ev;
+  reclaim_event_init(&ev);
+  ev.subject_id = "u1";
+  ev.source = "hr";
+  ev.state = RECLAIM_STATE_TERMINATED;
+  ev.previous_state = RECLAIM_STATE_ACTIVE;
+  ev.idempotency_key = "before";
+  bool recorded = false;
+  BOOST_TEST(reclaim_submit(&recorded, e, &ev) == RECLAIM_OK, last_error());
+  std::filesystem::remove(journal);
+  ev.idempotency_key = "after";
+  BOOST_TEST(reclaim_submit(&recorded, e, &ev) == RECLAIM_ERR_STORE);
+  BOOST_TEST(contains(last_error(), "deleted or replaced"), last_error());
+  BOOST_TEST(log.contains("ALERT: the state store"));
+  reclaim_engine_close(e);
+}
+
+// A damaged store is refused at open with what to do about it.
+BOOST_FIXTURE_TEST_CASE(a_corrupt_store_is_refused_at_open, abi_fixture) {
+  {
+    reclaim_engine *e = open();
+    for (int i = 0; i < 3000; ++i) {
+      const auto key = "k" + std::to_string(i);
+      reclaim_event ev;
+      reclaim_event_init(&ev);
+      ev.subject_id = "u1";
+      ev.source = "hr";
+      ev.state = RECLAIM_STATE_TERMINATED;
+      ev.previous_state = RECLAIM_STATE_ACTIVE;
+      ev.idempotency_key = key.c_str();
+      BOOST_TEST_REQUIRE(reclaim_submit(nullptr, e, &ev) == RECLAIM_OK, last_error());
+    }
+    reclaim_engine_close(e);
+  }
+  reclaim::unit::damage_store(journal);
+  reclaim_open_options o = RECLAIM_OPEN_OPTIONS_INIT;
+  o.config_path = config.c_str();
+  BOOST_TEST(open_status(&o) == RECLAIM_ERR_STORE);
+  BOOST_TEST(contains(last_error(), "corrupt"), last_error());
+  BOOST_TEST(contains(last_error(), ".recover"), last_error());
+}
+
+// A store that had a baseline, deleted between two runs: the next catch-up
+// does not silently record a fresh baseline over its history (its plans are
+// gone); once the operator allows it (reclaimctl store rebaseline removes
+// the marker), it does.
+BOOST_FIXTURE_TEST_CASE(no_silent_baseline_where_a_store_with_history_was, abi_fixture) {
+  int calls = 0;
+  size_t recorded = 0;
+  {
+    reclaim_engine *e = open();
+    BOOST_TEST(reclaim_ldap_catch_up(&recorded, e, one_person_search, &calls) == RECLAIM_OK, last_error());
+    reclaim_engine_close(e);
+  }
+  const auto marker = reclaim::store::history_marker(journal);
+  BOOST_TEST(std::filesystem::exists(marker));
+  for (const char *suffix : {"", "-wal", "-shm"}) std::filesystem::remove(journal + suffix);
+
+  reclaim_engine *e = open();
+  BOOST_TEST(reclaim_ldap_catch_up(&recorded, e, one_person_search, &calls) != RECLAIM_OK);
+  BOOST_TEST(contains(last_error(), "refusing to record a new baseline"), last_error());
+  BOOST_TEST(contains(last_error(), "reclaimctl store rebaseline"), last_error());
+  std::filesystem::remove(marker); // what `reclaimctl store rebaseline` does, after its audit record
+  BOOST_TEST(reclaim_ldap_catch_up(&recorded, e, one_person_search, &calls) == RECLAIM_OK, last_error());
+  reclaim_engine_close(e);
+  BOOST_TEST(std::filesystem::exists(marker));
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,10 +1,12 @@
 // test_journal.cpp — plugin/store/journal: idempotent appends, subjects, the
 // resume CSN, prepared deletes, and that all of it survives a reopen.
 #include "store/journal.hpp"
+#include "store/store_health.hpp"
 #include "unit_support.hpp"
 
 #include <boost/test/unit_test.hpp>
 
+#include <fstream>
 #include <sys/stat.h>
 
 using reclaim::event_record;
@@ -444,3 +446,59 @@ BOOST_AUTO_TEST_CASE(read_events_without_a_store_says_so) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// A store written by a newer reclaim is refused with both versions named,
+// by the journal and by the read-only reader reclaimctl uses.
+BOOST_FIXTURE_TEST_CASE(a_store_from_a_newer_schema_is_refused, journal_fixture) {
+  { journal j(path, sqlite::durability::normal); }
+  {
+    sqlite::database db(path, sqlite::durability::normal);
+    db.exec("PRAGMA user_version = 99");
+  }
+  auto names_both = [](const sqlite::store_error &e) {
+    const std::string m = e.what();
+    BOOST_TEST_INFO(m);
+    return m.find("schema version 99") != std::string::npos && m.find("(version 1)") != std::string::npos;
+  };
+  BOOST_CHECK_EXCEPTION(journal(path, sqlite::durability::normal), sqlite::store_error, names_both);
+  BOOST_CHECK_EXCEPTION(reclaim::read_events(path, {}), sqlite::store_error, names_both);
+}
+
+// The WAL does not keep its largest size: a checkpoint from the engine's
+// thread empties it once no reader holds an older snapshot.
+BOOST_FIXTURE_TEST_CASE(a_grown_wal_is_checkpointed_and_cut_back, journal_fixture) {
+  journal j(path, sqlite::durability::normal);
+  j.db().exec("CREATE TABLE filler(b BLOB)");
+  {
+    sqlite::database reader(path, sqlite::durability::normal);
+    reader.exec("BEGIN");
+    auto st = reader.prepare("SELECT count(*) FROM events");
+    st.step(); // holds a snapshot: no checkpoint can reset the WAL meanwhile
+    for (int i = 0; i < 80; ++i)
+      j.db().exec("INSERT INTO filler VALUES (randomblob(1048576))");
+    BOOST_TEST(reclaim::store::wal_bytes(path) > (64u << 20));
+    BOOST_TEST(!reclaim::store::checkpoint(j.db())); // the reader still needs the old pages
+    st.reset();
+    reader.exec("COMMIT");
+  }
+  BOOST_TEST(reclaim::store::checkpoint(j.db()));
+  BOOST_TEST(reclaim::store::wal_bytes(path) == 0u);
+}
+
+BOOST_FIXTURE_TEST_CASE(quick_check_finds_a_damaged_page, journal_fixture) {
+  {
+    journal j(path, sqlite::durability::normal);
+    for (int i = 0; i < 2000; ++i) {
+      auto ev = make_event("k" + std::to_string(i));
+      j.append(ev);
+    }
+    BOOST_TEST(!reclaim::store::quick_check(j.db(), std::chrono::seconds(10)).has_value());
+    reclaim::store::checkpoint(j.db());
+  }
+  reclaim::unit::damage_store(path);
+  sqlite::database db(path, sqlite::durability::normal);
+  bool finished = false;
+  const auto problem = reclaim::store::quick_check(db, std::chrono::seconds(10), &finished);
+  BOOST_TEST(problem.has_value());
+  BOOST_TEST(finished);
+}

@@ -1,6 +1,8 @@
 // unit_support.cpp — helpers shared by the unit tests.
 #include "unit_support.hpp"
 
+#include "store/sqlite.hpp"
+
 #include <fmt/format.h>
 #include <sys/stat.h>
 
@@ -87,6 +89,24 @@ ldap::entry make_entry(const std::string &dn, attr_list attrs) {
   for (const auto &[name, values] : attrs)
     for (const auto &v : values) e.add(name, v);
   return e;
+}
+
+void damage_store(const std::filesystem::path &path) {
+  int64_t pages = 0, page_size = 0;
+  {
+    sqlite::database db(path, sqlite::durability::normal);
+    db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    auto count = db.prepare("PRAGMA page_count");
+    pages = count.step() ? count.integer(0) : 0;
+    auto size = db.prepare("PRAGMA page_size");
+    page_size = size.step() ? size.integer(0) : 0;
+  }
+  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+  const std::string junk(12, '\x5a');
+  for (int64_t page = 2; page < pages; ++page) {
+    f.seekp(static_cast<std::streamoff>(page * page_size));
+    f.write(junk.data(), static_cast<std::streamsize>(junk.size()));
+  }
 }
 
 void log_capture::sink(int level, const char *message, void *payload) {

@@ -52,6 +52,10 @@ std::string config_text(const temp_dir &dir);
 using attr_list = std::initializer_list<std::pair<std::string, std::vector<std::string>>>;
 ldap::entry make_entry(const std::string &dn, attr_list attrs);
 
+// Checkpoints the store at path, then overwrites the page header of every
+// b-tree page after the first two: a damage quick_check must find.
+void damage_store(const std::filesystem::path &path);
+
 // A log sink that records every line (thread-safe).
 struct log_capture {
   std::mutex mu;
