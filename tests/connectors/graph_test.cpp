@@ -425,7 +425,7 @@ BOOST_AUTO_TEST_CASE(config_refuses_remote_http_open_secrets_and_unknown_keys) {
 BOOST_FIXTURE_TEST_CASE(deeply_nested_answers_are_refused_not_a_crash, graph_fixture) {
   // 2,000,000 '[' and ']' (4 MB, under the response cap): printing or
   // walking such a tree recursively exhausts the thread's stack.
-  sim.seed(seed(3, {E3}));
+  sim.seed(seed(5, {E3}));
   const auto one = h->add_action("p0", "m365", action_kind::reclaim_licence, mail(0));
   sim.fault({{"kind", "nested"}, {"method", "GET"}, {"status", 404}, {"count", 1}});
   h->sched().run_due(now());
@@ -434,11 +434,14 @@ BOOST_FIXTURE_TEST_CASE(deeply_nested_answers_are_refused_not_a_crash, graph_fix
   BOOST_TEST(a.outcome.find("nested deeper than 64 levels") != std::string::npos, a.outcome);
   BOOST_TEST(a.outcome.size() < 400u, a.outcome);
   // Two actions go in a $batch: refused whole (500) and answered (200).
+  int next = 1;
   for (const int status : {500, 200}) {
     sim.clear_faults();
     sim.fault({{"kind", "nested"}, {"method", "POST"}, {"path", "batch"}, {"status", status}, {"count", 1}});
-    const auto x = h->add_action("p1", "m365", action_kind::reclaim_licence, mail(1));
-    const auto y = h->add_action("p2", "m365", action_kind::reclaim_licence, mail(2));
+    const auto x = h->add_action(fmt::format("p{}", next), "m365", action_kind::reclaim_licence, mail(next));
+    ++next;
+    const auto y = h->add_action(fmt::format("p{}", next), "m365", action_kind::reclaim_licence, mail(next));
+    ++next;
     h->sched().run_due(now());
     for (const auto id : {x, y}) {
       a = h->action(id);
@@ -451,7 +454,7 @@ BOOST_FIXTURE_TEST_CASE(deeply_nested_answers_are_refused_not_a_crash, graph_fix
     for (const auto id : {x, y}) BOOST_TEST(h->action(id).status == "done", h->action(id).outcome);
   }
   BOOST_TEST(h->action(one).status == "done", h->action(one).outcome);
-  for (int i = 0; i < 3; ++i) BOOST_TEST(writes(sim, i) == 1);
+  for (int i = 0; i < 5; ++i) BOOST_TEST(writes(sim, i) == 1);
 }
 
 BOOST_FIXTURE_TEST_CASE(dot_segment_user_keys_are_refused_without_a_request, graph_fixture) {
@@ -543,74 +546,6 @@ skus = [ {{ id = "E3" }} ]
   h.run();
   BOOST_TEST(h.action(id).status == "failed");
   BOOST_TEST(h.action(id).outcome.find("invalid signature") != std::string::npos, h.action(id).outcome);
-}
-
-BOOST_FIXTURE_TEST_CASE(deeply_nested_answers_are_refused_not_a_crash, graph_fixture) {
-  // 2,000,000 '[' and ']' (4 MB, under the response cap): printing or
-  // walking such a tree recursively exhausts the thread's stack.
-  sim.seed(seed(3, {E3}));
-  const auto one = h->add_action("p0", "m365", action_kind::reclaim_licence, mail(0));
-  sim.fault({{"kind", "nested"}, {"method", "GET"}, {"status", 404}, {"count", 1}});
-  h->sched().run_due(now());
-  auto a = h->action(one);
-  BOOST_TEST(a.status == "pending", a.status << ": " << a.outcome);
-  BOOST_TEST(a.outcome.find("nested deeper than 64 levels") != std::string::npos, a.outcome);
-  BOOST_TEST(a.outcome.size() < 400u, a.outcome);
-  // Two actions go in a $batch: refused whole (500) and answered (200).
-  for (const int status : {500, 200}) {
-    sim.clear_faults();
-    sim.fault({{"kind", "nested"}, {"method", "POST"}, {"path", "batch"}, {"status", status}, {"count", 1}});
-    const auto x = h->add_action("p1", "m365", action_kind::reclaim_licence, mail(1));
-    const auto y = h->add_action("p2", "m365", action_kind::reclaim_licence, mail(2));
-    h->sched().run_due(now());
-    for (const auto id : {x, y}) {
-      a = h->action(id);
-      BOOST_TEST(a.status == "pending", status << ": " << a.status << ": " << a.outcome);
-      BOOST_TEST(a.outcome.size() < 400u, a.outcome);
-      if (status == 500) BOOST_TEST(a.outcome.find("HTTP 500: [[[[") != std::string::npos, a.outcome);
-      else BOOST_TEST(a.outcome.find("nested deeper than 64 levels") != std::string::npos, a.outcome);
-    }
-    h->run();
-    for (const auto id : {x, y}) BOOST_TEST(h->action(id).status == "done", h->action(id).outcome);
-  }
-  BOOST_TEST(h->action(one).status == "done", h->action(one).outcome);
-  for (int i = 0; i < 3; ++i) BOOST_TEST(writes(sim, i) == 1);
-}
-
-BOOST_FIXTURE_TEST_CASE(dot_segment_user_keys_are_refused_without_a_request, graph_fixture) {
-  // libcurl removes dot segments: GET /v1.0/users/.. would be GET /v1.0/.
-  sim.seed(seed(1, {E3}));
-  const auto dot = h->add_action("p0", "m365", action_kind::reclaim_licence, {{"mail", {"."}}});
-  const auto dotdot = h->add_action("p1", "m365", action_kind::revoke_access, {{"mail", {".."}}});
-  h->run();
-  for (const auto id : {dot, dotdot}) {
-    const auto a = h->action(id);
-    BOOST_TEST(a.status == "failed", a.status << ": " << a.outcome);
-    BOOST_TEST(a.attempts == 1);
-    BOOST_TEST(a.outcome.find("cannot be put in a URL path") != std::string::npos, a.outcome);
-  }
-  BOOST_TEST(sim.stats()["stats"]["requests"] == 0, sim.stats().dump());
-}
-
-BOOST_AUTO_TEST_CASE(a_loopback_target_never_goes_through_the_proxy) {
-  connection_counter proxy;
-  reclaim::test::temp_dir tmp{"reclaim-graphproxy-"};
-  simulator sim{"graph_sim.py", tmp.path()};
-  sim.seed(seed(1, {E3}));
-  const auto proxy_url = fmt::format("http://127.0.0.1:{}", proxy.port());
-  store_harness h(graph_toml(sim.url(), tmp.path(), fmt::format("proxy = \"{}\"", proxy_url)));
-  const auto id = h.add_action("p0", "m365", action_kind::reclaim_licence, mail(0));
-  h.run();
-  BOOST_TEST(h.action(id).status == "done", h.action(id).outcome);
-  BOOST_TEST(proxy.count() == 0); // neither the token request nor the API calls (with the bearer token)
-  BOOST_TEST(sim.stats()["stats"]["token_requests"] == 1);
-  // Any other target does go through the proxy (and the counter counts).
-  http::client_options o;
-  o.proxy = proxy_url;
-  o.timeout = std::chrono::seconds(3);
-  http::client c(o);
-  BOOST_CHECK_THROW(c.perform({"GET", "https://graph.example.invalid/v1.0/users", {}, ""}), http::transport_error);
-  BOOST_TEST(proxy.count() >= 1);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
