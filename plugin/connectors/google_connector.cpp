@@ -37,15 +37,17 @@ std::shared_ptr<http::token_cache> google_tokens(const connector_settings &s, ht
 }
 
 std::string google_error(const std::string &body) {
-  const auto j = json::parse(body, nullptr, false);
+  const auto j = parse_error_body(body);
   if (j.is_object() && j.contains("error") && j["error"].is_object()) {
     const auto &e = j["error"];
     std::string reason;
-    if (e.contains("errors") && e["errors"].is_array() && !e["errors"].empty() && e["errors"][0].is_object())
-      reason = e["errors"][0].value("reason", "");
-    return fmt::format("{}{}{}", reason, reason.empty() ? "" : ": ", e.value("message", std::string("?")));
+    if (e.contains("errors") && e["errors"].is_array() && !e["errors"].empty() && e["errors"][0].is_object() &&
+        e["errors"][0].contains("reason") && e["errors"][0]["reason"].is_string())
+      reason = http::printable_prefix(e["errors"][0]["reason"].get<std::string>(), 80);
+    const auto message = e.contains("message") && e["message"].is_string() ? e["message"].get<std::string>() : "?";
+    return fmt::format("{}{}{}", reason, reason.empty() ? "" : ": ", http::printable_prefix(message, 200));
   }
-  return body.substr(0, 160);
+  return http::printable_prefix(body, 160);
 }
 
 } // namespace
@@ -56,8 +58,8 @@ google_connector::google_connector(const connector_settings &s) : api_(s, nullpt
 
 std::string google_connector::url(const std::string &sku, const std::string &user) const {
   const auto &s = api_.settings();
-  return fmt::format("{}/product/{}/sku/{}/user{}", s.base_url, http::url_escape(s.product_id), http::url_escape(sku),
-                     user.empty() ? "" : "/" + http::url_escape(user));
+  return fmt::format("{}/product/{}/sku/{}/user{}", s.base_url, path_segment(s.product_id, "the Google product id"),
+                     path_segment(sku, "the Google SKU id"), user.empty() ? "" : "/" + path_segment(user, "the user key"));
 }
 
 void google_connector::fail(const http::response &r, const std::string &what) {
@@ -80,6 +82,7 @@ bool google_connector::assigned(const std::string &sku, const std::string &user)
 connector_result google_connector::act(const action_row &a, const application &app) {
   const auto &s = api_.settings();
   const auto user = subject_key(a, s.user_attribute);
+  (void)path_segment(user, "the user key"); // refused before any request, even one without it in the path
   std::vector<std::string> skus;
   if (!a.sku.empty()) skus.push_back(s.vendor_sku(a.sku));
   else

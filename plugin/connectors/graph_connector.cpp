@@ -11,7 +11,6 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <openssl/rand.h>
 
 #include <algorithm>
 #include <set>
@@ -42,12 +41,16 @@ std::shared_ptr<http::token_cache> graph_tokens(const connector_settings &s, htt
   const auto key = http::read_secret_file(s.private_key_file);
   const auto x5t = http::cert_thumbprint_x5t(http::read_public_file(s.certificate_file));
   return std::make_shared<http::token_cache>([&c, s, base, key, x5t] {
-    unsigned char rnd[16];
-    RAND_bytes(rnd, sizeof rnd);
+    std::string jti;
+    try {
+      jti = http::base64url(http::random_bytes(16));
+    } catch (const std::runtime_error &e) {
+      fail_transient(std::string("certificate assertion: ") + e.what());
+    }
     const auto t = std::chrono::duration_cast<std::chrono::seconds>(
                        std::chrono::system_clock::now().time_since_epoch()).count();
     const json claims{{"aud", s.token_url}, {"iss", s.client_id}, {"sub", s.client_id}, {"nbf", t}, {"iat", t},
-                      {"exp", t + 600}, {"jti", http::base64url(std::string(reinterpret_cast<char *>(rnd), 16))}};
+                      {"exp", t + 600}, {"jti", jti}};
     auto form = base;
     form.emplace_back("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer");
     form.emplace_back("client_assertion", http::sign_rs256({{"alg", "RS256"}, {"typ", "JWT"}, {"x5t", x5t}}, claims, key));
@@ -55,13 +58,26 @@ std::shared_ptr<http::token_cache> graph_tokens(const connector_settings &s, htt
   });
 }
 
-std::string graph_error(const json &body) {
+// The vendor's words for a message: Graph's error code and message, else a
+// bounded printable prefix of the body as received. A vendor body is never
+// re-serialised (dump() recurses once per nesting level).
+std::string graph_error(const json &body, const std::string &raw) {
   if (body.is_object() && body.contains("error") && body["error"].is_object()) {
     const auto &e = body["error"];
-    return fmt::format("{}: {}", e.value("code", std::string("?")), e.value("message", std::string("")));
+    const auto text = [&](const char *k) { return e.contains(k) && e[k].is_string() ? e[k].get<std::string>() : ""; };
+    const auto code = text("code");
+    return fmt::format("{}: {}", http::printable_prefix(code.empty() ? "?" : code, 80),
+                       http::printable_prefix(text("message"), 200));
   }
-  return body.is_null() ? "" : body.dump().substr(0, 200);
+  if (!raw.empty()) return http::printable_prefix(raw, 200);
+  if (body.is_string()) return http::printable_prefix(body.get<std::string>(), 200);
+  if (body.is_null() || body.is_discarded()) return "";
+  return fmt::format("a JSON {} without a Graph error object", body.type_name());
 }
+
+std::string graph_error(const graph_connector::inner_response &a) { return graph_error(a.body, a.raw); }
+
+std::string graph_error(const std::string &raw) { return graph_error(parse_error_body(raw), raw); }
 
 // The licences of a user as Graph reports them.
 struct licence_view {
@@ -149,9 +165,11 @@ void removal(decision_slot &d, const licence_view &v, const std::vector<std::str
       if (std::find(groups.begin(), groups.end(), g) == groups.end()) groups.push_back(g);
     }
   }
+  const auto id = path_segment(v.id, "the Graph user id");
   if (!direct.empty() || !add.empty())
-    d.writes.push_back({"POST", "/users/" + v.id + "/assignLicense", assign_body(add, direct)});
-  for (const auto &g : groups) d.writes.push_back({"DELETE", "/groups/" + g + "/members/" + v.id + "/$ref", nullptr});
+    d.writes.push_back({"POST", "/users/" + id + "/assignLicense", assign_body(add, direct)});
+  for (const auto &g : groups)
+    d.writes.push_back({"DELETE", "/groups/" + path_segment(g, "the Graph group id") + "/members/" + id + "/$ref", nullptr});
   d.before = {{"user", v.id}, {"skus", direct}, {"groups", groups}};
   if (!add.empty()) d.before["added"] = add.front();
   d.summary = fmt::format("removed {}{}{}", fmt::join(direct, ", "), groups.empty() ? "" : "; left groups ",
@@ -166,12 +184,13 @@ decision_slot decide_restore(const action_row &a, const licence_view &v, const s
     for (const auto &s : image["skus"]) if (s.is_string() && !v.assigned.count(s.get<std::string>())) add.push_back(s.get<std::string>());
   if (image.is_object() && image.contains("added") && image["added"].is_string() && v.assigned.count(image["added"].get<std::string>()))
     remove.push_back(image["added"].get<std::string>());
+  const auto id = path_segment(v.id, "the Graph user id");
   if (!add.empty() || !remove.empty())
-    d.writes.push_back({"POST", "/users/" + v.id + "/assignLicense", assign_body(add, remove)});
+    d.writes.push_back({"POST", "/users/" + id + "/assignLicense", assign_body(add, remove)});
   if (image.is_object() && image.contains("groups") && image["groups"].is_array())
     for (const auto &g : image["groups"])
       if (g.is_string() && !v.member_of(g.get<std::string>()))
-        d.writes.push_back({"POST", "/groups/" + g.get<std::string>() + "/members/$ref",
+        d.writes.push_back({"POST", "/groups/" + path_segment(g.get<std::string>(), "the Graph group id") + "/members/$ref",
                             json{{"@odata.id", base_url + "/directoryObjects/" + v.id}}});
   if (d.writes.empty()) d.early = connector_result{outcome::already_done, "licences already assigned", "{}"};
   d.summary = fmt::format("assigned {}", fmt::join(add, ", "));
@@ -183,7 +202,7 @@ decision_slot decide(const action_row &a, const application &app, const connecto
   const auto account = [&](bool enable) {
     if (v.enabled == enable) d.early = connector_result{outcome::already_done,
                                                         enable ? "account already enabled" : "account already disabled", "{}"};
-    d.writes.push_back({"PATCH", "/users/" + v.id, json{{"accountEnabled", enable}}});
+    d.writes.push_back({"PATCH", "/users/" + path_segment(v.id, "the Graph user id"), json{{"accountEnabled", enable}}});
     d.before = {{"accountEnabled", v.enabled}};
     d.summary = enable ? "account enabled" : "account disabled";
   };
@@ -234,12 +253,12 @@ std::vector<graph_connector::inner_response> graph_connector::send(const std::ve
       r.body = q.body.dump();
     }
     const auto resp = api_.call(r, writes ? 1 : 0);
-    inner_response ir{resp.status, json(), resp.header("retry-after")};
+    inner_response ir{resp.status, json(), resp.header("retry-after"), resp.body};
     if (!resp.body.empty()) {
-      ir.body = json::parse(resp.body, nullptr, false);
+      ir.body = parse_answer(resp.body, fmt::format("{} {}: HTTP {}", q.method, q.url, resp.status));
       if (ir.body.is_discarded())
         fail_transient(fmt::format("{} {}: HTTP {} answer is not JSON ({} bytes: \"{}\")", q.method, q.url, resp.status,
-                                   resp.body.size(), resp.body.substr(0, 60)));
+                                   resp.body.size(), http::printable_prefix(resp.body, 60)));
     }
     out.push_back(std::move(ir));
   }
@@ -266,7 +285,7 @@ std::vector<graph_connector::inner_response> graph_connector::send_batch(const s
     const auto resp = api_.call({"POST", api_.settings().base_url + "/$batch",
                                  {{"Content-Type", "application/json"}, {"Accept", "application/json"}}, body.dump()},
                                 writes ? n : 0, n);
-    if (resp.status != 200) api_.fail_status(resp, "Graph $batch", graph_error(json::parse(resp.body, nullptr, false)));
+    if (resp.status != 200) api_.fail_status(resp, "Graph $batch", graph_error(resp.body));
     const auto answer = parse_object(resp.body, "Graph $batch");
     if (!answer.contains("responses") || !answer["responses"].is_array())
       fail_transient("Graph $batch: answer without a \"responses\" array");
@@ -278,9 +297,10 @@ std::vector<graph_connector::inner_response> graph_connector::send_batch(const s
       try {
         i = std::stoul(r["id"].get<std::string>());
       } catch (const std::exception &) {
-        fail_transient("Graph $batch: unknown response id " + r["id"].get<std::string>());
+        fail_transient("Graph $batch: unknown response id " + http::printable_prefix(r["id"].get<std::string>(), 40));
       }
-      if (i < from || i >= to) fail_transient("Graph $batch: unknown response id " + r["id"].get<std::string>());
+      if (i < from || i >= to)
+        fail_transient("Graph $batch: unknown response id " + http::printable_prefix(r["id"].get<std::string>(), 40));
       out[i].status = r["status"].get<long>();
       out[i].body = r.contains("body") ? r["body"] : json();
       if (r.contains("headers") && r["headers"].is_object())
@@ -300,8 +320,8 @@ std::vector<std::optional<json>> graph_connector::read_users(const std::vector<a
   for (size_t i = 0; i < actions.size(); ++i) {
     if (!open[i]) continue;
     const auto r = guarded([&] {
-      const auto key = subject_key(actions[i], api_.settings().user_attribute);
-      reqs.push_back({"GET", "/users/" + http::url_escape(key) +
+      const auto key = path_segment(subject_key(actions[i], api_.settings().user_attribute), "the user key");
+      reqs.push_back({"GET", "/users/" + key +
                                  "?$select=id,userPrincipalName,accountEnabled,assignedLicenses,licenseAssignmentStates",
                       nullptr});
       owner.push_back(i);
@@ -316,13 +336,13 @@ std::vector<std::optional<json>> graph_connector::read_users(const std::vector<a
     const auto i = owner[k];
     if (a.status == 200 && a.body.is_object()) users[i] = a.body;
     else if (a.status == 404)
-      results[i] = {outcome::permanent, fmt::format("user not found in the tenant: {}", graph_error(a.body)), "{}"};
+      results[i] = {outcome::permanent, fmt::format("user not found in the tenant: {}", graph_error(a)), "{}"};
     else if (a.status == 429 || a.status >= 500)
-      results[i] = {outcome::transient, fmt::format("reading the user: HTTP {}: {}", a.status, graph_error(a.body)), "{}",
+      results[i] = {outcome::transient, fmt::format("reading the user: HTTP {}: {}", a.status, graph_error(a)), "{}",
                     http::parse_retry_after(a.retry_after)};
     else
       results[i] = {a.status == 200 ? outcome::transient : outcome::permanent,
-                    fmt::format("reading the user: HTTP {}: {}", a.status, graph_error(a.body)), "{}"};
+                    fmt::format("reading the user: HTTP {}: {}", a.status, graph_error(a)), "{}"};
   }
   return users;
 }
@@ -364,7 +384,7 @@ std::vector<connector_result> graph_connector::execute_batch(const std::vector<a
     const auto &a = answers[k];
     auto &r = results[owner[k]];
     if (a.status >= 200 && a.status < 300) continue;
-    const auto msg = fmt::format("{} {}: HTTP {}: {}", writes[k].method, writes[k].url, a.status, graph_error(a.body));
+    const auto msg = fmt::format("{} {}: HTTP {}: {}", writes[k].method, writes[k].url, a.status, graph_error(a));
     if (a.status == 429 || a.status >= 500) {
       const auto ra = http::parse_retry_after(a.retry_after);
       if (ra) api_.pause(true, *ra);

@@ -26,6 +26,7 @@ public:
     long status = 0;
     nlohmann::json body;
     std::string retry_after;
+    std::string raw; // the body as received (direct answers; "" inside a $batch)
   };
 
   struct decision_slot;

@@ -39,8 +39,9 @@ scim_connector::scim_connector(const connector_settings &s) : api_(s, nullptr) {
 }
 
 void scim_connector::fail(const http::response &r, const std::string &what) {
-  const auto body = json::parse(r.body, nullptr, false);
-  api_.fail_status(r, what, scim::parse_error(body).value_or(r.body.substr(0, 160)));
+  const auto body = parse_error_body(r.body);
+  const auto detail = body.is_discarded() ? std::nullopt : scim::parse_error(body);
+  api_.fail_status(r, what, detail ? http::printable_prefix(*detail, 200) : http::printable_prefix(r.body, 160));
 }
 
 std::optional<scim::user> scim_connector::find(const std::string &user_name) {
@@ -56,7 +57,7 @@ std::optional<scim::user> scim_connector::find(const std::string &user_name) {
 }
 
 std::pair<scim::user, std::string> scim_connector::get(const std::string &id) {
-  const auto r = api_.call({"GET", api_.settings().base_url + "/Users/" + http::url_escape(id),
+  const auto r = api_.call({"GET", api_.settings().base_url + "/Users/" + path_segment(id, "the SCIM user id"),
                             {{"Accept", scim::media_type}}, ""}, 0);
   if (r.status != 200) fail(r, "SCIM GET User " + id);
   auto u = scim::parse_user(parse_object(r.body, "SCIM GET User " + id));
@@ -66,7 +67,7 @@ std::pair<scim::user, std::string> scim_connector::get(const std::string &id) {
 
 connector_result scim_connector::write(const action_row &a, const scim::user &u, const std::string &etag,
                                        bool to_delete, bool active) {
-  http::request r{to_delete ? "DELETE" : "PATCH", api_.settings().base_url + "/Users/" + http::url_escape(u.id),
+  http::request r{to_delete ? "DELETE" : "PATCH", api_.settings().base_url + "/Users/" + path_segment(u.id, "the SCIM user id"),
                   {{"Accept", scim::media_type}}, ""};
   if (!to_delete) {
     r.headers.emplace_back("Content-Type", scim::media_type);

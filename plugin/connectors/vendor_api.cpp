@@ -30,6 +30,8 @@ connector_result guarded(const std::function<connector_result()> &f) {
     return {outcome::permanent, e.what(), "{}"};
   } catch (const http::transport_error &e) {
     return {e.tls_refused() ? outcome::permanent : outcome::transient, e.what(), "{}"};
+  } catch (const http::json_too_deep &e) {
+    return {outcome::transient, fmt::format("unexpected vendor answer: {}", e.what()), "{}"};
   } catch (const nlohmann::json::exception &e) {
     return {outcome::transient, fmt::format("unexpected vendor answer: {}", e.what()), "{}"};
   }
@@ -48,12 +50,35 @@ std::string subject_key(const action_row &a, const std::string &attribute) {
                              a.subject_name.empty() ? a.subject_id : a.subject_name, attribute));
 }
 
+nlohmann::json parse_answer(const std::string &body, const std::string &what) {
+  try {
+    return http::parse_json(body);
+  } catch (const http::json_too_deep &e) {
+    fail_transient(fmt::format("{}: answer refused ({} bytes): {}", what, body.size(), e.what()));
+  }
+}
+
 nlohmann::json parse_object(const std::string &body, const std::string &what) {
-  auto j = nlohmann::json::parse(body, nullptr, false);
+  auto j = parse_answer(body, what);
   if (j.is_discarded() || !j.is_object())
     fail_transient(fmt::format("{}: answer is not a JSON object ({} bytes: \"{}\")", what, body.size(),
-                               body.substr(0, 60)));
+                               http::printable_prefix(body, 60)));
   return j;
+}
+
+nlohmann::json parse_error_body(const std::string &body) {
+  try {
+    return http::parse_json(body);
+  } catch (const http::json_too_deep &) {
+    return nlohmann::json(nlohmann::json::value_t::discarded);
+  }
+}
+
+std::string path_segment(const std::string &value, const std::string &what) {
+  if (value.empty() || value == "." || value == "..")
+    fail_permanent(fmt::format("{} \"{}\" cannot be put in a URL path (\"\", \".\" and \"..\" are refused: "
+                               "the request would reach another resource)", what, value));
+  return http::url_escape(value);
 }
 
 vendor_api::vendor_api(const connector_settings &s, std::shared_ptr<http::token_cache> tokens)

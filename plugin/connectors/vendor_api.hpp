@@ -45,9 +45,22 @@ connector_result guarded(const std::function<connector_result()> &f);
 // when attribute is ""; permanent failure when the person has none.
 std::string subject_key(const action_row &a, const std::string &attribute);
 
+// Parses a vendor body (http::parse_json): a discarded value when it is not
+// JSON; a body nested deeper than http::max_json_depth is a transient
+// failure naming `what`.
+nlohmann::json parse_answer(const std::string &body, const std::string &what);
 // Parses a vendor body as a JSON object; a body that is not one is a
 // transient failure quoting its start (a proxy's error page, a cut answer).
 nlohmann::json parse_object(const std::string &body, const std::string &what);
+// An error body for a message: the parsed JSON, or a discarded value when
+// it is not JSON or too deep (the caller then quotes the raw body with
+// http::printable_prefix).
+nlohmann::json parse_error_body(const std::string &body);
+
+// value percent-encoded as one URL path segment. "", "." and ".." are a
+// permanent failure naming `what`: libcurl removes dot segments, so
+// /users/.. would reach /  (another resource) instead of a user.
+std::string path_segment(const std::string &value, const std::string &what);
 
 class vendor_api {
 public:

@@ -4,21 +4,27 @@
 // permanent with the receiver's words.
 #include "connectors/webhook_connector.hpp"
 
+#include "http/jwt.hpp"
+
 #include <fmt/format.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 namespace reclaim {
 
-std::string webhook_signature(const std::string &secret, int64_t unix_time, const std::string &body) {
-  const auto signed_text = fmt::format("{}.{}", unix_time, body);
+std::string hmac_hex(const std::string &digest, const std::string &key, const std::string &text) {
   unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-       reinterpret_cast<const unsigned char *>(signed_text.data()), signed_text.size(), md, &len);
+  size_t len = 0;
+  if (EVP_Q_mac(nullptr, "HMAC", nullptr, digest.c_str(), nullptr, key.data(), key.size(),
+                reinterpret_cast<const unsigned char *>(text.data()), text.size(), md, sizeof md, &len) == nullptr ||
+      len == 0)
+    fail_transient(fmt::format("HMAC-{} of the webhook body failed: {}", digest, http::openssl_reason()));
   std::string hex;
-  for (unsigned i = 0; i < len; ++i) hex += fmt::format("{:02x}", md[i]);
-  return fmt::format("t={},v1={}", unix_time, hex);
+  for (size_t i = 0; i < len; ++i) hex += fmt::format("{:02x}", md[i]);
+  return hex;
+}
+
+std::string webhook_signature(const std::string &secret, int64_t unix_time, const std::string &body) {
+  return fmt::format("t={},v1={}", unix_time, hmac_hex("SHA256", secret, fmt::format("{}.{}", unix_time, body)));
 }
 
 webhook_connector::webhook_connector(const connector_settings &s)
@@ -51,7 +57,7 @@ connector_result webhook_connector::execute(const action_row &a, const applicati
                                 1);
     if (resp.status >= 200 && resp.status < 300)
       return {connector_result::outcome::done, fmt::format("{} notified (HTTP {})", target, resp.status), "{}"};
-    api_.fail_status(resp, "webhook " + api_.settings().url, resp.body.substr(0, 200));
+    api_.fail_status(resp, "webhook " + api_.settings().url, http::printable_prefix(resp.body, 200));
   });
 }
 

@@ -9,8 +9,12 @@
 
 namespace reclaim {
 
-// "t=<unix>,v1=<hex HMAC-SHA256(secret, t + "." + body)>"
+// "t=<unix>,v1=<hex HMAC-SHA256(secret, t + "." + body)>"; a failure of
+// OpenSSL is an action_failure (transient), never an empty signature.
 std::string webhook_signature(const std::string &secret, int64_t unix_time, const std::string &body);
+// Hex HMAC of text under key with the named digest ("SHA256"); throws
+// action_failure (transient) with OpenSSL's reason when it fails.
+std::string hmac_hex(const std::string &digest, const std::string &key, const std::string &text);
 
 class webhook_connector : public connector {
 public:

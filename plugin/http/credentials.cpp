@@ -46,7 +46,12 @@ access_token fetch_oauth_token(client &c, const std::string &url,
   request r{"POST", url, {{"Content-Type", "application/x-www-form-urlencoded"}, {"Accept", "application/json"}},
             form_encode(form)};
   const auto resp = c.perform(r);
-  const auto body = nlohmann::json::parse(resp.body, nullptr, false);
+  nlohmann::json body;
+  try {
+    body = parse_json(resp.body);
+  } catch (const json_too_deep &e) {
+    throw std::runtime_error(fmt::format("token endpoint {}: HTTP {} answer: {}", url, resp.status, e.what()));
+  }
   if (resp.status == 200) {
     if (!body.is_object() || !body.contains("access_token") || !body["access_token"].is_string())
       throw std::runtime_error(fmt::format("token endpoint {}: answer without access_token", url));
@@ -57,9 +62,9 @@ access_token fetch_oauth_token(client &c, const std::string &url,
   }
   std::string why = fmt::format("HTTP {}", resp.status);
   if (body.is_object() && body.contains("error") && body["error"].is_string()) {
-    why = body["error"].get<std::string>();
+    why = printable_prefix(body["error"].get<std::string>(), 80);
     if (body.contains("error_description") && body["error_description"].is_string())
-      why += ": " + body["error_description"].get<std::string>();
+      why += ": " + printable_prefix(body["error_description"].get<std::string>(), 300);
   }
   if (resp.status == 400 || resp.status == 401)
     throw credential_error(fmt::format("credential refused by the token endpoint {}: {}", url, why));

@@ -75,18 +75,67 @@ std::string response::header(const std::string &lower_name) const {
   return it == headers.end() ? std::string{} : it->second;
 }
 
-void check_url(const std::string &url) {
+namespace {
+
+struct url_parts {
+  bool parsed = false;
+  std::string scheme, host;
+};
+
+url_parts split_url(const std::string &url) {
   std::call_once(curl_init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
   CURLU *u = curl_url();
   char *scheme = nullptr, *host = nullptr;
-  const bool parsed = curl_url_set(u, CURLUPART_URL, url.c_str(), 0) == CURLUE_OK &&
-                      curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
-                      curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK;
-  const std::string s = scheme ? scheme : "", h = host ? host : "";
+  url_parts p;
+  p.parsed = curl_url_set(u, CURLUPART_URL, url.c_str(), 0) == CURLUE_OK &&
+             curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+             curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK;
+  p.scheme = scheme ? scheme : "";
+  p.host = host ? host : "";
   curl_free(scheme);
   curl_free(host);
   curl_url_cleanup(u);
-  if (!parsed) throw url_refused(fmt::format("\"{}\" is not a valid URL", url));
+  return p;
+}
+
+} // namespace
+
+bool loopback_url(const std::string &url) {
+  const auto p = split_url(url);
+  return p.parsed && loopback_host(p.host);
+}
+
+nlohmann::json parse_json(const std::string &body) {
+  using json = nlohmann::json;
+  // The callback parser reports each container's depth as it opens, before
+  // anything below it is read; throwing stops the parse there.
+  const json::parser_callback_t limit = [](int depth, json::parse_event_t event, json &) {
+    if ((event == json::parse_event_t::object_start || event == json::parse_event_t::array_start) &&
+        depth >= max_json_depth)
+      throw json_too_deep(fmt::format("JSON nested deeper than {} levels; refused", max_json_depth));
+    return true;
+  };
+  return json::parse(body, limit, false);
+}
+
+std::string printable_prefix(const std::string &text, size_t max) {
+  std::string out;
+  for (const char ch : text) {
+    if (out.size() >= max) {
+      out += "...";
+      break;
+    }
+    const auto c = static_cast<unsigned char>(ch);
+    if (c >= 0x20 && c < 0x7f) out += ch;
+    else out += fmt::format("\\x{:02x}", c);
+  }
+  return out;
+}
+
+void check_url(const std::string &url) {
+  const auto p = split_url(url);
+  const std::string &s = p.scheme, &h = p.host;
+  if (!p.parsed) throw url_refused(fmt::format("\"{}\" is not a valid URL", url));
   if (s == "https") return;
   if (s == "http" && loopback_host(h)) return;
   if (s == "http")
@@ -175,7 +224,10 @@ response client::perform(const request &r) {
   curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
   curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
   if (!opts_.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, opts_.ca_file.c_str());
-  curl_easy_setopt(h, CURLOPT_PROXY, opts_.proxy.c_str()); // "" disables the environment's proxy
+  // "" disables the environment's proxy. A loopback target never goes
+  // through the proxy: it would carry the bearer token off the host (in
+  // clear, for http://) to reach a server on this one.
+  curl_easy_setopt(h, CURLOPT_PROXY, loopback_url(r.url) ? "" : opts_.proxy.c_str());
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(opts_.connect_timeout.count()));
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(opts_.timeout.count()));
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);

@@ -2,8 +2,11 @@
 // pool of easy handles (each keeps its connections alive, so requests to a
 // vendor reuse TLS sessions), HTTP/2 where the server offers it, TLS
 // verification always on, plain http:// only to loopback, timeouts, proxy,
-// a response size cap and a bound on concurrent requests per client.
+// a response size cap and a bound on concurrent requests per client; and
+// the one way a vendor's JSON answer is read (with a nesting limit).
 #pragma once
+
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <condition_variable>
@@ -18,7 +21,7 @@ namespace reclaim::http {
 
 struct client_options {
   std::string ca_file;   // "" = the system bundle
-  std::string proxy;     // "" = none (curl's environment variables are ignored)
+  std::string proxy;     // "" = none (curl's environment variables are ignored); never for loopback
   std::chrono::milliseconds connect_timeout{std::chrono::seconds(10)};
   std::chrono::milliseconds timeout{std::chrono::seconds(30)};
   size_t max_response_bytes = 4 * 1024 * 1024;
@@ -65,6 +68,28 @@ public:
 // Throws url_refused unless url is https://, or http:// to 127.0.0.0/8,
 // ::1 or localhost.
 void check_url(const std::string &url);
+// True when url's host is 127.0.0.0/8, ::1 or localhost (no proxy for those).
+bool loopback_url(const std::string &url);
+
+// The deepest nesting of arrays and objects accepted in a vendor's answer.
+inline constexpr int max_json_depth = 64;
+
+// A vendor answer nested deeper than max_json_depth.
+class json_too_deep : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+// Parses a vendor's JSON answer; a discarded value when it is not JSON.
+// Nesting is counted while parsing and a document deeper than
+// max_json_depth is refused (json_too_deep) before it is built: a body of a
+// million '[' would otherwise exhaust the stack of whatever walks or prints
+// it. Every vendor body is read through this.
+nlohmann::json parse_json(const std::string &body);
+
+// At most `max` characters of text for a message: printable ASCII kept,
+// other bytes as \xNN, "..." when cut. Vendor text is quoted only this way.
+std::string printable_prefix(const std::string &text, size_t max = 120);
 
 std::string user_agent();
 std::string url_escape(const std::string &text);

@@ -3,8 +3,10 @@
 #include "http/jwt.hpp"
 
 #include <openssl/bio.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <openssl/x509.h>
 
 #include <memory>
@@ -21,6 +23,22 @@ std::string base64url(const std::string &bytes) {
   for (auto &c : s) c = c == '+' ? '-' : c == '/' ? '_' : c;
   while (!s.empty() && s.back() == '=') s.pop_back();
   return s;
+}
+
+std::string openssl_reason() {
+  const unsigned long e = ERR_get_error();
+  ERR_clear_error();
+  if (e == 0) return "no reason given";
+  char buf[256];
+  ERR_error_string_n(e, buf, sizeof buf);
+  return buf;
+}
+
+std::string random_bytes(size_t n, unsigned strength) {
+  std::string out(n, '\0');
+  if (RAND_bytes_ex(nullptr, reinterpret_cast<unsigned char *>(out.data()), n, strength) != 1)
+    throw std::runtime_error("OpenSSL could not give random bytes: " + openssl_reason());
+  return out;
 }
 
 std::string sign_rs256(const nlohmann::json &header, const nlohmann::json &claims, const std::string &pem_key) {

@@ -15,15 +15,22 @@ std::optional<std::chrono::milliseconds> parse_retry_after(const std::string &va
   const auto b = value.find_first_not_of(" \t");
   if (b == std::string::npos) return std::nullopt;
   const auto v = value.substr(b, value.find_last_not_of(" \t\r\n") - b + 1);
+  const long long cap_secs = max_retry_after.count() / 1000;
   if (v.find_first_not_of("0123456789") == std::string::npos) {
     long long secs = 0;
     const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), secs);
+    if (ec == std::errc::result_out_of_range) return max_retry_after; // all digits, just very many
     if (ec != std::errc{} || end != v.data() + v.size()) return std::nullopt;
-    return std::chrono::milliseconds(std::min(secs, 86'400LL) * 1000);
+    return std::chrono::milliseconds(std::min(secs, cap_secs) * 1000);
   }
   const time_t when = curl_getdate(v.c_str(), nullptr);
   if (when < 0) return std::nullopt;
   const auto now = std::chrono::system_clock::now();
+  const time_t now_t = std::chrono::system_clock::to_time_t(now);
+  if (when <= now_t) return std::chrono::milliseconds(0);
+  // Compared in seconds first: a year-9999 date in system_clock's
+  // nanoseconds would overflow.
+  if (when - now_t >= cap_secs) return max_retry_after;
   const auto at = std::chrono::system_clock::from_time_t(when);
   if (at <= now) return std::chrono::milliseconds(0);
   return std::chrono::duration_cast<std::chrono::milliseconds>(at - now);

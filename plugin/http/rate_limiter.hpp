@@ -11,8 +11,12 @@
 
 namespace reclaim::http {
 
+// The longest pause a vendor's Retry-After may impose, in either form.
+inline constexpr std::chrono::milliseconds max_retry_after{std::chrono::hours(24)};
+
 // Retry-After: delta-seconds or an HTTP-date (parsed with curl_getdate);
-// nullopt when absent or unreadable. A date in the past gives 0.
+// nullopt when absent or unreadable. A date in the past gives 0; both forms
+// are capped at max_retry_after.
 std::optional<std::chrono::milliseconds> parse_retry_after(const std::string &value);
 
 class rate_limiter {

@@ -3,7 +3,8 @@
 // the public key, a licence is removed once (check before act), a downgrade
 // reassigns the SKU, a restore inserts it again, quota errors (503) are
 // retried, and an account without domain-wide delegation fails permanently
-// with an alert and one token request.
+// with an alert and one token request; a user key that is a dot segment is
+// refused before any request.
 #include "harness.hpp"
 
 #include "process.hpp"
@@ -128,6 +129,22 @@ BOOST_FIXTURE_TEST_CASE(no_delegation_is_a_permanent_failure_without_a_storm, go
   }
   BOOST_TEST(sim.state()["stats"]["token_requests"] == 1);
   BOOST_TEST(sku_of("u0@example.com") == "1010020028");
+}
+
+BOOST_FIXTURE_TEST_CASE(dot_segment_user_keys_are_refused_without_a_request, google_fixture) {
+  // libcurl removes dot segments: DELETE …/sku/S/user/.. would be DELETE …/sku/S/.
+  sim.seed(seed());
+  store_harness h(toml());
+  std::vector<int64_t> ids;
+  for (const char *key : {".", ".."})
+    ids.push_back(h.add_action(key, "workspace", action_kind::reclaim_licence, {{"mail", key}}));
+  h.run();
+  for (const auto id : ids) {
+    BOOST_TEST(h.action(id).status == "failed", h.action(id).outcome);
+    BOOST_TEST(h.action(id).outcome.find("cannot be put in a URL path") != std::string::npos, h.action(id).outcome);
+  }
+  BOOST_TEST(sim.state()["stats"]["requests"] == 0, sim.state()["stats"].dump());
+  BOOST_TEST(sim.state()["assignments"].size() == 3u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -3,13 +3,24 @@
 // inherited licences, account disable/enable, restores, $batch with inner
 // throttling, token caching and refresh, revoked credentials, injected
 // faults (5xx, reset, lost answer, slow, garbage/truncated/huge/odd types)
-// proving no action is lost or applied twice, and TLS verification.
+// proving no action is lost or applied twice, deeply nested answers, user
+// keys that are dot segments, no proxy for loopback, and TLS verification.
 #include "harness.hpp"
 
+#include "http/http_client.hpp"
 #include "process.hpp"
 
 #include <boost/test/unit_test.hpp>
 #include <fmt/format.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <thread>
 
 using namespace reclaim;
 using namespace reclaim::ctest;
@@ -85,6 +96,47 @@ bool logged(store_harness &h, const std::string &needle) {
     if (l.find(needle) != std::string::npos) return true;
   return false;
 }
+
+// A TCP listener on loopback that counts the connections it is offered
+// (each accepted and closed at once): a "proxy" that must see nothing.
+class connection_counter {
+public:
+  connection_counter() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    BOOST_TEST_REQUIRE(fd_ >= 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    BOOST_TEST_REQUIRE(::bind(fd_, reinterpret_cast<sockaddr *>(&a), sizeof a) == 0);
+    BOOST_TEST_REQUIRE(::listen(fd_, 16) == 0);
+    BOOST_TEST_REQUIRE(::getsockname(fd_, reinterpret_cast<sockaddr *>(&a), &len) == 0);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] {
+      while (!stop_) {
+        pollfd p{fd_, POLLIN, 0};
+        if (::poll(&p, 1, 50) <= 0) continue;
+        const int c = ::accept(fd_, nullptr, nullptr);
+        if (c < 0) continue;
+        ++count_;
+        ::close(c);
+      }
+    });
+  }
+  ~connection_counter() {
+    stop_ = true;
+    thread_.join();
+    ::close(fd_);
+  }
+  int port() const { return port_; }
+  int count() const { return count_; }
+
+private:
+  int fd_ = -1, port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> count_{0};
+  std::thread thread_;
+};
 
 struct graph_fixture {
   reclaim::test::temp_dir tmp{"reclaim-graphsim-"};
@@ -368,6 +420,77 @@ BOOST_AUTO_TEST_CASE(config_refuses_remote_http_open_secrets_and_unknown_keys) {
   expect_error(graph_toml("http://127.0.0.1:9", tmp.path(), "client_secret = \"inline\""), "connector.graph.client_secret");
   expect_error(graph_toml("http://127.0.0.1:9", tmp.path(), "batch_size = 50"), "must be 1..20");
   expect_error("[[application]]\nid = \"x\"\nconnector = \"nowhere\"\n", "unknown connector \"nowhere\"");
+}
+
+BOOST_FIXTURE_TEST_CASE(deeply_nested_answers_are_refused_not_a_crash, graph_fixture) {
+  // 2,000,000 '[' and ']' (4 MB, under the response cap): printing or
+  // walking such a tree recursively exhausts the thread's stack.
+  sim.seed(seed(5, {E3}));
+  const auto one = h->add_action("p0", "m365", action_kind::reclaim_licence, mail(0));
+  sim.fault({{"kind", "nested"}, {"method", "GET"}, {"status", 404}, {"count", 1}});
+  h->sched().run_due(now());
+  auto a = h->action(one);
+  BOOST_TEST(a.status == "pending", a.status << ": " << a.outcome);
+  BOOST_TEST(a.outcome.find("nested deeper than 64 levels") != std::string::npos, a.outcome);
+  BOOST_TEST(a.outcome.size() < 400u, a.outcome);
+  // Two actions go in a $batch: refused whole (500) and answered (200).
+  int next = 1;
+  for (const int status : {500, 200}) {
+    sim.clear_faults();
+    sim.fault({{"kind", "nested"}, {"method", "POST"}, {"path", "batch"}, {"status", status}, {"count", 1}});
+    const auto x = h->add_action(fmt::format("p{}", next), "m365", action_kind::reclaim_licence, mail(next));
+    ++next;
+    const auto y = h->add_action(fmt::format("p{}", next), "m365", action_kind::reclaim_licence, mail(next));
+    ++next;
+    h->sched().run_due(now());
+    for (const auto id : {x, y}) {
+      a = h->action(id);
+      BOOST_TEST(a.status == "pending", status << ": " << a.status << ": " << a.outcome);
+      BOOST_TEST(a.outcome.size() < 400u, a.outcome);
+      if (status == 500) BOOST_TEST(a.outcome.find("HTTP 500: [[[[") != std::string::npos, a.outcome);
+      else BOOST_TEST(a.outcome.find("nested deeper than 64 levels") != std::string::npos, a.outcome);
+    }
+    h->run();
+    for (const auto id : {x, y}) BOOST_TEST(h->action(id).status == "done", h->action(id).outcome);
+  }
+  BOOST_TEST(h->action(one).status == "done", h->action(one).outcome);
+  for (int i = 0; i < 5; ++i) BOOST_TEST(writes(sim, i) == 1);
+}
+
+BOOST_FIXTURE_TEST_CASE(dot_segment_user_keys_are_refused_without_a_request, graph_fixture) {
+  // libcurl removes dot segments: GET /v1.0/users/.. would be GET /v1.0/.
+  sim.seed(seed(1, {E3}));
+  const auto dot = h->add_action("p0", "m365", action_kind::reclaim_licence, {{"mail", {"."}}});
+  const auto dotdot = h->add_action("p1", "m365", action_kind::revoke_access, {{"mail", {".."}}});
+  h->run();
+  for (const auto id : {dot, dotdot}) {
+    const auto a = h->action(id);
+    BOOST_TEST(a.status == "failed", a.status << ": " << a.outcome);
+    BOOST_TEST(a.attempts == 1);
+    BOOST_TEST(a.outcome.find("cannot be put in a URL path") != std::string::npos, a.outcome);
+  }
+  BOOST_TEST(sim.stats()["stats"]["requests"] == 0, sim.stats().dump());
+}
+
+BOOST_AUTO_TEST_CASE(a_loopback_target_never_goes_through_the_proxy) {
+  connection_counter proxy;
+  reclaim::test::temp_dir tmp{"reclaim-graphproxy-"};
+  simulator sim{"graph_sim.py", tmp.path()};
+  sim.seed(seed(1, {E3}));
+  const auto proxy_url = fmt::format("http://127.0.0.1:{}", proxy.port());
+  store_harness h(graph_toml(sim.url(), tmp.path(), fmt::format("proxy = \"{}\"", proxy_url)));
+  const auto id = h.add_action("p0", "m365", action_kind::reclaim_licence, mail(0));
+  h.run();
+  BOOST_TEST(h.action(id).status == "done", h.action(id).outcome);
+  BOOST_TEST(proxy.count() == 0); // neither the token request nor the API calls (with the bearer token)
+  BOOST_TEST(sim.stats()["stats"]["token_requests"] == 1);
+  // Any other target does go through the proxy (and the counter counts).
+  http::client_options o;
+  o.proxy = proxy_url;
+  o.timeout = std::chrono::seconds(3);
+  http::client c(o);
+  BOOST_CHECK_THROW(c.perform({"GET", "https://graph.example.invalid/v1.0/users", {}, ""}), http::transport_error);
+  BOOST_TEST(proxy.count() >= 1);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

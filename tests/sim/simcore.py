@@ -2,8 +2,8 @@
 on loopback that writes its port to a file, JSON helpers, a control API
 (/_control/...) to seed state, read counters and inject faults, and the
 fault machinery itself: status codes, 429 with Retry-After at a rate,
-connection reset, slow answers, garbage/truncated/huge bodies, and an
-answer lost after the change was applied."""
+connection reset, slow answers, garbage/truncated/huge/deeply nested
+bodies, and an answer lost after the change was applied."""
 
 import abc
 import argparse
@@ -173,6 +173,10 @@ class Handler(BaseHTTPRequestHandler):
             self.reset()
         if kind == "huge":
             self.send_raw(200, b'{"pad": "' + b"x" * int(f.get("bytes", 8 << 20)) + b'"}', None, "application/json")
+            return True
+        if kind == "nested":  # depth '[' then depth ']' (2,000,000: 4 MB, under the client's cap)
+            n = int(f.get("depth", 2_000_000))
+            self.send_raw(int(f.get("status", 200)), b"[" * n + b"]" * n, None, "application/json")
             return True
         if kind == "types":
             self.send_json(200, f.get("body", {"id": 42, "assignedLicenses": "none"}))

@@ -2,7 +2,9 @@
 // policy (https, or http to loopback only), Retry-After in both forms, the
 // token bucket and its pause, the token cache (one refresh in flight, a
 // refused credential remembered), secret file modes, RS256 signatures that
-// OpenSSL verifies, webhook signatures and SCIM error/list parsing.
+// OpenSSL verifies, webhook signatures and SCIM error/list parsing; the
+// nesting limit on vendor JSON, the Retry-After cap, path segments and the
+// failure paths of OpenSSL's random bytes and HMAC.
 #include "connectors/webhook_connector.hpp"
 #include "http/credentials.hpp"
 #include "http/http_client.hpp"
@@ -54,6 +56,108 @@ BOOST_AUTO_TEST_CASE(retry_after_seconds_or_http_date) {
   BOOST_TEST_REQUIRE(d.has_value());
   BOOST_TEST(d->count() > 85'000);
   BOOST_TEST(d->count() <= 90'000);
+}
+
+BOOST_AUTO_TEST_CASE(retry_after_is_capped_in_both_forms) {
+  const auto day = http::max_retry_after.count();
+  BOOST_TEST(day == 86'400'000);
+  BOOST_TEST(http::parse_retry_after("86401")->count() == day);
+  BOOST_TEST(http::parse_retry_after("99999999999999999999999")->count() == day);
+  BOOST_TEST(http::parse_retry_after("Wed, 01 Jan 2200 00:00:00 GMT")->count() == day);
+  BOOST_TEST(http::parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT")->count() == day);
+  BOOST_TEST(http::parse_retry_after("Thu, 01 Jan 1970 00:00:01 GMT")->count() == 0);
+  BOOST_TEST(http::parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT")->count() == 0);
+  // Just under the cap is kept as it is.
+  const auto later = std::chrono::system_clock::now() + 23h;
+  const auto tt = std::chrono::system_clock::to_time_t(later);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", std::gmtime(&tt));
+  const auto d = http::parse_retry_after(buf);
+  BOOST_TEST_REQUIRE(d.has_value());
+  BOOST_TEST(d->count() > 23 * 3'600'000 - 5'000);
+  BOOST_TEST(d->count() <= 23 * 3'600'000);
+}
+
+namespace {
+std::string nested(int depth, const std::string &open = "[", const std::string &close = "]") {
+  std::string s;
+  for (int i = 0; i < depth; ++i) s += open;
+  for (int i = 0; i < depth; ++i) s += close;
+  return s;
+}
+} // namespace
+
+BOOST_AUTO_TEST_CASE(vendor_json_deeper_than_the_limit_is_refused_while_parsing) {
+  BOOST_TEST(http::max_json_depth == 64);
+  BOOST_TEST(http::parse_json(nested(63)).is_array());
+  BOOST_TEST(http::parse_json(nested(64)).is_array());
+  BOOST_CHECK_THROW(http::parse_json(nested(65)), http::json_too_deep);
+  const auto objects = [](int depth) {
+    std::string t;
+    for (int i = 0; i < depth; ++i) t += "{\"a\":";
+    return t + "1" + std::string(size_t(depth), '}');
+  };
+  BOOST_TEST(http::parse_json(objects(64)).is_object());
+  BOOST_CHECK_THROW(http::parse_json(objects(65)), http::json_too_deep);
+  // Mixed, and the depth counts nesting, not containers: 100 siblings are fine.
+  BOOST_TEST(http::parse_json("{\"x\":[" + nested(62) + "]}").is_object());
+  BOOST_CHECK_THROW(http::parse_json("{\"x\":[" + nested(63) + "]}"), http::json_too_deep);
+  std::string wide = "[";
+  for (int i = 0; i < 100; ++i) wide += std::string(i ? "," : "") + "[[1]]";
+  BOOST_TEST(http::parse_json(wide + "]").size() == 100u);
+  // 2,000,000 levels (4 MB): refused at once, not a stack overflow.
+  const auto t0 = std::chrono::steady_clock::now();
+  try {
+    http::parse_json(nested(2'000'000));
+    BOOST_ERROR("accepted 2,000,000 levels");
+  } catch (const http::json_too_deep &e) {
+    BOOST_TEST(std::string(e.what()) == "JSON nested deeper than 64 levels; refused");
+  }
+  BOOST_TEST((std::chrono::steady_clock::now() - t0 < 2s));
+  // Not JSON: a discarded value, as before.
+  BOOST_TEST(http::parse_json("<html>").is_discarded());
+  BOOST_TEST(http::parse_json(nested(10).substr(0, 15)).is_discarded());
+}
+
+BOOST_AUTO_TEST_CASE(vendor_text_is_quoted_bounded_and_printable) {
+  BOOST_TEST(http::printable_prefix("plain text") == "plain text");
+  BOOST_TEST(http::printable_prefix(std::string("a\nb\x01\xff", 5)) == "a\\x0ab\\x01\\xff");
+  BOOST_TEST(http::printable_prefix(std::string(1000, '['), 10) == "[[[[[[[[[[...");
+}
+
+BOOST_AUTO_TEST_CASE(dot_segments_are_refused_in_url_paths) {
+  for (const char *bad : {"", ".", ".."}) {
+    try {
+      reclaim::path_segment(bad, "the user key");
+      BOOST_ERROR("accepted \"" << bad << "\"");
+    } catch (const reclaim::action_failure &e) {
+      BOOST_TEST((e.outcome() == reclaim::connector_result::outcome::permanent));
+      BOOST_TEST(std::string(e.what()).find("cannot be put in a URL path") != std::string::npos, e.what());
+    }
+  }
+  BOOST_TEST(reclaim::path_segment("...", "k") == "...");
+  BOOST_TEST(reclaim::path_segment("a/../b", "k") == "a%2F..%2Fb");
+  BOOST_TEST(reclaim::path_segment("u0@contoso.com", "k") == "u0%40contoso.com");
+}
+
+BOOST_AUTO_TEST_CASE(loopback_targets_are_recognised_for_the_proxy_rule) {
+  for (const char *yes : {"http://127.0.0.1:8080/x", "https://127.3.2.1/", "http://localhost/", "http://[::1]:9/"})
+    BOOST_TEST(http::loopback_url(yes), yes);
+  for (const char *no : {"https://graph.microsoft.com/", "http://128.0.0.1/", "https://[::2]/", "not a url"})
+    BOOST_TEST(!http::loopback_url(no), no);
+}
+
+BOOST_AUTO_TEST_CASE(random_bytes_fail_loudly) {
+  const auto a = http::random_bytes(16), b = http::random_bytes(16);
+  BOOST_TEST(a.size() == 16u);
+  BOOST_TEST(a != b);
+  // A strength the DRBG cannot give: OpenSSL refuses, and so do we.
+  try {
+    http::random_bytes(16, 1u << 20);
+    BOOST_ERROR("random bytes without the asked strength");
+  } catch (const std::runtime_error &e) {
+    BOOST_TEST(std::string(e.what()).find("could not give random bytes") != std::string::npos, e.what());
+  }
 }
 
 BOOST_AUTO_TEST_CASE(token_bucket_paces_and_pauses) {
@@ -147,6 +251,14 @@ BOOST_AUTO_TEST_CASE(webhook_signature_is_hmac_over_timestamp_and_body) {
   // `printf '1700000000.{}' | openssl dgst -sha256 -hmac key`.
   BOOST_TEST(reclaim::webhook_signature("key", 1700000000, "{}") ==
              "t=1700000000,v1=" + std::string("9d713ed406bb7076d4123f0dc2c39d2df5c654ed4b0cd56b52c8b4c940bd63ae"));
+  // OpenSSL's failure is a transient action failure, never an empty signature.
+  try {
+    reclaim::hmac_hex("NO-SUCH-DIGEST", "key", "text");
+    BOOST_ERROR("an HMAC without a digest");
+  } catch (const reclaim::action_failure &e) {
+    BOOST_TEST((e.outcome() == reclaim::connector_result::outcome::transient));
+    BOOST_TEST(std::string(e.what()).find("HMAC-NO-SUCH-DIGEST of the webhook body failed") != std::string::npos, e.what());
+  }
 }
 
 BOOST_AUTO_TEST_CASE(scim_errors_and_lists_are_read_strictly) {
