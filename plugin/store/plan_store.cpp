@@ -393,11 +393,33 @@ int64_t plan_store::requeue_running() {
   return db_.changes();
 }
 
+// A plan is finished when none of its actions can still run. Its status
+// then says what happened: done (nothing failed), done_with_failures (some
+// actions failed or were dead-lettered, others took effect) or failed
+// (nothing took effect), and the reason counts them: an operator reading
+// `plans list` must not believe a licence went that did not.
 void plan_store::complete_plan_if_finished(int64_t plan_id) {
-  db_.cached(fmt::format("UPDATE plans SET status = 'done', decided_ms = ?2 WHERE id = ?1 AND status = 'active'"
-                         " AND NOT EXISTS (SELECT 1 FROM actions a WHERE a.plan_id = ?1 AND a.status IN {})",
-                         open_statuses))
-      .bind(1, plan_id).bind(2, to_unix_ms(now())).run();
+  auto &st = db_.cached(fmt::format(
+      "SELECT count(*), coalesce(sum(status IN ('failed','dead')), 0), coalesce(sum(status IN ('done','already_done')), 0),"
+      " coalesce(sum(status IN {}), 0) FROM actions WHERE plan_id = ?1",
+      open_statuses));
+  st.bind(1, plan_id);
+  int64_t total = 0, failed = 0, succeeded = 0, open = 0;
+  if (st.step()) {
+    total = st.integer(0);
+    failed = st.integer(1);
+    succeeded = st.integer(2);
+    open = st.integer(3);
+  }
+  st.reset();
+  if (open > 0) return;
+  const char *status = failed == 0 ? "done" : succeeded > 0 ? "done_with_failures" : "failed";
+  const auto summary =
+      failed == 0 ? std::string() : fmt::format("{} of {} actions failed", failed, total);
+  db_.cached("UPDATE plans SET status = ?2, decided_ms = ?3,"
+             " reason = CASE WHEN ?4 = '' THEN reason WHEN reason = '' THEN ?4 ELSE reason || '; ' || ?4 END"
+             " WHERE id = ?1 AND status = 'active'")
+      .bind(1, plan_id).bind(2, status).bind(3, to_unix_ms(now())).bind(4, summary).run();
 }
 
 void plan_store::add_hold(const hold_row &h) {

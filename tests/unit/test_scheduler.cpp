@@ -280,13 +280,14 @@ BOOST_AUTO_TEST_CASE(outcomes_by_connector_answer) {
     const char *status;
     size_t calls;
     const char *alert; // "" when none
+    const char *plan;  // the plan's status once its one action is finished
   };
   const row cases[] = {
-      {"done", {outcome::done}, false, "done", 1, ""},
-      {"already done", {outcome::already_done}, false, "already_done", 1, ""},
-      {"permanent", {outcome::permanent}, false, "failed", 1, "failed permanently"},
-      {"transient then done", {outcome::transient, outcome::transient, outcome::done}, false, "done", 3, ""},
-      {"exception counts as transient", {outcome::done}, true, "dead", 3, "dead-lettered"},
+      {"done", {outcome::done}, false, "done", 1, "", "done"},
+      {"already done", {outcome::already_done}, false, "already_done", 1, "", "done"},
+      {"permanent", {outcome::permanent}, false, "failed", 1, "failed permanently", "failed"},
+      {"transient then done", {outcome::transient, outcome::transient, outcome::done}, false, "done", 3, "", "done"},
+      {"exception counts as transient", {outcome::done}, true, "dead", 3, "dead-lettered", "failed"},
   };
   for (const auto &c : cases) {
     BOOST_TEST_CONTEXT(c.name) {
@@ -304,8 +305,27 @@ BOOST_AUTO_TEST_CASE(outcomes_by_connector_answer) {
       if (std::string(c.alert).empty()) BOOST_TEST(!w.logs.contains("ALERT"));
       else BOOST_TEST(w.logs.contains(c.alert));
       if (c.throws) BOOST_TEST(a.outcome.find("connection reset by peer") != std::string::npos, a.outcome);
+      const auto plan = w.p->store().plans("", "")[0];
+      BOOST_TEST(plan.status == c.plan);
+      if (std::string(c.plan) == "failed") BOOST_TEST(plan.reason.find("1 of 1 actions failed") != std::string::npos, plan.reason);
     }
   }
+}
+
+// A plan some of whose actions failed is not "done": an operator reading
+// `plans list` must not believe every licence went.
+BOOST_AUTO_TEST_CASE(a_plan_with_a_failed_action_reports_it) {
+  world w;
+  w.fake->script = {outcome::done, outcome::permanent};
+  w.event("u1", state::active, state::terminated, R"({"departmentNumber":["100"]})");
+  for (int i = 0; i < 24 * 40; ++i) w.s->run_due(t0 + std::chrono::hours(i));
+  const auto plan = w.p->store().plans("", "")[0];
+  const auto all = w.actions("", plan.id);
+  const auto failed = std::count_if(all.begin(), all.end(), [](const action_row &a) { return a.status == "failed"; });
+  BOOST_TEST_REQUIRE(failed >= 1, statuses(all));
+  BOOST_TEST(plan.status == "done_with_failures", statuses(all));
+  BOOST_TEST(plan.reason.find(fmt::format("{} of {} actions failed", failed, all.size())) != std::string::npos,
+             plan.reason);
 }
 
 BOOST_AUTO_TEST_CASE(legal_hold_lets_access_go_and_keeps_data_actions_waiting) {
