@@ -12,6 +12,7 @@ packages=(
   libhowardhinnant-date-dev tzdata
   python3
   libcurl4-openssl-dev
+  clang libclang-rt-14-dev
 )
 [[ ${1:-} == --bench ]] && packages+=(389-ds-base)
 

@@ -12,6 +12,7 @@
 
 #include <array>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
@@ -116,34 +117,44 @@ appender::appender(const audit_config &cfg, const std::filesystem::path &state_d
                    const logger &log, bool wait)
     : cfg_(cfg), log_(log) {
   std::filesystem::create_directories(cfg_.path.parent_path());
-  fd_ = ::open(cfg_.path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-  if (fd_ < 0) sys_fail(cfg_.path.string());
-  if (::flock(fd_, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0) {
-    if (!wait && errno == EWOULDBLOCK) return;
-    sys_fail(cfg_.path.string() + ": flock");
-  }
-  // A prune may have replaced the file while we waited: lock the current one.
-  struct stat mine {}, now_st {};
-  if (::fstat(fd_, &mine) == 0 && ::stat(cfg_.path.c_str(), &now_st) == 0 && mine.st_ino != now_st.st_ino) {
-    ::close(fd_);
+  // Whatever fails once the file is open (a bad key, a broken base) must not
+  // leave it open and locked: a destructor does not run for a throwing
+  // constructor, and the engine retries the open later in this process.
+  try {
     fd_ = ::open(cfg_.path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-    if (fd_ < 0 || ::flock(fd_, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0) sys_fail(cfg_.path.string() + ": flock");
+    if (fd_ < 0) sys_fail(cfg_.path.string());
+    if (::flock(fd_, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0) {
+      if (!wait && errno == EWOULDBLOCK) return;
+      sys_fail(cfg_.path.string() + ": flock");
+    }
+    // A prune may have replaced the file while we waited: lock the current one.
+    struct stat mine {}, now_st {};
+    if (::fstat(fd_, &mine) == 0 && ::stat(cfg_.path.c_str(), &now_st) == 0 && mine.st_ino != now_st.st_ino) {
+      ::close(fd_);
+      fd_ = ::open(cfg_.path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+      if (fd_ < 0 || ::flock(fd_, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0) sys_fail(cfg_.path.string() + ": flock");
+    }
+    locked_ = true;
+    origin_json_ = canonical(cfg_.origin);
+    if (signer::generate_if_missing(cfg_.key_file))
+      log_.log(log_level::warning, "audit: generated a new signing key {}; publish its verifier key "
+               "(reclaimctl audit public-key)", cfg_.key_file.string());
+    signers_.push_back(signer::from_pem_file(cfg_.key_file, cfg_.origin));
+    for (const auto &f : cfg_.extra_key_files) signers_.push_back(signer::from_pem_file(f, cfg_.origin));
+    pseudo_ = std::make_unique<pseudonymizer>(cfg_.pseudonym_key_file, cfg_.key_store);
+    // NORMAL: a delete lost in a crash is redone; the drained id is in the log.
+    db_ = std::make_unique<sqlite::database>(state_db, sqlite::durability::normal);
+    create_outbox(*db_);
+    recover();
+    append({{"type", "log_start"}, {"actor", "engine"},
+            {"data", {{"pid", static_cast<int64_t>(::getpid())}, {"size", range_.size()}}}});
+    flush();
+  } catch (...) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+    locked_ = false;
+    throw;
   }
-  locked_ = true;
-  origin_json_ = canonical(cfg_.origin);
-  if (signer::generate_if_missing(cfg_.key_file))
-    log_.log(log_level::warning, "audit: generated a new signing key {}; publish its verifier key "
-             "(reclaimctl audit public-key)", cfg_.key_file.string());
-  signers_.push_back(signer::from_pem_file(cfg_.key_file, cfg_.origin));
-  for (const auto &f : cfg_.extra_key_files) signers_.push_back(signer::from_pem_file(f, cfg_.origin));
-  pseudo_ = std::make_unique<pseudonymizer>(cfg_.pseudonym_key_file, cfg_.key_store);
-  // NORMAL: a delete lost in a crash is redone; the drained id is in the log.
-  db_ = std::make_unique<sqlite::database>(state_db, sqlite::durability::normal);
-  create_outbox(*db_);
-  recover();
-  append({{"type", "log_start"}, {"actor", "engine"},
-          {"data", {{"pid", static_cast<int64_t>(::getpid())}, {"size", range_.size()}}}});
-  flush();
 }
 
 appender::~appender() {
@@ -215,7 +226,9 @@ void appender::recover() {
     top.clear();
     if (check_canonical(line, &top).empty()) {
       const auto ob = member(top, "outbox");
-      if (!ob.empty()) last_outbox_ = std::max<int64_t>(last_outbox_, std::stoll(ob));
+      int64_t id = 0;
+      const auto [end, ec] = std::from_chars(ob.data(), ob.data() + ob.size(), id);
+      if (!ob.empty() && ec == std::errc{} && end == ob.data() + ob.size()) last_outbox_ = std::max(last_outbox_, id);
       last_type = member(top, "type");
       if (last_type == "\"checkpoint\"") signed_sizes.emplace_back(range_.size(), range_.root(hasher_));
       last_time_ = std::max(last_time_, member(top, "time"));

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <charconv>
 #include <fcntl.h>
 #include <fstream>
 #include <iterator>
@@ -28,14 +29,24 @@ json hashes(const std::vector<hash> &v) {
   return out;
 }
 
-std::vector<hash> unhashes(const json &v) {
+// Hashes of a base's "nodes" or "proof"; nullopt unless an array of hex hashes.
+std::optional<std::vector<hash>> unhashes(const json &v) {
+  if (!v.is_array()) return std::nullopt;
   std::vector<hash> out;
   for (const auto &h : v) {
-    auto x = hash_from_hex(h.get<std::string>());
-    if (!x) throw std::runtime_error("malformed hash in the pruned base (edited?)");
+    auto x = h.is_string() ? hash_from_hex(h.get_ref<const std::string &>()) : std::nullopt;
+    if (!x) return std::nullopt;
     out.push_back(*x);
   }
   return out;
+}
+
+// The "outbox" value of a canonical record, when it is an integer.
+std::optional<int64_t> outbox_id(std::string_view raw) {
+  int64_t v = 0;
+  const auto [end, ec] = std::from_chars(raw.data(), raw.data() + raw.size(), v);
+  if (ec != std::errc{} || end != raw.data() + raw.size()) return std::nullopt;
+  return v;
 }
 
 void write_durably(const fs::path &path, const std::string &data) {
@@ -65,14 +76,34 @@ std::optional<pruned_base> read_base(const fs::path &log) {
   if (!fs::exists(p)) return std::nullopt;
   std::ifstream in(p, std::ios::binary);
   const auto j = json::parse(std::string((std::istreambuf_iterator<char>(in)), {}), nullptr, false);
-  if (!j.is_object() || !j.contains("size") || !j.contains("last_line"))
-    throw std::runtime_error(p.string() + ": unreadable pruned base (edited?)");
+  auto bad = [&](std::string_view what) {
+    return std::runtime_error(fmt::format("{}: unreadable pruned base: {} (edited?)", p.string(), what));
+  };
+  if (!j.is_object()) throw bad("not a JSON object");
+  auto field = [&](const char *key) -> const json & {
+    const auto it = j.find(key);
+    if (it == j.end()) throw bad(fmt::format("no \"{}\"", key));
+    return *it;
+  };
   pruned_base b;
-  b.size = j["size"].get<uint64_t>();
-  b.nodes = unhashes(j["nodes"]);
-  b.last_line = j["last_line"].get<std::string>();
-  b.proof = unhashes(j["proof"]);
-  b.outbox = j.value("outbox", int64_t(0));
+  const auto &size = field("size");
+  if (!size.is_number_unsigned() || size.get<uint64_t>() == 0) throw bad("\"size\" is not a positive integer");
+  b.size = size.get<uint64_t>();
+  auto nodes = unhashes(field("nodes"));
+  if (!nodes) throw bad("\"nodes\" is not an array of hex hashes");
+  b.nodes = std::move(*nodes);
+  if (!compact_range().restore(b.size, b.nodes)) throw bad("\"nodes\" do not fit \"size\"");
+  const auto &last = field("last_line");
+  if (!last.is_string()) throw bad("\"last_line\" is not a string");
+  b.last_line = last.get<std::string>();
+  auto proof = unhashes(field("proof"));
+  if (!proof) throw bad("\"proof\" is not an array of hex hashes");
+  b.proof = std::move(*proof);
+  if (const auto it = j.find("outbox"); it != j.end()) {
+    if (!it->is_number_unsigned() || it->get<uint64_t>() > uint64_t(INT64_MAX))
+      throw bad("\"outbox\" is not a non-negative integer");
+    b.outbox = static_cast<int64_t>(it->get<uint64_t>());
+  }
   return b;
 }
 
@@ -93,8 +124,7 @@ std::vector<std::pair<uint64_t, fs::path>> checkpoint_files(const fs::path &dir)
   std::vector<std::pair<uint64_t, fs::path>> out;
   for (const auto &e : fs::directory_iterator(dir)) {
     const auto name = e.path().filename().string();
-    if (!name.empty() && name.find_first_not_of("0123456789") == std::string::npos)
-      out.emplace_back(std::stoull(name), e.path());
+    if (const auto size = parse_u64(name)) out.emplace_back(*size, e.path()); // else not a checkpoint
   }
   return out;
 }
@@ -117,7 +147,8 @@ pruned_base make_base(const std::vector<std::string> &lines, uint64_t start, uin
     std::vector<member_span> top;
     if (check_canonical(lines[i - start], &top).empty())
       for (const auto &m : top)
-        if (m.key == "outbox") b.outbox = std::max<int64_t>(b.outbox, std::stoll(std::string(m.value)));
+        if (m.key == "outbox")
+          if (const auto id = outbox_id(m.value)) b.outbox = std::max(b.outbox, *id);
   }
   return b;
 }

@@ -87,16 +87,30 @@ void load_checkpoints(const verify_options &o, verify_result &r, std::vector<tar
   for (const auto &f : files) {
     const auto where = "checkpoint " + f.filename().string();
     checkpoint c;
-    const auto bytes = slurp(f);
+    std::string bytes;
+    try {
+      bytes = slurp(f);
+    } catch (const std::exception &e) {
+      r.problems.push_back({true, where, e.what()});
+      continue;
+    }
     if (auto err = open_checkpoint(bytes, o.origin, o.keys, c); !err.empty()) {
       r.problems.push_back({true, where, err});
       continue;
     }
     const auto name = f.filename().string();
-    if (name.find_first_not_of("0123456789") == std::string::npos && std::stoull(name) != c.size) {
-      r.problems.push_back({true, where, fmt::format("file name says tree size {} but the note says {} "
-                                                     "(edited size)", std::stoull(name), c.size)});
-      continue;
+    if (name.find_first_not_of("0123456789") == std::string::npos) {
+      const auto named = parse_u64(name);
+      if (!named) {
+        r.problems.push_back({true, where, fmt::format("file name is not a tree size (above 2^64-1) but the "
+                                                       "note says {} (edited name)", c.size)});
+        continue;
+      }
+      if (*named != c.size) {
+        r.problems.push_back({true, where, fmt::format("file name says tree size {} but the note says {} "
+                                                       "(edited size)", *named, c.size)});
+        continue;
+      }
     }
     if (auto it = seen.find(c.size); it != seen.end() && it->second.first != c.root) {
       r.problems.push_back({true, where, fmt::format("two different roots for tree size {} ({} and {}): "
@@ -119,8 +133,10 @@ void load_trusted(const verify_options &o, verify_result &r, std::vector<target>
   }
   if (!o.state_file.empty() && std::filesystem::exists(o.state_file)) {
     const auto s = json::parse(slurp(o.state_file), nullptr, false);
-    auto root = s.is_object() ? hash_from_hex(s.value("root", "")) : std::nullopt;
-    if (!root || !s.contains("size") || !s["size"].is_number_unsigned())
+    const bool typed = s.is_object() && s.contains("root") && s["root"].is_string() && s.contains("size") &&
+                       s["size"].is_number_unsigned();
+    const auto root = typed ? hash_from_hex(s["root"].get_ref<const std::string &>()) : std::nullopt;
+    if (!root)
       r.problems.push_back({true, "saved state", "unreadable state file " + o.state_file.string()});
     else
       out.push_back({s["size"].get<uint64_t>(), *root, "saved state", 2});
@@ -163,13 +179,14 @@ void check_record(const verify_options &o, verify_result &r, stream_state &s, st
     r.problems.push_back({true, where, "not canonical JSON: " + err});
     return;
   }
-  const auto seq = member(s.top, "seq");
-  if (seq.empty() || seq.find_first_not_of("0123456789") != std::string_view::npos) {
+  const auto seq_text = member(s.top, "seq");
+  const auto seq = parse_u64(seq_text);
+  if (!seq) {
     r.problems.push_back({true, where, "no valid seq"});
-  } else if (std::stoull(std::string(seq)) != s.expected_seq) {
+  } else if (*seq != s.expected_seq) {
     r.problems.push_back({true, where, fmt::format("seq {} where {} was expected (record deleted, "
-                                                   "inserted, reordered or duplicated)", seq, s.expected_seq)});
-    s.expected_seq = std::stoull(std::string(seq));
+                                                   "inserted, reordered or duplicated)", *seq, s.expected_seq)});
+    s.expected_seq = *seq;
   }
   ++s.expected_seq;
   const auto prev = hash_from_hex(unquote(member(s.top, "prev")));
@@ -332,8 +349,13 @@ std::vector<verifier_key> read_key_file(const std::filesystem::path &path) {
     std::string vkey, from, to;
     if (!(words >> vkey)) continue;
     auto k = parse_verifier_key(vkey);
-    if (words >> from) k.from_size = std::stoull(from);
-    if (words >> to) k.to_size = std::stoull(to);
+    for (auto [word, out] : {std::pair{&from, &k.from_size}, std::pair{&to, &k.to_size}}) {
+      if (!(words >> *word)) break;
+      const auto v = parse_u64(*word);
+      if (!v)
+        throw note_error(fmt::format("{}: key size '{}' is not a decimal tree size", path.string(), *word));
+      *out = *v;
+    }
     keys.push_back(k);
   }
   return keys;
@@ -378,14 +400,31 @@ json prove(const std::filesystem::path &log, const std::filesystem::path &checkp
 
 std::vector<std::string> verify_bundle(const json &b, const std::string &origin,
                                        const std::vector<verifier_key> &keys) {
+  if (!b.is_object()) return {"bundle: not a JSON object"};
+  struct field {
+    const char *key;
+    json::value_t type; // a number without sign or fraction parses as number_unsigned
+    const char *what;
+  };
+  static constexpr field fields[] = {{"checkpoint", json::value_t::string, "a string"},
+                                     {"leaf", json::value_t::string, "a string"},
+                                     {"seq", json::value_t::number_unsigned, "a record index"},
+                                     {"tree_size", json::value_t::number_unsigned, "a tree size"},
+                                     {"proof", json::value_t::array, "an array"}};
+  for (const auto &f : fields) {
+    const auto it = b.find(f.key);
+    if (it == b.end()) return {fmt::format("{}: missing", f.key)};
+    if (it->type() != f.type) return {fmt::format("{}: not {}", f.key, f.what)};
+  }
   std::vector<std::string> out;
   checkpoint c;
-  if (auto err = open_checkpoint(b.value("checkpoint", ""), origin, keys, c); !err.empty()) out.push_back("checkpoint: " + err);
-  const auto leaf = unbase64(b.value("leaf", ""));
-  const uint64_t seq = b.value("seq", uint64_t(0));
+  if (auto err = open_checkpoint(b["checkpoint"].get_ref<const std::string &>(), origin, keys, c); !err.empty())
+    out.push_back("checkpoint: " + err);
+  const auto leaf = unbase64(b["leaf"].get_ref<const std::string &>());
+  const uint64_t seq = b["seq"].get<uint64_t>();
   std::vector<hash> proof;
-  for (const auto &p : b.value("proof", json::array())) {
-    const auto raw = unbase64(p.get<std::string>());
+  for (const auto &p : b["proof"]) {
+    const auto raw = p.is_string() ? unbase64(p.get_ref<const std::string &>()) : std::nullopt;
     if (!raw || raw->size() != 32) return {"proof: malformed hash"};
     hash x;
     std::copy(raw->begin(), raw->end(), reinterpret_cast<char *>(x.data()));
@@ -394,7 +433,7 @@ std::vector<std::string> verify_bundle(const json &b, const std::string &origin,
   if (!leaf) return {"leaf: not base64"};
   hasher h;
   if (!out.empty()) return out;
-  if (b.value("tree_size", uint64_t(0)) != c.size) out.push_back("tree_size differs from the checkpoint's");
+  if (b["tree_size"].get<uint64_t>() != c.size) out.push_back("tree_size differs from the checkpoint's");
   if (!verify_inclusion(h, h.leaf(*leaf), seq, c.size, proof, c.root))
     out.push_back(fmt::format("inclusion proof for record {} does not lead to the checkpoint root (not in the "
                               "log, or not a leaf: internal nodes hash differently)", seq));

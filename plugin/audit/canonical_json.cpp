@@ -73,7 +73,7 @@ void write(std::string &out, const nlohmann::json &v) {
   case t::number_integer:
   case t::number_unsigned: {
     if (v.is_number_unsigned() ? v.get<uint64_t>() > uint64_t(max_safe)
-                               : std::llabs(v.get<int64_t>()) > max_safe)
+                               : v.get<int64_t>() > max_safe || v.get<int64_t>() < -max_safe)
       throw canonical_error("integer outside the IEEE 754 safe range");
     out += v.is_number_unsigned() ? std::to_string(v.get<uint64_t>()) : std::to_string(v.get<int64_t>());
     return;

@@ -7,6 +7,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include <charconv>
 #include <cstdio>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -142,6 +143,14 @@ bool ed25519_verify(std::string_view pub32, std::string_view msg, std::string_vi
   return ok;
 }
 
+std::optional<uint64_t> parse_u64(std::string_view digits) {
+  if (digits.empty() || digits.find_first_not_of("0123456789") != std::string_view::npos) return std::nullopt;
+  uint64_t v = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
+  if (ec != std::errc{} || end != digits.data() + digits.size()) return std::nullopt;
+  return v;
+}
+
 verifier_key parse_verifier_key(std::string_view text) {
   const auto p1 = text.find('+');
   const auto p2 = p1 == std::string_view::npos ? p1 : text.find('+', p1 + 1);
@@ -156,7 +165,7 @@ verifier_key parse_verifier_key(std::string_view text) {
   if (!key || key->size() != 33 || (*key)[0] != '\x01')
     throw note_error("verifier key: not an Ed25519 key (0x01 || 32 bytes)");
   v.pub = key->substr(1);
-  v.id = static_cast<uint32_t>(std::stoul(std::string(hex), nullptr, 16));
+  std::from_chars(hex.data(), hex.data() + hex.size(), v.id, 16); // 8 hex digits: fits
   if (v.id != key_id(v.name, v.pub)) throw note_error("verifier key: key id does not match key");
   return v;
 }
@@ -235,7 +244,9 @@ checkpoint parse_checkpoint_text(std::string_view text) {
   if (sz.empty() || sz.size() > 20 || sz.find_first_not_of("0123456789") != std::string_view::npos ||
       (sz.size() > 1 && sz[0] == '0'))
     throw note_error(fmt::format("checkpoint size '{}' is not a canonical decimal", sz));
-  c.size = std::stoull(std::string(sz));
+  const auto size = parse_u64(sz);
+  if (!size) throw note_error(fmt::format("checkpoint size '{}' is larger than 2^64-1", sz));
+  c.size = *size;
   const auto root = unbase64(lines[2]);
   if (!root) throw note_error("checkpoint root is not standard base64");
   if (root->size() != 32) throw note_error(fmt::format("checkpoint root is {} bytes, not 32", root->size()));

@@ -61,6 +61,10 @@ struct verifier_key {
   uint64_t from_size = 0;
   uint64_t to_size = UINT64_MAX;
 };
+// A decimal of digits only (leading zeros allowed: checkpoint file names
+// are zero-padded) that fits in 64 bits; nullopt for anything else.
+std::optional<uint64_t> parse_u64(std::string_view digits);
+
 // Parses name+hexid+base64(0x01||pub); throws note_error.
 verifier_key parse_verifier_key(std::string_view text);
 bool ed25519_verify(std::string_view pub32, std::string_view msg, std::string_view sig64);

@@ -116,8 +116,11 @@ void resolve(json &rec, audit::pseudonymizer *p) {
 
 bool in_range(const json &rec, const std::string &from, const std::string &to) {
   auto cmp = [&](const std::string &bound) {
-    if (!bound.empty() && bound.find_first_not_of("0123456789") == std::string::npos)
-      return rec.value("seq", uint64_t(0)) <=> std::stoull(bound);
+    if (!bound.empty() && bound.find_first_not_of("0123456789") == std::string::npos) {
+      const auto seq = audit::parse_u64(bound);
+      if (!seq) throw std::invalid_argument("--from/--to: " + bound + " is above the largest sequence number");
+      return rec.value("seq", uint64_t(0)) <=> *seq;
+    }
     return rec.value("time", std::string()) <=> bound;
   };
   return (from.empty() || cmp(from) >= 0) && (to.empty() || cmp(to) <= 0);
@@ -227,7 +230,7 @@ int run_rotate(const std::string &cp, audit_args &a, const logger &log) {
   uint64_t at = 0;
   for (const auto &e : fs::directory_iterator(s.cfg->audit.checkpoint_dir)) {
     const auto name = e.path().filename().string();
-    if (name.find_first_not_of("0123456789") == std::string::npos) at = std::max<uint64_t>(at, std::stoull(name));
+    if (const auto size = audit::parse_u64(name)) at = std::max(at, *size); // else not a checkpoint
   }
   std::cout << fmt::format("# checkpoint {} is signed by both keys. Trusted keys from now on:\n{} 0 {}\n{} {}\n"
                            "# now set audit.key_file to {}\n",

@@ -32,8 +32,8 @@ bool where_matches(const policy_rule &rule, const plan_input &in) {
   for (const auto &[attr, wanted] : rule.where) {
     auto it = in.attrs.find(attr);
     if (it == in.attrs.end()) return false;
-    const bool any = std::any_of(it->second.begin(), it->second.end(), [&](const std::string &v) {
-      return std::find(wanted.begin(), wanted.end(), ldap::lower_ascii(v)) != wanted.end();
+    const bool any = std::any_of(it->second.begin(), it->second.end(), [&w = wanted](const std::string &v) {
+      return std::find(w.begin(), w.end(), ldap::lower_ascii(v)) != w.end();
     });
     if (!any) return false;
   }

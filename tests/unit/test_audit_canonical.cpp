@@ -5,6 +5,8 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <cstdint>
+
 using namespace reclaim::audit;
 using json = nlohmann::json;
 
@@ -69,6 +71,13 @@ BOOST_AUTO_TEST_CASE(checker_refuses_non_canonical_lines) {
   BOOST_TEST(check_canonical("{\"a\":\"x\\ny\"}") == "");
   BOOST_REQUIRE(top.size() == 2u);
   BOOST_TEST(top[1].value == "\"x\\n\"");
+}
+
+// std::llabs(INT64_MIN) overflowed (UBSan) before the range was checked.
+BOOST_AUTO_TEST_CASE(most_negative_integer_is_refused_without_overflow) {
+  BOOST_CHECK_THROW(canonical(json{{"a", INT64_MIN}}), canonical_error);
+  BOOST_CHECK_THROW(canonical(json{{"a", -9007199254740992}}), canonical_error);
+  BOOST_TEST(canonical(json{{"a", -9007199254740991}}) == R"({"a":-9007199254740991})");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -2,6 +2,7 @@
 // the C2SP signed-note format (the PeterNeumann key and note of Go's
 // golang.org/x/mod/sumdb/note, from which the C2SP spec was written), and the
 // strict parsing of tlog-checkpoint notes.
+#include "audit/audit_verify.hpp"
 #include "audit/note.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -79,6 +80,52 @@ BOOST_AUTO_TEST_CASE(checkpoint_text_round_trips_and_is_strict) {
                                 "example.com/log\n8\nXcnaeacGWamtVZy3Ad7Zoqud\n", "\n8\nAA==\n",
                                 "example.com/log\n8\n"})
     BOOST_CHECK_THROW(parse_checkpoint_text(bad), note_error);
+}
+
+// Issue 12: 20 digits pass the canonical-decimal check, but std::stoull
+// threw std::out_of_range above 2^64-1, past callers that catch note_error.
+BOOST_AUTO_TEST_CASE(checkpoint_size_above_2_64_is_a_note_error) {
+  BOOST_CHECK_THROW(parse_checkpoint_text("a\n99999999999999999999\n"), note_error); // the issue's input
+  const auto root = base64(std::string(32, 'r'));
+  try {
+    parse_checkpoint_text("a\n99999999999999999999\n" + root + "\n");
+    BOOST_FAIL("accepted");
+  } catch (const note_error &e) {
+    BOOST_TEST(std::string(e.what()).find("larger than 2^64-1") != std::string::npos, e.what());
+  }
+  BOOST_TEST(parse_checkpoint_text("a\n18446744073709551615\n" + root + "\n").size == UINT64_MAX);
+  BOOST_CHECK_THROW(parse_checkpoint_text("a\n18446744073709551616\n" + root + "\n"), note_error);
+}
+
+BOOST_AUTO_TEST_CASE(parse_u64_takes_digits_that_fit) {
+  BOOST_TEST(*parse_u64("0") == 0u);
+  BOOST_TEST(*parse_u64("00000000000000000012") == 12u);
+  BOOST_TEST(*parse_u64("18446744073709551615") == UINT64_MAX);
+  for (const char *bad : {"", "18446744073709551616", "099999999999999999999", "-1", "+1", "1 ", " 1", "0x1", "1e3"})
+    BOOST_TEST(!parse_u64(bad).has_value(), bad);
+}
+
+// Issue 12: value() on a mistyped member threw nlohmann::type_error.
+BOOST_AUTO_TEST_CASE(mistyped_bundles_are_problems_not_exceptions) {
+  const std::vector<verifier_key> keys{parse_verifier_key(vkey)};
+  const std::pair<const char *, const char *> rows[] = {
+      {R"({"proof":6})", "checkpoint: missing"},
+      {R"({"checkpoint":1})", "checkpoint: not a string"},
+      {R"({"checkpoint":"","leaf":1,"seq":0,"tree_size":1,"proof":[]})", "leaf: not a string"},
+      {R"({"checkpoint":"","leaf":"","seq":"0","tree_size":1,"proof":[]})", "seq: not a record index"},
+      {R"({"checkpoint":"","leaf":"","seq":0,"tree_size":-1,"proof":[]})", "tree_size: not a tree size"},
+      {R"({"checkpoint":"","leaf":"","seq":0,"tree_size":1,"proof":6})", "proof: not an array"},
+      {R"({"checkpoint":"","leaf":"","seq":0,"tree_size":1,"proof":[null]})", "proof: malformed hash"},
+      {R"([])", "bundle: not a JSON object"},
+  };
+  for (const auto &[text, message] : rows) {
+    BOOST_TEST_CONTEXT(text) {
+      std::vector<std::string> problems;
+      BOOST_CHECK_NO_THROW(problems = verify_bundle(nlohmann::json::parse(text), "o", keys));
+      BOOST_TEST_REQUIRE(problems.size() == 1u);
+      BOOST_TEST(problems[0] == message);
+    }
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
