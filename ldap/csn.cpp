@@ -2,7 +2,6 @@
 #include "csn.hpp"
 
 #include <charconv>
-#include <fmt/chrono.h>
 #include <fmt/format.h>
 
 namespace reclaim::ldap {
@@ -46,10 +45,17 @@ std::optional<csn> parse_csn(std::string_view text) {
 std::string csn_minus(std::string_view text, std::chrono::milliseconds margin) {
   const auto c = parse_csn(text);
   if (!c) return {};
+  // Civil-date arithmetic, not fmt's chrono: that converts to nanoseconds
+  // and overflows outside 1678..2262, while a CSN may say year 0000 or 9999.
   const auto t = c->time - margin;
-  const auto secs = std::chrono::floor<std::chrono::seconds>(t);
-  const auto ms = (t - secs).count();
-  return fmt::format("{:%Y%m%d%H%M%S}.{:03d}000Z#000000#000#000000", secs, ms);
+  const auto day = std::chrono::floor<std::chrono::days>(t);
+  const std::chrono::year_month_day ymd{day};
+  const std::chrono::hh_mm_ss<std::chrono::milliseconds> hms{t - day};
+  const int year = static_cast<int>(ymd.year());
+  if (year < 0 || year > 9999) return {};
+  return fmt::format("{:04d}{:02d}{:02d}{:02d}{:02d}{:02d}.{:03d}000Z#000000#000#000000", year,
+                     static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()), hms.hours().count(),
+                     hms.minutes().count(), hms.seconds().count(), hms.subseconds().count());
 }
 
 } // namespace reclaim::ldap

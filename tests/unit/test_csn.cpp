@@ -127,3 +127,13 @@ BOOST_AUTO_TEST_CASE(minus_steps_back_and_keeps_format) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// Years a CSN may carry but fmt's chrono cannot print (it overflows outside
+// 1678..2262): stepped back by civil-date arithmetic, or "" below year 0.
+BOOST_AUTO_TEST_CASE(csn_minus_at_the_ends_of_the_calendar) {
+  BOOST_TEST(reclaim::ldap::csn_minus("99991231235959.999999Z#000000#000#000000", std::chrono::minutes(5)) ==
+             "99991231235459.999000Z#000000#000#000000");
+  BOOST_TEST(reclaim::ldap::csn_minus("00010101000000.000000Z#000000#000#000000", std::chrono::minutes(5)) ==
+             "00001231235500.000000Z#000000#000#000000");
+  BOOST_TEST(reclaim::ldap::csn_minus("00000101000100.000000Z#000000#000#000000", std::chrono::minutes(5)).empty());
+}
