@@ -23,4 +23,5 @@ cmake --build build-asan -j"$jobs" --target unit_tests abi_unit_tests audit_cli_
 echo "== unit, ABI and connector tests under sanitizers"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure -j"$jobs" -R '^(unit|abi|connectors$)' --timeout 600
+bash tests/run-tsan.sh
 echo "== all tests passed"
