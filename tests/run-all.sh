@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # run-all.sh — the whole test suite, as CI runs it (.ci/run calls this):
 # installs the Debian packages, builds in build/ (RelWithDebInfo) and in
-# build-asan/ (AddressSanitizer + UBSan), and runs CTest in both. Every
-# server a test needs (slapd) is started by the tests themselves on free
+# build-asan/ (AddressSanitizer + UBSan) and runs CTest in both, then the
+# ThreadSanitizer stage (tests/run-tsan.sh, build-tsan/) and a bounded
+# libFuzzer run of every parser (tests/run-fuzz.sh, build-fuzz/, clang);
+# docs/testing.md. Every server a test needs (slapd) is started by the tests themselves on free
 # loopback ports in temporary directories and stopped by process id.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,4 +26,5 @@ echo "== unit, ABI and connector tests under sanitizers"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure -j"$jobs" -R '^(unit|abi|connectors$)' --timeout 600
 bash tests/run-fuzz.sh
+bash tests/run-tsan.sh
 echo "== all tests passed"
