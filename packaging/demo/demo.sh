@@ -51,9 +51,11 @@ start_sim finance webhook_sim.py '{"secret": "demo-finance-key"}'
 (umask 077; printf demo-secret >"$work/sim/graph.secret"; printf demo-scim-token >"$work/sim/scim.token"
  printf demo-finance-key >"$work/sim/finance.key")
 
-# The shipped example config, with its state under the demo's temp dir, and
-# Microsoft 365 and GitHub moved from the local inventory to their vendors.
+# The shipped example config (dry_run) in enforce mode, with its state under
+# the demo's temp dir, and Microsoft 365 and GitHub moved from the local
+# inventory to their vendors.
 sed -e "s#^state_dir = .*#state_dir = \"$work/state\"#" \
+    -e 's/^mode = .*/mode = "enforce"/' \
     -e '/^id = "m365"/,/^connector/ s/^connector = .*/connector = "graph"/' \
     -e '/^id = "github"/,/^connector/ s/^connector = .*/connector = "github_scim"/' \
     packaging/config/reclaim.toml > "$work/reclaim.toml"

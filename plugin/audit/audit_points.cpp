@@ -82,4 +82,16 @@ void record_config_load(sqlite::database &db, const config &cfg) {
                {"policy", {{"config_sha256", cfg.sha256}}}, {"data", {{"path", cfg.path.string()}}}});
 }
 
+void record_promotion(sqlite::database &db, const config &cfg, const std::string &actor, const plan_row &dry_plan,
+                      int64_t new_plan, const std::string &outcome) {
+  if (!cfg.audit.enabled) return;
+  json body = {{"type", "plan_promoted"}, {"actor", actor}, {"subject_id", dry_plan.subject_id},
+               {"ids", {{"event", dry_plan.event_seq}, {"plan", new_plan > 0 ? new_plan : dry_plan.id}}},
+               {"outcome", outcome}, {"policy", {{"config_sha256", cfg.sha256}}},
+               {"data", {{"supersedes_plan", dry_plan.id}, {"mode", "enforce"}, {"kind", dry_plan.kind},
+                         {"from", dry_plan.from_state}, {"to", dry_plan.to_state}}}};
+  create_outbox(db);
+  enqueue(db, std::move(body));
+}
+
 } // namespace reclaim::audit

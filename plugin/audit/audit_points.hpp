@@ -26,5 +26,9 @@ void record_outcome(sqlite::database &db, const config &cfg, const action_row &a
 void record_decision(sqlite::database &db, const config &cfg, const std::string &type, const std::string &actor,
                      const std::string &subject_id, int64_t plan_id, const std::string &reason);
 void record_config_load(sqlite::database &db, const config &cfg);
+// plan_promoted: a dry-run plan re-planned in enforce mode (`reclaimctl plans
+// enforce`); new_plan 0 when nothing was left to plan.
+void record_promotion(sqlite::database &db, const config &cfg, const std::string &actor, const plan_row &dry_plan,
+                      int64_t new_plan, const std::string &outcome);
 
 } // namespace reclaim::audit

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 
 namespace {
@@ -56,6 +57,87 @@ void print_events(const std::vector<reclaim::event_record> &events, bool as_json
   }
 }
 
+// The engine records the config it loaded as the audit log's config_loaded
+// record (at every start); the newest one is near the end of the log, so
+// the file is read backwards in blocks until one is found.
+std::optional<json> last_config_loaded(const std::filesystem::path &log) {
+  std::ifstream in(log, std::ios::binary);
+  if (!in) return std::nullopt;
+  in.seekg(0, std::ios::end);
+  auto end = static_cast<int64_t>(in.tellg());
+  std::string tail; // the bytes after `end`, starting at a line start (or the file's start)
+  constexpr int64_t block = 1 << 20;
+  while (end > 0 || !tail.empty()) {
+    const int64_t start = std::max<int64_t>(0, end - block);
+    std::string chunk(static_cast<size_t>(end - start), '\0');
+    in.seekg(start);
+    in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+    std::string text = chunk + tail;
+    size_t first = 0;
+    if (start > 0) { // the first line may be cut: keep it for the next block
+      first = text.find('\n');
+      if (first == std::string::npos) {
+        tail = std::move(text);
+        end = start;
+        continue;
+      }
+      ++first;
+    }
+    size_t stop = text.size();
+    while (stop > first) {
+      size_t line = text.rfind('\n', stop - 1);
+      line = line == std::string::npos || line < first ? first : line + 1;
+      const std::string_view l(text.data() + line, stop - line);
+      if (l.find("\"config_loaded\"") != std::string_view::npos) {
+        auto j = json::parse(l, nullptr, false);
+        if (!j.is_discarded() && j.value("type", "") == "config_loaded") return j;
+      }
+      stop = line > first ? line - 1 : first;
+    }
+    tail = text.substr(0, first);
+    end = start;
+    if (start == 0) break;
+  }
+  return std::nullopt;
+}
+
+int config_show(const reclaim::config &cfg, bool as_json) {
+  const auto changed = reclaim::config_changed_on_disk(cfg);
+  const auto on_disk = changed ? *changed : cfg.sha256;
+  std::optional<json> loaded;
+  if (cfg.audit.enabled) loaded = last_config_loaded(cfg.audit.path);
+  const std::string engine_sha =
+      loaded ? loaded->value("policy", json::object()).value("config_sha256", "") : "";
+  const std::string engine_time = loaded ? loaded->value("time", "") : "";
+  const char *mode = cfg.policy.dry_run ? "dry_run" : "enforce";
+  if (as_json) {
+    std::cout << json{{"path", cfg.path.string()},
+                      {"sha256_on_disk", on_disk},
+                      {"mode_on_disk", mode},
+                      {"in_process", cfg.policy.scheduler.in_process},
+                      {"engine_sha256", engine_sha.empty() ? json(nullptr) : json(engine_sha)},
+                      {"engine_loaded", engine_time.empty() ? json(nullptr) : json(engine_time)},
+                      {"matches", !engine_sha.empty() && engine_sha == on_disk}}
+                     .dump(2)
+              << '\n';
+    return 0;
+  }
+  std::cout << fmt::format("file:            {}\n", cfg.path.string());
+  std::cout << fmt::format("sha256 on disk:  {}\n", on_disk);
+  std::cout << fmt::format("mode on disk:    {}; [scheduler] in_process = {}\n", mode, cfg.policy.scheduler.in_process);
+  if (!cfg.audit.enabled) {
+    std::cout << "engine loaded:   unknown (the engine records it in the audit log, and [audit] is off)\n";
+  } else if (engine_sha.empty()) {
+    std::cout << fmt::format("engine loaded:   unknown (no config_loaded record in {})\n", cfg.audit.path.string());
+  } else {
+    std::cout << fmt::format("engine loaded:   {} (at {}, config_loaded in the audit log)\n", engine_sha, engine_time);
+    if (engine_sha != on_disk)
+      std::cout << "the file differs from what the engine last loaded: the engine reads its config only at start; "
+                   "restart the directory server to apply it\n";
+  }
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -80,6 +162,10 @@ int main(int argc, char **argv) {
   auto *config_cmd = app.add_subcommand("config", "configuration");
   config_cmd->require_subcommand(1);
   auto *check = config_cmd->add_subcommand("check", "load and validate the config, then exit");
+  auto *show = config_cmd->add_subcommand(
+      "show", "the file's SHA-256 and mode beside the SHA-256 of the config the engine last loaded");
+  bool show_json = false;
+  show->add_flag("--json", show_json, "print JSON");
 
   reclaim::ctl::policy_args policy;
   reclaim::ctl::add_policy_commands(app, policy);
@@ -98,9 +184,11 @@ int main(int argc, char **argv) {
     const auto path = reclaim::resolve_config_path(config_path.c_str());
     const auto cfg = reclaim::load_config(path);
     if (check->parsed()) {
-      std::cout << fmt::format("{}: ok (sha256 {})\n", path.string(), cfg.sha256);
+      std::cout << fmt::format("{}: ok (sha256 {}, mode {})\n", path.string(), cfg.sha256,
+                               cfg.policy.dry_run ? "dry_run" : "enforce");
       return 0;
     }
+    if (show->parsed()) return config_show(cfg, show_json);
     if (list->parsed()) {
       reclaim::event_filter f;
       if (!subject.empty()) f.subject_id = subject;

@@ -1,8 +1,9 @@
 // reclaimctl_policy.cpp — the policy commands of reclaimctl: plans and
-// actions, approve/reject (two-person rule), legal holds, extensions, the
-// dry preview `plan`, `dispatch` (plan and run what is due, once) and the
-// local inventory. Each command opens the state store itself; nothing here
-// needs the directory server to be running.
+// actions, approve/reject (two-person rule), `plans enforce` (re-plan dry-run
+// plans after the switch to enforce), legal holds, extensions, the dry
+// preview `plan`, `dispatch` (plan and run what is due, once; with --at a
+// preview unless --execute) and the local inventory. Each command opens the
+// state store itself; nothing here needs the directory server to be running.
 #include "cli/reclaimctl_policy.hpp"
 
 #include "audit/audit_points.hpp"
@@ -71,6 +72,70 @@ state parse_state_arg(const std::string &text, const char *what) {
   return *s;
 }
 
+// `dispatch --at T` without --execute: the pending actions that would be
+// claimed at T, in the scheduler's order, with what would make one wait.
+// Read only: nothing is planned, claimed or recorded.
+void preview_dispatch(const config &cfg, time_point at, size_t max, bool as_json) {
+  journal j(cfg.journal_path(), sqlite::durability::full);
+  plan_store store(j.db());
+  int64_t unplanned = 0;
+  {
+    auto &st = j.db().cached("SELECT count(*) FROM events WHERE seq > ?1");
+    st.bind(1, store.planned_upto());
+    if (st.step()) unplanned = st.integer(0);
+    st.reset();
+  }
+  json out = json::array();
+  for (const auto &a : store.due_actions(at, max)) {
+    std::string waits;
+    if (touches_data(a.kind))
+      if (const auto h = store.hold(a.subject_id)) waits = fmt::format("legal hold ({})", h->reason);
+    if (const auto ext = store.active_extension(a.subject_id, a.app, at))
+      waits = fmt::format("extended until {}", format_utc(ext->expires));
+    const auto who = store.plan_subject(a.plan_id).first;
+    out.push_back({{"id", a.id}, {"plan_id", a.plan_id}, {"action", action_kind_name(a.kind)}, {"app", a.app},
+                   {"subject_id", a.subject_id}, {"subject_name", who}, {"due", format_utc(a.due)},
+                   {"would", waits.empty() ? "run" : "wait: " + waits}});
+  }
+  if (as_json) return print_json({{"at", format_utc(at)}, {"preview", true}, {"unplanned_events", unplanned},
+                                  {"actions", out}});
+  std::cout << fmt::format("preview at {}: {} actions due (nothing was changed; --execute runs them)\n",
+                           format_utc(at), out.size());
+  std::cout << fmt::format("{:>5} {:>5}  {:<20} {:<12} {:<40} {:<24} {}\n", "ID", "PLAN", "ACTION", "APP", "SUBJECT",
+                           "DUE (UTC)", "WOULD");
+  for (const auto &r : out)
+    std::cout << fmt::format("{:>5} {:>5}  {:<20} {:<12} {:<40} {:<24} {}\n", r["id"].get<int64_t>(),
+                             r["plan_id"].get<int64_t>(), r["action"].get<std::string>(), r["app"].get<std::string>(),
+                             r["subject_name"].get<std::string>().empty() ? r["subject_id"].get<std::string>()
+                                                                          : r["subject_name"].get<std::string>(),
+                             r["due"].get<std::string>(), r["would"].get<std::string>());
+  if (unplanned > 0)
+    std::cout << fmt::format("({} journalled events are not planned yet; the engine plans them as they arrive)\n",
+                             unplanned);
+}
+
+void print_promotions(const std::vector<promotion> &done, time_point since, bool as_json) {
+  json out = json::array();
+  size_t replanned = 0, held = 0;
+  for (const auto &p : done) {
+    out.push_back({{"dry_run_plan", p.dry_plan.id}, {"event_seq", p.dry_plan.event_seq},
+                   {"subject_id", p.dry_plan.subject_id}, {"subject_name", p.dry_plan.subject_name},
+                   {"transition", fmt::format("{} -> {}", p.dry_plan.from_state, p.dry_plan.to_state)},
+                   {"new_plan", p.new_plan}, {"outcome", p.outcome}, {"actions", p.actions}});
+    if (p.new_plan > 0) ++replanned;
+    if (p.outcome == "held" || p.outcome == "awaiting_approval") ++held;
+  }
+  if (as_json) return print_json(out);
+  std::cout << fmt::format("{} dry-run plans since {}: {} re-planned in enforce mode ({} held for approval)\n",
+                           done.size(), format_utc(since), replanned, held);
+  for (const auto &r : out)
+    std::cout << fmt::format("  plan {} ({}, {}) -> {}: {}\n", r["dry_run_plan"].get<int64_t>(),
+                             r["subject_name"].get<std::string>(), r["transition"].get<std::string>(),
+                             r["new_plan"].get<int64_t>() > 0 ? fmt::format("plan {}", r["new_plan"].get<int64_t>())
+                                                              : std::string("no new plan"),
+                             r["outcome"].get<std::string>());
+}
+
 struct store_handle {
   explicit store_handle(const config &cfg) : j(cfg.journal_path(), sqlite::durability::full), p(cfg, j, log) {}
   logger log;
@@ -87,6 +152,13 @@ void add_policy_commands(CLI::App &app, policy_args &a) {
   a.plans_list->add_option("--status", a.status, "only plans in this status (held, awaiting_approval, active, …)");
   a.plans_list->add_option("--subject", a.subject, "only this subject id");
   a.plans_list->add_flag("--json", a.as_json, "print JSON");
+
+  a.plans_enforce = plans->add_subcommand(
+      "enforce", "after switching [engine] mode to enforce: re-plan the dry-run plans made since a time, "
+                 "through the guard (held for approval when they exceed it)");
+  a.plans_enforce->add_option("--since", a.since, "dry-run plans made at or after this time (UTC)")->required();
+  a.plans_enforce->add_option("--as", a.actor, "who requests it (default: $SUDO_USER or $USER)");
+  a.plans_enforce->add_flag("--json", a.as_json, "print JSON");
 
   auto *actions = app.add_subcommand("actions", "scheduled actions");
   actions->require_subcommand(1);
@@ -136,9 +208,14 @@ void add_policy_commands(CLI::App &app, policy_args &a) {
   a.preview->add_option("--attr", a.attrs, "attribute=value (repeatable), for rule filters and roles");
   a.preview->add_flag("--json", a.as_json, "print JSON");
 
-  a.dispatch = app.add_subcommand("dispatch", "plan journalled events and run the actions due, then exit");
-  a.dispatch->add_option("--at", a.until, "act as if the time were this (UTC); default now");
-  a.dispatch->add_option("--max", a.max, "run at most N actions");
+  a.dispatch = app.add_subcommand(
+      "dispatch", "plan journalled events and run the actions due now, then exit (only with [scheduler] "
+                  "in_process = false); --at TIME previews what would run then");
+  a.dispatch->add_option("--at", a.until, "preview what would be due at this time (UTC); changes nothing");
+  a.dispatch->add_flag("--execute", a.execute,
+                       "with --at: run what is due at that time now (in_process = false only)");
+  a.dispatch->add_option("--max", a.max, "run (or list) at most N actions");
+  a.dispatch->add_flag("--json", a.as_json, "with a preview: print JSON");
 
   auto *inv = app.add_subcommand("inventory", "the local licence inventory");
   inv->require_subcommand(1);
@@ -177,6 +254,11 @@ bool run_policy_command(const config &cfg, policy_args &a) {
                                  fmt::format("{} -> {}", p.from_state, p.to_state), p.status, p.monthly_cost,
                                  p.reason);
     }
+  } else if (a.plans_enforce->parsed()) {
+    const auto since = parse_time_arg(a.since, "--since");
+    store_handle h(cfg);
+    const auto done = h.p.promote_dry_run(since, a.actor);
+    print_promotions(done, since, a.as_json);
   } else if (a.actions_list->parsed()) {
     store_handle h(cfg);
     print_actions(h.p.store().actions(a.status, a.subject, a.plan_id), a.as_json);
@@ -248,6 +330,17 @@ bool run_policy_command(const config &cfg, policy_args &a) {
     }
     print_actions(rows, a.as_json);
   } else if (a.dispatch->parsed()) {
+    if (!a.until.empty() && !a.execute) {
+      preview_dispatch(cfg, parse_time_arg(a.until, "--at"), a.max > 0 ? static_cast<size_t>(a.max) : SIZE_MAX,
+                       a.as_json);
+      return true;
+    }
+    if (cfg.policy.scheduler.in_process)
+      throw usage_error(fmt::format(
+          "refused: {} has [scheduler] in_process = true: the engine inside the directory server dispatches, "
+          "and a second dispatcher would act on a config the engine may not have loaded. Preview with "
+          "`reclaimctl dispatch --at TIME`; to dispatch from reclaimctl, set in_process = false and restart",
+          cfg.path.string()));
     const auto at = parse_time_arg(a.until, "--at");
     set_fixed_now(at);
     logger log(

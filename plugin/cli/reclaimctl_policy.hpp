@@ -23,14 +23,15 @@ public:
 };
 
 struct policy_args {
-  CLI::App *plans_list{}, *actions_list{}, *approve{}, *reject{}, *exc_add{}, *exc_list{}, *exc_remove{},
+  CLI::App *plans_list{}, *plans_enforce{}, *actions_list{}, *approve{}, *reject{}, *exc_add{}, *exc_list{}, *exc_remove{},
       *hold_add{}, *hold_remove{}, *hold_list{}, *preview{}, *dispatch{}, *inv_assign{}, *inv_grant{},
       *inv_list{};
-  std::string status, subject, actor, reason, app, sku, until, from, to;
+  std::string status, subject, actor, reason, app, sku, until, from, to, since;
   std::vector<std::string> attrs;
   int64_t plan_id = 0;
   int64_t max = 0;
   bool as_json = false;
+  bool execute = false; // dispatch --execute
 };
 
 void add_policy_commands(CLI::App &app, policy_args &a);

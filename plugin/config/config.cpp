@@ -247,4 +247,22 @@ config load_config(const std::filesystem::path &path) {
   return cfg;
 }
 
+std::optional<std::string> config_changed_on_disk(const config &cfg) noexcept {
+  try {
+    std::ifstream in(cfg.path, std::ios::binary);
+    if (!in) return fmt::format("unreadable: {}", std::strerror(errno));
+    std::stringstream buf;
+    buf << in.rdbuf();
+    auto sha = sha256_hex(buf.str());
+    if (sha == cfg.sha256) return std::nullopt;
+    return sha;
+  } catch (const std::exception &e) {
+    try {
+      return fmt::format("unreadable: {}", e.what());
+    } catch (...) {
+      return std::nullopt;
+    }
+  }
+}
+
 } // namespace reclaim

@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -61,5 +62,11 @@ void check_file_mode(const std::filesystem::path &path, bool secret);
 
 // Loads and validates; throws config_error / permission_error.
 config load_config(const std::filesystem::path &path);
+
+// The engine applies its config at start only. nullopt while cfg.path still
+// holds the bytes cfg was loaded from; else the file's SHA-256 (hex), or
+// "unreadable: <reason>" when it cannot be read. Never throws; reads the
+// file once (meant for about once a minute, not per event).
+std::optional<std::string> config_changed_on_disk(const config &cfg) noexcept;
 
 } // namespace reclaim

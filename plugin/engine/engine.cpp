@@ -74,8 +74,10 @@ engine::engine(const open_options &o)
     stop_threads();
     throw;
   }
-  log_.log(log_level::info, "engine started: config {} (sha256 {}), journal {}",
-           cfg_.path.string(), cfg_.sha256, cfg_.journal_path().string());
+  log_.log(log_level::info, "engine started in {} mode{}: config {} (sha256 {}), journal {}",
+           cfg_.policy.dry_run ? "dry_run" : "enforce",
+           cfg_.policy.dry_run ? " (plans are recorded, no connector is called)" : "", cfg_.path.string(),
+           cfg_.sha256, cfg_.journal_path().string());
 }
 
 engine::~engine() {

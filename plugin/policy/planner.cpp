@@ -135,19 +135,20 @@ std::string planner::decide_status(const plan_row &p, const std::vector<action_r
   return "active|";
 }
 
-void planner::plan_reclaim(const event_record &ev, const plan_input &in, const std::string &key, state to,
-                           std::vector<planned_action> planned) {
+std::optional<int64_t> planner::plan_reclaim(const event_record &ev, const plan_input &in, const std::string &key,
+                                             state to, std::vector<planned_action> planned, bool count_departure,
+                                             const std::string &requested_by) {
   // An action already planned or done for this person and application
   // (a termination followed by a deletion, say) is not planned again.
   // Two matching rules (a general one and one with a `where`) may name the
   // same action: the first wins.
-  if (planned.empty()) return;
+  if (planned.empty()) return std::nullopt;
   std::vector<planned_action> fresh;
   fresh.reserve(planned.size());
   auto seen = store_.live_actions(in.subject_id);
   for (auto &p : planned)
     if (seen.insert(live_key(p.app, p.kind, p.target)).second) fresh.push_back(std::move(p));
-  if (fresh.empty()) return;
+  if (fresh.empty()) return std::nullopt;
   plan_row plan;
   plan.plan_key = key;
   plan.event_seq = ev.seq;
@@ -156,7 +157,7 @@ void planner::plan_reclaim(const event_record &ev, const plan_input &in, const s
   plan.from_state = state_name(ev.previous);
   plan.to_state = state_name(to);
   plan.kind = key.rfind("contract:", 0) == 0 ? "contract" : "reclaim";
-  plan.requested_by = ev.actor;
+  plan.requested_by = requested_by.empty() ? ev.actor : requested_by;
   plan.created = now();
   auto rows = to_rows(in.subject_id, std::move(fresh));
   const bool licences = std::any_of(rows.begin(), rows.end(), [](const action_row &a) {
@@ -169,7 +170,7 @@ void planner::plan_reclaim(const event_record &ev, const plan_input &in, const s
   // A contract plan is made when the end date is learnt, long before the
   // departure; it does not count towards the mass-revocation guard.
   const bool departure = is_departure(to) && plan.kind != "contract";
-  if (departure) store_.count_departure(plan.created);
+  if (departure && count_departure) store_.count_departure(plan.created);
   const auto decided = decide_status(plan, rows, departure);
   plan.status = decided.substr(0, decided.find('|'));
   plan.reason = decided.substr(decided.find('|') + 1);
@@ -181,12 +182,13 @@ void planner::plan_reclaim(const event_record &ev, const plan_input &in, const s
     if (dry && plan.status == "active") a.outcome = "dry run: computed, not executed";
   }
   const auto id = store_.insert_plan(plan, rows);
-  if (!id) return;
+  if (!id) return std::nullopt;
   audit::record_plan(journal_.db(), cfg_, *id, plan, rows);
   if (plan.status == "held")
     log_.log(log_level::error, "ALERT guard tripped: plan {} for {} held: {}", *id, ev.subject_name, plan.reason);
   log_.log(log_level::info, "plan {} ({}): {} {} -> {}: {} actions, {}", *id, plan.kind, ev.subject_name,
            plan.from_state, plan.to_state, rows.size(), plan.status);
+  return id;
 }
 
 void planner::plan_restore(const event_record &ev, const plan_input &in) {
@@ -273,6 +275,104 @@ void planner::plan_event(const event_record &ev) {
         log_.log(log_level::info, "{}: contract end removed; {} actions cancelled", ev.subject_name, n);
     }
   }
+}
+
+std::optional<std::string> planner::why_not_promote(const plan_row &p, const event_record &ev,
+                                                    const std::vector<planned_action> &planned) {
+  if (p.kind == "reclaim") {
+    // A later event that left the plan's state (a rehire, a return from
+    // leave) makes the plan stale; a termination followed by a deletion
+    // does not.
+    event_filter f;
+    f.subject_id = p.subject_id;
+    f.after_seq = ev.seq;
+    const auto later = journal_.events(f);
+    if (!later.empty()) {
+      const auto &last = later.back();
+      const auto to = parse_state(p.to_state);
+      const bool same = to && (last.current == *to || (is_departure(last.current) && is_departure(*to)));
+      if (!same)
+        return fmt::format("skipped: {} is {} since event {}", ev.subject_name, state_name(last.current), last.seq);
+    }
+  }
+  const bool enforced = std::any_of(planned.begin(), planned.end(), [&](const planned_action &a) {
+    const auto *app = find_app(a.app);
+    return app != nullptr && !app->dry_run;
+  });
+  if (!enforced) return std::string("skipped: every application it names is still dry_run = true");
+  return std::nullopt;
+}
+
+std::vector<promotion> planner::promote_dry_run(time_point since, const std::string &by) {
+  if (cfg_.policy.dry_run)
+    throw approval_error(fmt::format("{} still says mode = \"dry_run\": set [engine] mode = \"enforce\" first "
+                                     "(and restart the directory server, so its engine enforces too)",
+                                     cfg_.path.string()));
+  if (by.empty()) throw approval_error("a name is required (--as NAME)");
+  sqlite::transaction tx(journal_.db());
+  population_.reset();
+  struct replan {
+    size_t index;
+    event_record ev;
+    plan_input in;
+    state to;
+    std::vector<planned_action> actions;
+  };
+  std::vector<promotion> out;
+  std::vector<replan> work;
+  for (auto &p : store_.dry_run_plans_since(since)) {
+    promotion pr;
+    pr.dry_plan = std::move(p);
+    const auto &dp = pr.dry_plan;
+    event_filter f;
+    f.after_seq = dp.event_seq - 1;
+    f.limit = 1;
+    auto found = journal_.events(f);
+    if (found.empty() || found[0].seq != dp.event_seq) {
+      pr.outcome = fmt::format("skipped: event {} is no longer in the journal", dp.event_seq);
+      out.push_back(std::move(pr));
+      continue;
+    }
+    replan r{out.size(), std::move(found[0]), {}, state::none, {}};
+    r.in = plan_input_from(r.ev);
+    r.to = r.ev.current;
+    if (dp.kind == "contract") {
+      // Key contract:<subject>:<end, unix ms>, as plan_event makes it.
+      const auto colon = dp.plan_key.rfind(':');
+      r.in.from = r.ev.current == state::transferred ? state::active : r.ev.current;
+      r.in.to = r.to = state::contract_ended;
+      r.in.time = from_unix_ms(std::stoll(dp.plan_key.substr(colon + 1)));
+    }
+    r.actions = plan_actions(cfg_.policy, r.in);
+    if (auto why = why_not_promote(dp, r.ev, r.actions)) {
+      pr.outcome = *why;
+      out.push_back(std::move(pr));
+      continue;
+    }
+    out.push_back(std::move(pr));
+    work.push_back(std::move(r));
+  }
+  // One burst for the guard: every departure is counted before any plan
+  // is decided, so the whole promotion is judged by its size.
+  for (const auto &r : work)
+    if (is_departure(r.to) && out[r.index].dry_plan.kind != "contract") store_.count_departure(now());
+  for (auto &r : work) {
+    auto &pr = out[r.index];
+    store_.supersede_plan(pr.dry_plan.id, fmt::format("superseded: re-planned in enforce mode by {}", by));
+    const auto id = plan_reclaim(r.ev, r.in, pr.dry_plan.plan_key, r.to, std::move(r.actions), false, by);
+    if (!id) {
+      pr.outcome = "superseded: nothing left to plan (already planned or done elsewhere)";
+    } else {
+      pr.new_plan = *id;
+      pr.outcome = store_.plan(*id)->status;
+      pr.actions = store_.actions("", "", *id).size();
+    }
+    audit::record_promotion(journal_.db(), cfg_, by, pr.dry_plan, pr.new_plan, pr.outcome);
+  }
+  tx.commit();
+  log_.log(log_level::info, "{} dry-run plans since {} re-planned in enforce mode by {} ({} looked at)", work.size(),
+           format_utc(since), by, out.size());
+  return out;
 }
 
 std::vector<action_row> planner::preview(const std::string &subject, state from, state to,

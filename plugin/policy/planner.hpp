@@ -33,6 +33,14 @@ struct plan_later : std::runtime_error {
 };
 inline constexpr std::chrono::minutes in_flight_wait{5};
 
+// One dry-run plan that promote_dry_run looked at.
+struct promotion {
+  plan_row dry_plan;
+  int64_t new_plan = 0;    // 0: not re-planned (see outcome)
+  std::string outcome;     // the new plan's status, or "skipped: why"
+  size_t actions = 0;      // of the new plan
+};
+
 class planner {
 public:
   planner(const config &cfg, journal &j, const logger &log);
@@ -50,12 +58,25 @@ public:
   void approve(int64_t plan_id, const std::string &approver);
   void reject(int64_t plan_id, const std::string &by, const std::string &reason);
 
+  // Switching from dry_run to enforce: the dry-run plans made since a time
+  // that nothing executed are superseded and their events planned again
+  // under this (enforce) config, through the guard as one burst: all their
+  // departures are counted before any plan is decided. A plan whose person
+  // has moved on (rehired, back from leave) is skipped. The re-plans are
+  // requested by `by` (the two-person rule applies to them). Throws
+  // approval_error when this config is itself dry_run.
+  std::vector<promotion> promote_dry_run(time_point since, const std::string &by);
+
   plan_store &store() { return store_; }
 
 private:
   void plan_event(const event_record &ev);
-  void plan_reclaim(const event_record &ev, const plan_input &in, const std::string &key, state to,
-                    std::vector<planned_action> actions);
+  // count_departure false: the caller counted it already (promote_dry_run).
+  std::optional<int64_t> plan_reclaim(const event_record &ev, const plan_input &in, const std::string &key, state to,
+                                      std::vector<planned_action> actions, bool count_departure = true,
+                                      const std::string &requested_by = "");
+  std::optional<std::string> why_not_promote(const plan_row &p, const event_record &ev,
+                                             const std::vector<planned_action> &planned);
   void plan_restore(const event_record &ev, const plan_input &in);
   std::string decide_status(const plan_row &p, const std::vector<action_row> &actions, bool departure);
   std::vector<action_row> to_rows(const std::string &subject, std::vector<planned_action> &&planned);

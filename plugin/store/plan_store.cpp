@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cstdint>
 #include <stdexcept>
 
 namespace reclaim {
@@ -325,6 +326,39 @@ int64_t plan_store::population() {
   const int64_t n = st.step() ? st.integer(0) : 0;
   st.reset();
   return n;
+}
+
+std::vector<plan_row> plan_store::dry_run_plans_since(time_point since) {
+  auto st = db_.prepare(fmt::format(
+      "SELECT {} FROM plans WHERE dry_run = 1 AND created_ms >= ?1 AND kind IN ('reclaim','contract')"
+      " AND status IN ('active','held','awaiting_approval') AND NOT EXISTS (SELECT 1 FROM actions a"
+      " WHERE a.plan_id = plans.id AND a.status NOT IN ('dry_run','held','cancelled')) ORDER BY id",
+      plan_cols));
+  st.bind(1, to_unix_ms(since));
+  std::vector<plan_row> out;
+  while (st.step()) out.push_back(read_plan(st));
+  return out;
+}
+
+void plan_store::supersede_plan(int64_t id, const std::string &why) {
+  const int64_t t = to_unix_ms(now());
+  db_.cached("UPDATE plans SET status = 'superseded', plan_key = plan_key || '|superseded:' || id, reason = ?2,"
+             " decided_ms = ?3 WHERE id = ?1")
+      .bind(1, id).bind(2, why).bind(3, t).run();
+  db_.cached("UPDATE actions SET status = 'superseded', outcome = ?2, updated_ms = ?3"
+             " WHERE plan_id = ?1 AND status IN ('dry_run','held')")
+      .bind(1, id).bind(2, why).bind(3, t).run();
+}
+
+std::vector<action_row> plan_store::due_actions(time_point t, size_t limit) {
+  auto &st = db_.cached(fmt::format("SELECT {} FROM actions WHERE status = 'pending' AND due_ms <= ?1 AND next_ms <= ?1"
+                                    " ORDER BY due_ms, id LIMIT ?2",
+                                    action_cols));
+  st.bind(1, to_unix_ms(t)).bind(2, static_cast<int64_t>(std::min(limit, static_cast<size_t>(INT64_MAX))));
+  std::vector<action_row> out;
+  while (st.step()) out.push_back(read_action(st));
+  st.reset();
+  return out;
 }
 
 std::optional<action_row> plan_store::claim_due(time_point t) {

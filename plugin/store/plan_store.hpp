@@ -16,9 +16,10 @@
 namespace reclaim {
 
 // Plan statuses: active, held (guard), awaiting_approval, rejected,
-// cancelled, done. Action statuses: pending, held (its plan is held),
-// on_hold (legal hold), running, done, already_done, failed (permanent),
-// dead (retries exhausted), cancelled, dry_run.
+// cancelled, done, superseded (a dry-run plan re-planned in enforce mode).
+// Action statuses: pending, held (its plan is held), on_hold (legal hold),
+// running, done, already_done, failed (permanent), dead (retries
+// exhausted), cancelled, dry_run, superseded.
 struct plan_row {
   int64_t id = 0;
   std::string plan_key;
@@ -112,7 +113,16 @@ public:
   void count_departure(time_point at);
   int64_t population();
 
+  // Dry-run plans made since a time that nothing has executed: every action
+  // is dry_run, held or cancelled (reclaim and contract plans, still open).
+  std::vector<plan_row> dry_run_plans_since(time_point since);
+  // Retires a plan for a re-plan under the same key: its key gets the suffix
+  // "|superseded:<id>", it and its dry_run/held actions become superseded.
+  void supersede_plan(int64_t id, const std::string &why);
+
   // Scheduler queue.
+  // What claim_due would hand out at t, in its order, without claiming.
+  std::vector<action_row> due_actions(time_point t, size_t limit);
   std::optional<action_row> claim_due(time_point now);
   // Claims up to n more due actions of these applications (never notify
   // actions), for a connector that works in batches.

@@ -1136,6 +1136,137 @@ BOOST_AUTO_TEST_CASE(dry_run_records_plans_and_touches_nothing) {
 
 BOOST_AUTO_TEST_SUITE_END()
 
+// ===================================================================== 9
+// Modes as a first-time administrator meets them (issue 13): a dry run,
+// the switch to enforce (noticed by `config show`, applied by a restart),
+// `plans enforce` for what the dry run recorded, `dispatch --at` as a
+// preview, and dispatch refused while the engine dispatches in process.
+namespace {
+
+struct modes_env {
+  modes_env() {
+    env = std::make_unique<policy_env>("policy-modes", person_ldif("mode.ivan", dept("100")),
+                                       base_edits({{"mode = ", "mode = \"dry_run\""}}));
+  }
+  ~modes_env() { env.reset(); }
+  static std::unique_ptr<policy_env> env;
+};
+std::unique_ptr<policy_env> modes_env::env;
+
+json config_show(const policy_client &ctl) { return ctl.json({"config", "show"}); }
+
+std::vector<std::vector<std::string>> actions_table(const policy_client &ctl) {
+  return ctl.query("SELECT * FROM actions ORDER BY id");
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(modes, *boost::unit_test::fixture<modes_env>())
+
+BOOST_AUTO_TEST_CASE(dry_run_then_enforce_then_previews) {
+  auto &e = *modes_env::env;
+  auto &ctl = e.ctl();
+  BOOST_TEST(e.dir().slapd().plugin_log().find("engine started in dry_run mode") != std::string::npos,
+             e.dir().slapd().plugin_log());
+  const auto since = utc_from_now(-std::chrono::seconds(60));
+  const auto id = e.uuid("mode.ivan");
+  e.equip(id, all_four);
+  e.set("mode.ivan", "employeeType", "terminated");
+  const auto dry = e.wait_plan(id, "terminated");
+  BOOST_TEST(dry.value("dry_run", false) == true, show(dry));
+
+  // Still dry_run on disk: plans enforce is refused and changes nothing.
+  require_exit(ctl.run({"plans", "enforce", "--since", since}), 2, "plans enforce in dry_run", "dry_run");
+  BOOST_TEST(ctl.plans(id).size() == 1u);
+
+  // The engine's config and the file agree; then the file says enforce.
+  auto shown = config_show(ctl);
+  BOOST_TEST(shown.value("matches", false) == true, show(shown));
+  BOOST_TEST(shown.value("mode_on_disk", "") == "dry_run");
+  const auto dry_sha = shown.value("sha256_on_disk", "");
+  write_plugin_config(e.dir().config_path(), edited_config(e.dir().state_dir(), base_edits()),
+                      e.dir().state_dir());
+  shown = config_show(ctl);
+  BOOST_TEST(shown.value("matches", true) == false, show(shown));
+  BOOST_TEST(shown.value("engine_sha256", "") == dry_sha, show(shown));
+  BOOST_TEST(shown.value("sha256_on_disk", "") != dry_sha, show(shown));
+  const auto text = ctl.run({"config", "show"});
+  BOOST_TEST(text.out.find("restart") != std::string::npos, text.output());
+
+  e.dir().restart(true);
+  BOOST_TEST(e.dir().slapd().plugin_log().find("engine started in enforce mode") != std::string::npos,
+             e.dir().slapd().plugin_log());
+  shown = config_show(ctl);
+  BOOST_TEST(shown.value("matches", false) == true, show(shown));
+  // The restart planned nothing new: the dry-run plan is still all there is.
+  BOOST_TEST(ctl.plans(id).size() == 1u);
+
+  // plans enforce: the dry-run plan is superseded by an enforce plan.
+  const auto promoted = ctl.json({"plans", "enforce", "--since", since, "--as", "cn=ops"});
+  BOOST_TEST_REQUIRE(promoted.size() == 1u, show(promoted));
+  BOOST_TEST(promoted[0].value("outcome", "") == "active", show(promoted));
+  const auto new_plan = promoted[0].value("new_plan", std::int64_t{0});
+  BOOST_TEST_REQUIRE(new_plan > 0);
+  const auto plans = ctl.plans(id);
+  BOOST_TEST_REQUIRE(plans.size() == 2u, show(plans));
+  BOOST_TEST(plans[0].value("status", "") == "superseded", show(plans));
+  BOOST_TEST(plans[1].value("dry_run", true) == false, show(plans));
+  BOOST_TEST(status_of(e.actions(id, new_plan), "figma", "reclaim_licence") == "pending");
+  BOOST_TEST(ctl.json({"plans", "enforce", "--since", since}).empty(), "promoted twice");
+
+  // Due now runs (in_process = false: reclaimctl is the dispatcher).
+  BOOST_TEST(ctl.dispatch() > 0);
+  BOOST_TEST(licences(e.inventory(id)) == (std::set<std::string>{"figma/FIGMA_PRO", "sap/SAP_PRO"}),
+             show(licences(e.inventory(id))));
+
+  // A month ahead, without --execute: what would run, and nothing changes.
+  const auto table = actions_table(ctl);
+  const auto month = utc_in_days(31);
+  const auto preview = ctl.run({"dispatch", "--at", month});
+  BOOST_TEST(preview.exit_code == 0, preview.output());
+  BOOST_TEST(preview.out.find("preview") != std::string::npos, preview.output());
+  BOOST_TEST(preview.out.find("reclaim_licence") != std::string::npos, preview.output());
+  BOOST_TEST(preview.out.find("uid=mode.ivan") != std::string::npos, preview.output());
+  const auto listed = ctl.json({"dispatch", "--at", month});
+  // figma and sap reclaims (P30D), four transfer_ownership (P7D)
+  BOOST_TEST(listed.value("actions", json::array()).size() == 6u, show(listed));
+  BOOST_TEST(actions_table(ctl) == table, "dispatch --at (a preview) changed the actions table");
+  BOOST_TEST(licences(e.inventory(id)).count("figma/FIGMA_PRO") == 1u, show(e.inventory(id)));
+
+  // While the engine dispatches in process, reclaimctl does not.
+  const auto inproc = e.dir().dir() / "in-process.toml";
+  write_text_file(inproc, edited_config(e.dir().state_dir(), {{"mode = ", "mode = \"enforce\""}}));
+  for (const auto &args : std::vector<std::vector<std::string>>{{"dispatch", "--at", month, "--execute"},
+                                                                {"dispatch"}}) {
+    const auto r = run_process([&] {
+      std::vector<std::string> argv = {reclaimctl_path().string(), "--config", inproc.string()};
+      argv.insert(argv.end(), args.begin(), args.end());
+      return argv;
+    }());
+    require_exit(r, 2, "dispatch with in_process = true", "in_process = true");
+  }
+  BOOST_TEST(actions_table(ctl) == table, "a refused dispatch changed the actions table");
+
+  // --execute with in_process = false acts at that time.
+  BOOST_TEST(ctl.dispatch(month) == 6);
+  BOOST_TEST(licences(e.inventory(id)).empty(), show(e.inventory(id)));
+
+  // The promotion is evidence.
+  json records;
+  for (int i = 0; i < 50; ++i) {
+    records = ctl.json({"audit", "show"});
+    if (std::any_of(records.begin(), records.end(),
+                    [](const json &r) { return r.value("type", "") == "plan_promoted"; }))
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  BOOST_TEST(std::any_of(records.begin(), records.end(),
+                         [](const json &r) { return r.value("type", "") == "plan_promoted"; }),
+             "no plan_promoted audit record");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
 // ============================================================ bad config
 namespace {
 

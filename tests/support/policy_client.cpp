@@ -76,7 +76,8 @@ nlohmann::json policy_client::inventory(const std::string &subject) const {
 
 std::vector<std::string> policy_client::dispatch_argv(const std::string &at, int max) const {
   std::vector<std::string> argv = {reclaimctl_.string(), "--config", config_.string(), "dispatch"};
-  if (!at.empty()) argv.insert(argv.end(), {"--at", at});
+  // --at alone is a preview; these tests act at that time (in_process = false).
+  if (!at.empty()) argv.insert(argv.end(), {"--at", at, "--execute"});
   if (max > 0) argv.insert(argv.end(), {"--max", std::to_string(max)});
   return argv;
 }

@@ -38,7 +38,7 @@ public:
                          std::int64_t plan = 0) const;
   nlohmann::json inventory(const std::string &subject = {}) const;
 
-  // `dispatch [--at at] [--max max]`; throws when it exits non-zero.
+  // `dispatch [--at at --execute] [--max max]`; throws when it exits non-zero.
   // Returns how many actions it ran (parsed from "ran N actions").
   int dispatch(const std::string &at = {}, int max = 0) const;
   std::vector<std::string> dispatch_argv(const std::string &at = {}, int max = 0) const;

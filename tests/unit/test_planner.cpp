@@ -837,4 +837,114 @@ BOOST_AUTO_TEST_CASE(onboarding_contractors_does_not_trip_the_guard) {
   BOOST_TEST(!w.logs.contains("ALERT"));
 }
 
+// Switching a site from dry_run to enforce: the terminations recorded in
+// the dry run are re-planned under the enforce config (same keys, due times
+// from the events), the dry-run plans are superseded, a person who moved on
+// is skipped, and a second run finds nothing more.
+BOOST_AUTO_TEST_CASE(plans_enforce_replans_dry_run_plans_once) {
+  options dry;
+  dry.mode = "dry_run";
+  world w(dry);
+  w.event("u1", state::active, state::terminated, R"({"departmentNumber":["100"]})");
+  w.event("u2", state::active, state::leave);
+  w.event("u3", state::active, state::terminated);
+  w.p->plan_pending();
+  set_now("2027-01-12T09:00:00Z");
+  w.event("u3", state::terminated, state::reactivated); // rehired during the dry run
+  w.p->plan_pending();
+  BOOST_TEST_REQUIRE(w.plans().size() == 3u);
+  // Still dry_run: refused, nothing changed.
+  BOOST_CHECK_THROW(w.p->promote_dry_run(at("2027-01-01T00:00:00Z"), "admin"), reclaim::approval_error);
+  BOOST_TEST(statuses(w.actions()) == "dry_run=50");
+
+  set_now("2027-01-20T10:00:00Z");
+  options enforce = dry;
+  enforce.mode = "enforce";
+  const auto cfg = w.load(enforce);
+  reclaim::planner enforcing(cfg, *w.j, w.log);
+  const auto done = enforcing.promote_dry_run(at("2027-01-01T00:00:00Z"), "admin");
+  BOOST_TEST_REQUIRE(done.size() == 3u);
+  const auto old_plans = w.plans();
+  BOOST_TEST_REQUIRE(old_plans.size() == 5u);
+  // u1 and u2 re-planned; u3 skipped.
+  BOOST_TEST(done[0].new_plan == old_plans[3].id);
+  BOOST_TEST(done[0].outcome == "active");
+  BOOST_TEST(done[1].new_plan == old_plans[4].id);
+  BOOST_TEST(done[2].new_plan == 0);
+  BOOST_TEST(done[2].outcome.find("skipped: uid=u3") == 0, done[2].outcome);
+  BOOST_TEST(old_plans[0].status == "superseded");
+  BOOST_TEST(old_plans[0].plan_key == fmt::format("event:1|superseded:{}", old_plans[0].id));
+  BOOST_TEST(statuses(w.actions(old_plans[0].id)) == "superseded=20");
+  BOOST_TEST(old_plans[2].status == "active"); // u3's dry run stays as it was
+  BOOST_TEST(statuses(w.actions(old_plans[2].id)) == "dry_run=20");
+  const auto &u1 = old_plans[3];
+  BOOST_TEST(u1.plan_key == "event:1");
+  BOOST_TEST(u1.subject_id == "u1");
+  BOOST_TEST(!u1.dry_run);
+  BOOST_TEST(u1.requested_by == "admin"); // so "admin" cannot approve it
+  BOOST_TEST(statuses(w.actions(u1.id)) == "pending=20");
+  for (const auto &a : w.actions(u1.id)) {
+    // Due times count from the termination, not from the promotion.
+    if (a.app == "figma" && a.kind == action_kind::reclaim_licence)
+      BOOST_TEST(reclaim::format_utc(a.due) == "2027-02-09T10:00:00.000Z");
+    if (a.app == "m365" && a.kind == action_kind::revoke_access)
+      BOOST_TEST(reclaim::format_utc(a.due) == "2027-01-10T10:00:00.000Z");
+  }
+  // Due now: all of the 30 pending but the standard tier's 30-day reclaims
+  // (figma, sap) and the leave's 90-day ones (5).
+  BOOST_TEST(w.p->store().due_actions(reclaim::now(), SIZE_MAX).size() == 30u - 2u - 5u);
+  // Nothing more to promote; the first run's plans are no candidates.
+  BOOST_TEST(enforcing.promote_dry_run(at("2027-01-01T00:00:00Z"), "admin").size() == 1u); // u3, skipped again
+  BOOST_TEST(w.plans().size() == 5u);
+  // Only plans made since --since.
+  BOOST_TEST(enforcing.promote_dry_run(at("2027-01-11T00:00:00Z"), "admin").empty());
+}
+
+// A promotion is one burst for the guard: more departures than it allows
+// hold every re-plan (not only those past the limit) until a second person
+// approves.
+BOOST_AUTO_TEST_CASE(plans_enforce_goes_through_the_guard_as_one_burst) {
+  options dry;
+  dry.mode = "dry_run";
+  dry.rules = small_leavers_rule;
+  dry.guard = "window = \"PT1H\"\nmax_events = 2\n";
+  world w(dry);
+  w.people(20);
+  for (int i = 0; i < 3; ++i) {
+    set_now(fmt::format("2027-01-1{}T10:00:00Z", i).c_str()); // a day apart: the dry run trips nothing
+    w.event(fmt::format("p{}", i), state::active, state::terminated);
+    w.p->plan_pending();
+  }
+  for (const auto &p : w.plans()) BOOST_TEST_REQUIRE(p.status == "active");
+  set_now("2027-01-20T10:00:00Z");
+  options enforce = dry;
+  enforce.mode = "enforce";
+  const auto cfg = w.load(enforce);
+  reclaim::planner enforcing(cfg, *w.j, w.log);
+  const auto done = enforcing.promote_dry_run(at("2027-01-01T00:00:00Z"), "admin");
+  BOOST_TEST_REQUIRE(done.size() == 3u);
+  for (const auto &d : done) {
+    BOOST_TEST(d.outcome == "held", d.dry_plan.subject_id);
+    BOOST_TEST(statuses(w.actions(d.new_plan)) == "held=1");
+  }
+  BOOST_TEST(w.p->store().due_actions(at("2030-01-01T00:00:00Z"), SIZE_MAX).empty());
+  BOOST_CHECK_THROW(enforcing.approve(done[0].new_plan, "admin"), reclaim::approval_error);
+  enforcing.approve(done[0].new_plan, "cn=Bob,dc=example,dc=com");
+  BOOST_TEST(statuses(w.actions(done[0].new_plan)) == "pending=1");
+  // Two promoted within the limit pass.
+  options dry2 = dry;
+  world w2(dry2);
+  w2.people(20);
+  for (int i = 0; i < 2; ++i) {
+    set_now(fmt::format("2027-01-1{}T10:00:00Z", i).c_str());
+    w2.event(fmt::format("p{}", i), state::active, state::terminated);
+    w2.p->plan_pending();
+  }
+  set_now("2027-01-20T10:00:00Z");
+  const auto cfg2 = w2.load(enforce);
+  reclaim::planner enforcing2(cfg2, *w2.j, w2.log);
+  for (const auto &d : enforcing2.promote_dry_run(at("2027-01-01T00:00:00Z"), "admin"))
+    BOOST_TEST(d.outcome == "active");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
