@@ -139,9 +139,9 @@ echo
 echo "== reclaimctl actions list (run inside slapd by the engine's workers)"
 reclaimctl actions list | awk 'NR == 1 || $5 != "already_done"'
 echo
-echo "== a month later: reclaimctl dispatch --at $(date -u -d '+31 days' +%Y-%m-%dT%H:%M:%SZ)"
-reclaimctl dispatch --at "$(date -u -d '+31 days' +%Y-%m-%dT%H:%M:%SZ)"
-echo "   licences left in the inventory: $(reclaimctl inventory list | grep -c licence)"
+echo "== what a month later brings (a preview: nothing runs early): reclaimctl dispatch --at $(date -u -d '+31 days' +%Y-%m-%dT%H:%M:%SZ)"
+reclaimctl dispatch --at "$(date -u -d '+31 days' +%Y-%m-%dT%H:%M:%SZ)" | sed 's/^/   /'
+echo "   licences in the inventory today: $(reclaimctl inventory list | grep -c licence)"
 echo
 echo "== what the vendors saw (simulator state)"
 sim_state "$graph_url" | python3 -c 'import json,sys

@@ -267,6 +267,7 @@ void engine::planner_loop() {
       } else {
         if (p->plan_pending([this] { return stopping(); }) > 0) kick_workers();
         tend_wal(j->db());
+        watch_config();
       }
     } catch (const std::exception &e) {
       const auto n = thread_failures_.fetch_add(1, std::memory_order_relaxed) + 1;
@@ -283,6 +284,21 @@ void engine::planner_loop() {
 }
 
 void engine::kick_workers() { dispatch_cv_.notify_all(); }
+
+// Once a minute on the planner's thread: the engine applies its config only
+// at start, so an edited file is said once per new content.
+void engine::watch_config() {
+  const auto t = std::chrono::steady_clock::now();
+  if (t - config_checked_ < std::chrono::minutes(1)) return;
+  config_checked_ = t;
+  const auto on_disk = config_changed_on_disk(cfg_);
+  if (!on_disk || *on_disk == config_said_) return;
+  config_said_ = *on_disk;
+  log_.log(log_level::warning,
+           "config {} changed on disk (sha256 {}, loaded {}): the engine applies its config only at start; restart "
+           "the directory server to apply it (reclaimctl config show)",
+           cfg_.path.string(), *on_disk, cfg_.sha256);
+}
 
 // Every 5 s on the planner's thread: a WAL past 64 MiB is checkpointed and
 // truncated when no reader holds an older snapshot (never waiting for one),

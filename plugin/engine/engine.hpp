@@ -87,6 +87,7 @@ private:
   sqlite::store_error corrupt_store(std::string_view detail) const;
   void say_store_lost() noexcept;
   void tend_wal(sqlite::database &db);
+  void watch_config();
   void writer_loop();
   void open_audit(bool say_if_locked);
   void planner_loop();
@@ -157,6 +158,8 @@ private:
   std::optional<std::chrono::steady_clock::time_point> lost_said_;
   std::atomic<uint64_t> wal_bytes_{0};
   std::chrono::steady_clock::time_point wal_checked_{}; // planner thread only
+  std::chrono::steady_clock::time_point config_checked_{std::chrono::steady_clock::now()}; // planner thread only
+  std::string config_said_;                                                                // planner thread only
 };
 
 // The journal queue holds at most [engine] queue_limit_bytes (approximately;

@@ -36,6 +36,7 @@ std::string e2e_config(const fs::path &state_dir, const fs::path &keys, simulato
                        simulator &scim, simulator &hook) {
   auto text = example_config(state_dir);
   replace_once(text, "in_process = true", "in_process = false");
+  replace_once(text, "mode = \"dry_run\"", "mode = \"enforce\""); // the example ships in dry run
   replace_once(text, "tier = \"critical\"\nconnector = \"local\"", "tier = \"critical\"\nconnector = \"graph\"");
   replace_once(text, "tier = \"critical\"\nconnector = \"local\"", "tier = \"critical\"\nconnector = \"github_scim\"");
   text += fmt::format(R"toml(
