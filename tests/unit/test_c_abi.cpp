@@ -49,6 +49,18 @@ bool contains(const std::string &text, const std::string &fragment) {
   return text.find(fragment) != std::string::npos;
 }
 
+// u1, active -> terminated, from HR, under key.
+reclaim_event termination(const char *key) {
+  reclaim_event ev;
+  reclaim_event_init(&ev);
+  ev.subject_id = "u1";
+  ev.source = "hr";
+  ev.state = RECLAIM_STATE_TERMINATED;
+  ev.previous_state = RECLAIM_STATE_ACTIVE;
+  ev.idempotency_key = key;
+  return ev;
+}
+
 struct abi_fixture {
   temp_dir dir;
   std::string config = (dir / "reclaim.toml").string();
@@ -65,6 +77,18 @@ struct abi_fixture {
     const int rc = reclaim_engine_open(&e, &o);
     BOOST_TEST_REQUIRE(rc == RECLAIM_OK, "open: " << reclaim_error_last());
     BOOST_TEST_REQUIRE(e != nullptr);
+    return e;
+  }
+
+  // Opens with the engine's log lines going to log.
+  reclaim_engine *open_logged(reclaim::unit::log_capture &log) {
+    reclaim_open_options o;
+    reclaim_open_options_init(&o);
+    o.config_path = config.c_str();
+    o.log = &reclaim::unit::log_capture::sink;
+    o.log_payload = &log;
+    reclaim_engine *e = nullptr;
+    BOOST_TEST_REQUIRE(reclaim_engine_open(&e, &o) == RECLAIM_OK, "open: " << reclaim_error_last());
     return e;
   }
 
@@ -90,16 +114,7 @@ struct engine_fixture : abi_fixture {
   reclaim_engine *engine = open();
   ~engine_fixture() { reclaim_engine_close(engine); }
 
-  reclaim_event event(const char *key = "k1") {
-    reclaim_event ev;
-    reclaim_event_init(&ev);
-    ev.subject_id = "u1";
-    ev.source = "hr";
-    ev.state = RECLAIM_STATE_TERMINATED;
-    ev.previous_state = RECLAIM_STATE_ACTIVE;
-    ev.idempotency_key = key;
-    return ev;
-  }
+  reclaim_event event(const char *key = "k1") { return termination(key); }
 };
 
 } // namespace
@@ -787,13 +802,7 @@ BOOST_FIXTURE_TEST_CASE(engine_threads_survive_a_store_locked_past_the_busy_time
   BOOST_TEST_REQUIRE(sqlite3_exec(holder, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK);
 
   reclaim::unit::log_capture log;
-  reclaim_open_options o;
-  reclaim_open_options_init(&o);
-  o.config_path = config.c_str();
-  o.log = &reclaim::unit::log_capture::sink;
-  o.log_payload = &log;
-  reclaim_engine *e = nullptr;
-  BOOST_TEST_REQUIRE(reclaim_engine_open(&e, &o) == RECLAIM_OK, last_error());
+  reclaim_engine *e = open_logged(log);
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(25);
   while (!log.contains("database is locked") && std::chrono::steady_clock::now() < until)
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -801,13 +810,7 @@ BOOST_FIXTURE_TEST_CASE(engine_threads_survive_a_store_locked_past_the_busy_time
   sqlite3_exec(holder, "ROLLBACK", nullptr, nullptr, nullptr);
   sqlite3_close(holder);
 
-  reclaim_event ev;
-  reclaim_event_init(&ev);
-  ev.subject_id = "u1";
-  ev.source = "hr";
-  ev.state = RECLAIM_STATE_TERMINATED;
-  ev.previous_state = RECLAIM_STATE_ACTIVE;
-  ev.idempotency_key = "after-the-lock";
+  reclaim_event ev = termination("after-the-lock");
   bool recorded = false;
   BOOST_TEST(reclaim_submit(&recorded, e, &ev) == RECLAIM_OK, last_error());
   BOOST_TEST(reclaim_flush(e, 60000) == RECLAIM_OK, last_error());
@@ -819,20 +822,8 @@ BOOST_FIXTURE_TEST_CASE(engine_threads_survive_a_store_locked_past_the_busy_time
 // of going into a file nobody will ever read again.
 BOOST_FIXTURE_TEST_CASE(a_store_deleted_under_the_engine_is_refused_loudly, abi_fixture) {
   reclaim::unit::log_capture log;
-  reclaim_open_options o;
-  reclaim_open_options_init(&o);
-  o.config_path = config.c_str();
-  o.log = &reclaim::unit::log_capture::sink;
-  o.log_payload = &log;
-  reclaim_engine *e = nullptr;
-  BOOST_TEST_REQUIRE(reclaim_engine_open(&e, &o) == RECLAIM_OK, last_error());
-  reclaim_event ev;
-  reclaim_event_init(&ev);
-  ev.subject_id = "u1";
-  ev.source = "hr";
-  ev.state = RECLAIM_STATE_TERMINATED;
-  ev.previous_state = RECLAIM_STATE_ACTIVE;
-  ev.idempotency_key = "before";
+  reclaim_engine *e = open_logged(log);
+  reclaim_event ev = termination("before");
   bool recorded = false;
   BOOST_TEST(reclaim_submit(&recorded, e, &ev) == RECLAIM_OK, last_error());
   std::filesystem::remove(journal);
@@ -849,13 +840,7 @@ BOOST_FIXTURE_TEST_CASE(a_corrupt_store_is_refused_at_open, abi_fixture) {
     reclaim_engine *e = open();
     for (int i = 0; i < 3000; ++i) {
       const auto key = "k" + std::to_string(i);
-      reclaim_event ev;
-      reclaim_event_init(&ev);
-      ev.subject_id = "u1";
-      ev.source = "hr";
-      ev.state = RECLAIM_STATE_TERMINATED;
-      ev.previous_state = RECLAIM_STATE_ACTIVE;
-      ev.idempotency_key = key.c_str();
+      const reclaim_event ev = termination(key.c_str());
       BOOST_TEST_REQUIRE(reclaim_submit(nullptr, e, &ev) == RECLAIM_OK, last_error());
     }
     reclaim_engine_close(e);
