@@ -84,11 +84,18 @@ std::string path_segment(const std::string &value, const std::string &what) {
 vendor_api::vendor_api(const connector_settings &s, std::shared_ptr<http::token_cache> tokens)
     : s_(s), client_(s.http), tokens_(std::move(tokens)),
       reads_(s.reads.per_second(), s.reads.burst > 0 ? s.reads.burst : s.reads.count),
-      writes_(s.writes.per_second(), s.writes.burst > 0 ? s.writes.burst : s.writes.count) {}
+      writes_(s.writes.per_second(), s.writes.burst > 0 ? s.writes.burst : s.writes.count),
+      requests_(s.requests.per_second(), s.requests.burst > 0 ? s.requests.burst : s.requests.count) {}
+
+void vendor_api::pause(bool writes, std::chrono::milliseconds d) {
+  (writes ? writes_ : reads_).pause_for(d);
+  if (s_.requests.count > 0) requests_.pause_for(d);
+}
 
 http::response vendor_api::call(http::request r, int writes, int reads) {
-  if (writes > 0) writes_.acquire(writes);
-  else reads_.acquire(std::max(reads, 1));
+  const int cost = writes > 0 ? writes : std::max(reads, 1);
+  (writes > 0 ? writes_ : reads_).acquire(cost);
+  if (s_.requests.count > 0) requests_.acquire(cost);
   const auto base_headers = r.headers;
   for (int attempt = 0;; ++attempt) {
     std::string token;
@@ -103,7 +110,7 @@ http::response vendor_api::call(http::request r, int writes, int reads) {
       continue;
     }
     if (resp.status == 429 || resp.status == 503)
-      if (auto ra = http::parse_retry_after(resp.header("retry-after"))) (writes > 0 ? writes_ : reads_).pause_for(*ra);
+      if (auto ra = http::parse_retry_after(resp.header("retry-after"))) pause(writes > 0, *ra);
     return resp;
   }
 }
