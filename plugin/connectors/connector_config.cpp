@@ -167,6 +167,11 @@ std::map<std::string, connector_settings> load_connectors(const reader &r, const
     // Google's documented quota (licensing v1 limits: "QPS quota 1") counts
     // reads and writes together, per service account.
     if (c.type == "google" && c.requests.count <= 0) c.requests = {1, std::chrono::seconds(1), 1};
+    // Graph's documented identity budgets (throttling limits, per app and
+    // tenant): 3,000 writes per 2 min 30 s, and 3,500 resource units per
+    // 10 s for the smallest tenants (GET user with $select costs 1).
+    if (c.type == "msgraph" && c.writes.count <= 0) c.writes = {3000, std::chrono::seconds(150), c.writes.burst};
+    if (c.type == "msgraph" && c.reads.count <= 0) c.reads = {3500, std::chrono::seconds(10), c.reads.burst};
     out[c.name] = std::move(c);
   }
   return out;

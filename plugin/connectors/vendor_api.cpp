@@ -87,6 +87,11 @@ vendor_api::vendor_api(const connector_settings &s, std::shared_ptr<http::token_
       writes_(s.writes.per_second(), s.writes.burst > 0 ? s.writes.burst : s.writes.count),
       requests_(s.requests.per_second(), s.requests.burst > 0 ? s.requests.burst : s.requests.count) {}
 
+void vendor_api::throttled(bool writes) {
+  (writes ? writes_ : reads_).throttled();
+  if (s_.requests.count > 0) requests_.throttled();
+}
+
 void vendor_api::pause(bool writes, std::chrono::milliseconds d) {
   (writes ? writes_ : reads_).pause_for(d);
   if (s_.requests.count > 0) requests_.pause_for(d);
@@ -109,8 +114,13 @@ http::response vendor_api::call(http::request r, int writes, int reads) {
       tokens_->invalidate(token); // perhaps revoked early: one fresh token, one more try
       continue;
     }
-    if (resp.status == 429 || resp.status == 503)
+    if (resp.status == 429 || resp.status == 503) {
       if (auto ra = http::parse_retry_after(resp.header("retry-after"))) pause(writes > 0, *ra);
+      throttled(writes > 0);
+    } else if (resp.status < 400) {
+      (writes > 0 ? writes_ : reads_).accepted(cost);
+      if (s_.requests.count > 0) requests_.accepted(cost);
+    }
     return resp;
   }
 }

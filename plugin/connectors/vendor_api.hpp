@@ -69,7 +69,8 @@ public:
   // Sends r with the bearer token (when there is a token cache) after taking
   // `writes` write tokens (or `reads` read tokens when writes == 0), and as
   // many from the shared request bucket when the instance has one. 401: one
-  // fresh token, one more try. 429/503: pauses the limiter by Retry-After.
+  // fresh token, one more try. 429/503: pauses the limiter by Retry-After
+  // and halves its rate; a 2xx/3xx lets the rate grow back (AIMD).
   http::response call(http::request r, int writes, int reads = 1);
   // The failure an unexpected status means: 429/5xx transient (with
   // Retry-After), everything else permanent; `detail` is the vendor's message.
@@ -77,6 +78,9 @@ public:
 
   // The vendor throttled one request inside a batch: everyone waits.
   void pause(bool writes, std::chrono::milliseconds d);
+  // The vendor refused a request for its rate (e.g. an inner 429 of a
+  // $batch whose outer answer was 200): the bucket's rate is halved.
+  void throttled(bool writes);
   // The token source (built after the client, as it uses it).
   void set_tokens(std::shared_ptr<http::token_cache> t) { tokens_ = std::move(t); }
   const connector_settings &settings() const { return s_; }
