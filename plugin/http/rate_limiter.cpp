@@ -40,7 +40,12 @@ std::optional<std::chrono::milliseconds> parse_retry_after(const std::string &va
 rate_limiter::rate_limiter(double rate, double burst)
     : max_rate_(rate), rate_(rate), burst_(std::max(burst, 1.0)),
       tokens_(rate > 0 ? std::min(std::max(burst, 1.0), std::max(rate, 1.0)) : std::max(burst, 1.0)),
-      last_(clock::now()) {}
+      last_(clock::now()) {
+  // Slow start only where the burst is more than one second's worth: with
+  // burst <= rate (Google's 1/s, burst 1) a bonus token would let a request
+  // follow the previous one at once.
+  probing_ = rate > 0 && burst_ > std::max(rate, 1.0);
+}
 
 void rate_limiter::refill(clock::time_point t) {
   const double secs = std::chrono::duration<double>(t - last_).count();
