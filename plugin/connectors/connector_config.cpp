@@ -62,6 +62,7 @@ void load_http(const reader &r, const toml::table &t, const std::string &prefix,
   }
   c.reads = load_limit(r, t, prefix, "read");
   c.writes = load_limit(r, t, prefix, "write");
+  c.requests = load_limit(r, t, prefix, "request");
 }
 
 void load_graph(const reader &r, const toml::table &t, const std::string &prefix, connector_settings &c) {
@@ -123,18 +124,21 @@ std::map<std::string, connector_settings> load_connectors(const reader &r, const
                                "private_key_file", "scope", "base_url", "token_url", "group_licences", "batch_size",
                                "skus", "user_attribute", "ca_file", "proxy", "connect_timeout", "timeout",
                                "max_response_bytes", "max_concurrent", "read_limit", "read_window", "read_burst",
-                               "write_limit", "write_window", "write_burst"});
+                               "write_limit", "write_window", "write_burst", "request_limit", "request_window",
+                               "request_burst"});
       load_graph(r, *t, prefix, c);
     } else if (c.type == "google") {
       r.only_keys(*t, prefix, {"type", "service_account_file", "admin_subject", "product_id", "scope", "base_url",
                                "token_url", "skus", "user_attribute", "ca_file", "proxy", "connect_timeout", "timeout",
                                "max_response_bytes", "max_concurrent", "read_limit", "read_window", "read_burst",
-                               "write_limit", "write_window", "write_burst"});
+                               "write_limit", "write_window", "write_burst", "request_limit", "request_window",
+                               "request_burst"});
       load_google(r, *t, prefix, c);
     } else if (c.type == "scim") {
-      r.only_keys(*t, prefix, {"type", "base_url", "token_file", "revoke", "user_attribute", "ca_file", "proxy",
+      r.only_keys(*t, prefix, {"type", "base_url", "token_file", "revoke", "match_by", "user_attribute", "ca_file", "proxy",
                                "connect_timeout", "timeout", "max_response_bytes", "max_concurrent", "read_limit",
-                               "read_window", "read_burst", "write_limit", "write_window", "write_burst"});
+                               "read_window", "read_burst", "write_limit", "write_window", "write_burst",
+                               "request_limit", "request_window", "request_burst"});
       c.base_url = url_key(r, *t, prefix, "base_url", "");
       if (c.base_url.empty()) r.fail(t->source(), prefix + ".base_url", "is required");
       c.token_file = secret_key(r, *t, prefix, "token_file");
@@ -142,6 +146,10 @@ std::map<std::string, connector_settings> load_connectors(const reader &r, const
       c.revoke = r.str(*t, prefix, "revoke").value_or("deactivate");
       if (c.revoke != "deactivate" && c.revoke != "delete")
         r.fail(t->get("revoke")->source(), prefix + ".revoke", "must be \"deactivate\" or \"delete\"");
+      c.match_by = r.str(*t, prefix, "match_by").value_or("userName");
+      if (c.match_by != "userName" && c.match_by != "externalId" && c.match_by != "email")
+        r.fail(t->get("match_by")->source(), prefix + ".match_by",
+               fmt::format("\"{}\" is not \"userName\", \"externalId\" or \"email\"", c.match_by));
     } else if (c.type == "webhook") {
       r.only_keys(*t, prefix, {"type", "url", "secret_file", "targets", "ca_file", "proxy", "connect_timeout",
                                "timeout", "max_response_bytes", "max_concurrent", "write_limit", "write_window",
@@ -156,6 +164,14 @@ std::map<std::string, connector_settings> load_connectors(const reader &r, const
              fmt::format("\"{}\" is not msgraph, google, scim or webhook", c.type));
     }
     load_http(r, *t, prefix, c);
+    // Google's documented quota (licensing v1 limits: "QPS quota 1") counts
+    // reads and writes together, per service account.
+    if (c.type == "google" && c.requests.count <= 0) c.requests = {1, std::chrono::seconds(1), 1};
+    // Graph's documented identity budgets (throttling limits, per app and
+    // tenant): 3,000 writes per 2 min 30 s, and 3,500 resource units per
+    // 10 s for the smallest tenants (GET user with $select costs 1).
+    if (c.type == "msgraph" && c.writes.count <= 0) c.writes = {3000, std::chrono::seconds(150), c.writes.burst};
+    if (c.type == "msgraph" && c.reads.count <= 0) c.reads = {3500, std::chrono::seconds(10), c.reads.burst};
     out[c.name] = std::move(c);
   }
   return out;

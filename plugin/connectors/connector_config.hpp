@@ -34,6 +34,10 @@ struct connector_settings {
   std::string base_url, token_url;
   http::client_options http;
   rate_limit reads, writes;
+  // When requests.count > 0: one bucket that reads and writes both draw
+  // from (a vendor quota counting every request, e.g. Google's 1 request/s),
+  // on top of reads/writes when those are set too.
+  rate_limit requests;
   std::string user_attribute; // "" = the subject id; else an attribute journalled with the event
   // msgraph
   std::string tenant, client_id, client_secret_file, certificate_file, private_key_file, scope;
@@ -45,6 +49,9 @@ struct connector_settings {
   // scim
   std::string token_file;
   std::string revoke = "deactivate"; // deactivate | delete
+  // Which SCIM attribute user_attribute's value is matched against:
+  // userName | externalId | email (emails[value eq …]).
+  std::string match_by = "userName";
   // webhook
   std::string url, secret_file;
   std::vector<std::string> targets; // notify targets this webhook serves

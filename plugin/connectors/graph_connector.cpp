@@ -380,6 +380,7 @@ std::vector<connector_result> graph_connector::execute_batch(const std::vector<a
   }
   for (auto i : written) results[i] = {outcome::done, decisions[i].summary, decisions[i].before.dump()};
   std::vector<size_t> refused;
+  bool throttled = false;
   for (size_t k = 0; k < answers.size(); ++k) {
     const auto &a = answers[k];
     auto &r = results[owner[k]];
@@ -388,6 +389,8 @@ std::vector<connector_result> graph_connector::execute_batch(const std::vector<a
     if (a.status == 429 || a.status >= 500) {
       const auto ra = http::parse_retry_after(a.retry_after);
       if (ra) api_.pause(true, *ra);
+      if (!throttled) api_.throttled(true); // once per batch: one crowded moment halves the rate once
+      throttled = true;
       r = {outcome::transient, msg, "{}", ra};
     } else if (r.what != outcome::transient) {
       r = {outcome::permanent, msg, "{}"};

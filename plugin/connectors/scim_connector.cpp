@@ -28,6 +28,15 @@ std::optional<bool> wanted_active(action_kind k) {
   }
 }
 
+// The search filter for match_by (RFC 7644 §3.4.2.2); the value is a JSON
+// string literal, as the filter grammar's compValue is.
+std::string search_filter(const std::string &match_by, const std::string &value) {
+  const auto literal = json(value).dump();
+  if (match_by == "externalId") return "externalId eq " + literal;
+  if (match_by == "email") return "emails[value eq " + literal + "]";
+  return "userName eq " + literal;
+}
+
 } // namespace
 
 scim_connector::scim_connector(const connector_settings &s) : api_(s, nullptr) {
@@ -44,14 +53,15 @@ void scim_connector::fail(const http::response &r, const std::string &what) {
   api_.fail_status(r, what, detail ? http::printable_prefix(*detail, 200) : http::printable_prefix(r.body, 160));
 }
 
-std::optional<scim::user> scim_connector::find(const std::string &user_name) {
+std::optional<scim::user> scim_connector::find(const std::string &key) {
+  const auto &match_by = api_.settings().match_by;
   const auto url = fmt::format("{}/Users?filter={}", api_.settings().base_url,
-                               http::url_escape(scim::filter_user_name(user_name)));
+                               http::url_escape(search_filter(match_by, key)));
   const auto r = api_.call({"GET", url, {{"Accept", scim::media_type}}, ""}, 0);
   if (r.status == 404) return std::nullopt; // some providers answer an empty filter with 404
-  if (r.status != 200) fail(r, "SCIM search for " + user_name);
-  const auto users = scim::parse_list(parse_object(r.body, "SCIM search for " + user_name));
-  if (users.size() > 1) fail_permanent(fmt::format("{} SCIM users have userName {}", users.size(), user_name));
+  if (r.status != 200) fail(r, "SCIM search for " + key);
+  const auto users = scim::parse_list(parse_object(r.body, "SCIM search for " + key));
+  if (users.size() > 1) fail_permanent(fmt::format("{} SCIM users have {} {}", users.size(), match_by, key));
   if (users.empty()) return std::nullopt;
   return users.front();
 }

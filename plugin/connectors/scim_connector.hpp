@@ -18,7 +18,8 @@ public:
 
 private:
   connector_result act(const action_row &a);
-  std::optional<scim::user> find(const std::string &user_name);
+  // The one User whose match_by attribute is key; nullopt when none.
+  std::optional<scim::user> find(const std::string &key);
   std::pair<scim::user, std::string> get(const std::string &id); // user, ETag ("" if none)
   connector_result write(const action_row &a, const scim::user &u, const std::string &etag, bool to_delete,
                          bool active);

@@ -84,11 +84,23 @@ std::string path_segment(const std::string &value, const std::string &what) {
 vendor_api::vendor_api(const connector_settings &s, std::shared_ptr<http::token_cache> tokens)
     : s_(s), client_(s.http), tokens_(std::move(tokens)),
       reads_(s.reads.per_second(), s.reads.burst > 0 ? s.reads.burst : s.reads.count),
-      writes_(s.writes.per_second(), s.writes.burst > 0 ? s.writes.burst : s.writes.count) {}
+      writes_(s.writes.per_second(), s.writes.burst > 0 ? s.writes.burst : s.writes.count),
+      requests_(s.requests.per_second(), s.requests.burst > 0 ? s.requests.burst : s.requests.count) {}
+
+void vendor_api::throttled(bool writes) {
+  (writes ? writes_ : reads_).throttled();
+  if (s_.requests.count > 0) requests_.throttled();
+}
+
+void vendor_api::pause(bool writes, std::chrono::milliseconds d) {
+  (writes ? writes_ : reads_).pause_for(d);
+  if (s_.requests.count > 0) requests_.pause_for(d);
+}
 
 http::response vendor_api::call(http::request r, int writes, int reads) {
-  if (writes > 0) writes_.acquire(writes);
-  else reads_.acquire(std::max(reads, 1));
+  const int cost = writes > 0 ? writes : std::max(reads, 1);
+  (writes > 0 ? writes_ : reads_).acquire(cost);
+  if (s_.requests.count > 0) requests_.acquire(cost);
   const auto base_headers = r.headers;
   for (int attempt = 0;; ++attempt) {
     std::string token;
@@ -102,8 +114,13 @@ http::response vendor_api::call(http::request r, int writes, int reads) {
       tokens_->invalidate(token); // perhaps revoked early: one fresh token, one more try
       continue;
     }
-    if (resp.status == 429 || resp.status == 503)
-      if (auto ra = http::parse_retry_after(resp.header("retry-after"))) (writes > 0 ? writes_ : reads_).pause_for(*ra);
+    if (resp.status == 429 || resp.status == 503) {
+      if (auto ra = http::parse_retry_after(resp.header("retry-after"))) pause(writes > 0, *ra);
+      throttled(writes > 0);
+    } else if (resp.status < 400) {
+      (writes > 0 ? writes_ : reads_).accepted(cost);
+      if (s_.requests.count > 0) requests_.accepted(cost);
+    }
     return resp;
   }
 }

@@ -67,15 +67,20 @@ public:
   vendor_api(const connector_settings &s, std::shared_ptr<http::token_cache> tokens);
 
   // Sends r with the bearer token (when there is a token cache) after taking
-  // `writes` write tokens (or one read token when writes == 0). 401: one
-  // fresh token, one more try. 429/503: pauses the limiter by Retry-After.
+  // `writes` write tokens (or `reads` read tokens when writes == 0), and as
+  // many from the shared request bucket when the instance has one. 401: one
+  // fresh token, one more try. 429/503: pauses the limiter by Retry-After
+  // and halves its rate; a 2xx/3xx lets the rate grow back (AIMD).
   http::response call(http::request r, int writes, int reads = 1);
   // The failure an unexpected status means: 429/5xx transient (with
   // Retry-After), everything else permanent; `detail` is the vendor's message.
   [[noreturn]] void fail_status(const http::response &resp, const std::string &what, const std::string &detail);
 
   // The vendor throttled one request inside a batch: everyone waits.
-  void pause(bool writes, std::chrono::milliseconds d) { (writes ? writes_ : reads_).pause_for(d); }
+  void pause(bool writes, std::chrono::milliseconds d);
+  // The vendor refused a request for its rate (e.g. an inner 429 of a
+  // $batch whose outer answer was 200): the bucket's rate is halved.
+  void throttled(bool writes);
   // The token source (built after the client, as it uses it).
   void set_tokens(std::shared_ptr<http::token_cache> t) { tokens_ = std::move(t); }
   const connector_settings &settings() const { return s_; }
@@ -86,6 +91,7 @@ private:
   http::client client_;
   std::shared_ptr<http::token_cache> tokens_;
   http::rate_limiter reads_, writes_;
+  http::rate_limiter requests_; // shared by reads and writes; unlimited unless settings().requests is set
 };
 
 } // namespace reclaim

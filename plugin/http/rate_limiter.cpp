@@ -1,6 +1,7 @@
-// rate_limiter.cpp — token bucket with a shared pause. Waiting happens
-// outside the lock (sleep, then try again), so a pause set by one thread's
-// 429 holds back every other thread of the same connector too.
+// rate_limiter.cpp — token bucket with a shared pause and an adaptive rate.
+// Waiting happens outside the lock (sleep, then try again), so a pause or a
+// halving set by one thread's 429 holds back every other thread of the same
+// connector too.
 #include "http/rate_limiter.hpp"
 
 #include <curl/curl.h>
@@ -37,7 +38,14 @@ std::optional<std::chrono::milliseconds> parse_retry_after(const std::string &va
 }
 
 rate_limiter::rate_limiter(double rate, double burst)
-    : rate_(rate), burst_(std::max(burst, 1.0)), tokens_(std::max(burst, 1.0)), last_(clock::now()) {}
+    : max_rate_(rate), rate_(rate), burst_(std::max(burst, 1.0)),
+      tokens_(rate > 0 ? std::min(std::max(burst, 1.0), std::max(rate, 1.0)) : std::max(burst, 1.0)),
+      last_(clock::now()) {
+  // Slow start only where the burst is more than one second's worth: with
+  // burst <= rate (Google's 1/s, burst 1) a bonus token would let a request
+  // follow the previous one at once.
+  probing_ = rate > 0 && burst_ > std::max(rate, 1.0);
+}
 
 void rate_limiter::refill(clock::time_point t) {
   const double secs = std::chrono::duration<double>(t - last_).count();
@@ -75,10 +83,34 @@ void rate_limiter::pause_for(std::chrono::milliseconds d) {
   last_ = paused_until_;
 }
 
+void rate_limiter::throttled() {
+  std::lock_guard lock(mu_);
+  probing_ = false;
+  if (max_rate_ <= 0) return;
+  const auto t = clock::now();
+  if (halved_at_ != clock::time_point{} && t - halved_at_ < std::chrono::seconds(1)) return;
+  halved_at_ = t;
+  refill(std::max(t, last_));
+  rate_ = std::max(rate_ / 2, max_rate_ / 64);
+  tokens_ = 0;
+}
+
+void rate_limiter::accepted(double cost) {
+  std::lock_guard lock(mu_);
+  if (max_rate_ <= 0) return;
+  rate_ = std::min(max_rate_, rate_ + cost / 10);
+  if (probing_) tokens_ = std::min(burst_, tokens_ + cost);
+}
+
 double rate_limiter::available() {
   std::lock_guard lock(mu_);
   refill(std::max(clock::now(), last_));
   return tokens_;
+}
+
+double rate_limiter::rate() {
+  std::lock_guard lock(mu_);
+  return rate_;
 }
 
 } // namespace reclaim::http

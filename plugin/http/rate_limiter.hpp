@@ -1,6 +1,7 @@
 // rate_limiter.hpp — a token bucket per connector instance, sized from the
-// vendor's published limit in config (e.g. Graph's write budget), which
-// pauses everyone when the vendor answers 429/503 with Retry-After, so the
+// vendor's published limit (config or the type's documented default), which
+// pauses everyone when the vendor answers 429/503 with Retry-After and
+// adapts its rate (AIMD: halve on a refusal, add back slowly), so the
 // client slows down instead of collecting more throttles.
 #pragma once
 
@@ -28,15 +29,30 @@ public:
   void acquire(double cost = 1);
   // The vendor asked us to wait: nobody sends before now + d.
   void pause_for(std::chrono::milliseconds d);
+  // The vendor refused a request for its rate (429/503): its budget is
+  // spent, whatever config says. Multiplicative decrease: the rate is halved
+  // (once per second at most, so one crowded moment counts once; never below
+  // 1/64 of the configured rate) and the start-up probing ends.
+  void throttled();
+  // `cost` tokens' worth of requests were accepted. Additive increase: the
+  // rate grows by cost/10 per second, up to the configured rate (back from
+  // half in ~5 s of traffic). Until the first refusal (slow start: the
+  // vendor's bucket may not be full) each acceptance adds `cost` tokens,
+  // so the allowance doubles per round trip from one second's worth up to
+  // the burst.
+  void accepted(double cost);
   // Tokens left now (for tests and metrics).
   double available();
+  // The rate now (tokens per second; <= 0 unlimited).
+  double rate();
 
 private:
   using clock = std::chrono::steady_clock;
   void refill(clock::time_point t);
   std::mutex mu_;
-  double rate_, burst_, tokens_;
-  clock::time_point last_, paused_until_{};
+  double max_rate_, rate_, burst_, tokens_;
+  bool probing_ = true;
+  clock::time_point last_, paused_until_{}, halved_at_{};
 };
 
 } // namespace reclaim::http

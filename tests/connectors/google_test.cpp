@@ -4,7 +4,9 @@
 // reassigns the SKU, a restore inserts it again, quota errors (503) are
 // retried, and an account without domain-wide delegation fails permanently
 // with an alert and one token request; a user key that is a dot segment is
-// refused before any request.
+// refused before any request. Google's documented quota (1 request/s per
+// service account, reads and writes together, enforced by the simulator)
+// is the connector's default shared budget.
 #include "harness.hpp"
 
 #include "process.hpp"
@@ -35,18 +37,19 @@ struct google_fixture {
     write_secret(tmp / "sa.json", sa.dump());
   }
 
-  json seed(bool delegated = true) {
+  json seed(bool delegated = true, int users = 3) {
+    json assignments = json::array();
+    for (int i = 0; i < users; ++i)
+      assignments.push_back({{"productId", "Google-Apps"}, {"skuId", "1010020028"}, {"userId", fmt::format("u{}@example.com", i)}});
     return {{"service_accounts", {{{"client_email", "reclaim@proj.iam.gserviceaccount.com"},
                                    {"public_key", public_key}, {"delegated", delegated}}}},
             {"admins", {"admin@example.com"}},
             {"skus", {{{"productId", "Google-Apps"}, {"skuId", "1010020028"}, {"skuName", "Business Standard"}},
                       {{"productId", "Google-Apps"}, {"skuId", "1010020027"}, {"skuName", "Business Starter"}}}},
-            {"assignments", {{{"productId", "Google-Apps"}, {"skuId", "1010020028"}, {"userId", "u0@example.com"}},
-                             {{"productId", "Google-Apps"}, {"skuId", "1010020028"}, {"userId", "u1@example.com"}},
-                             {{"productId", "Google-Apps"}, {"skuId", "1010020028"}, {"userId", "u2@example.com"}}}}};
+            {"assignments", assignments}};
   }
 
-  std::string toml() const {
+  std::string toml(const std::string &extra = "") const {
     return fmt::format(R"toml(
 [connector.google]
 type = "google"
@@ -57,12 +60,13 @@ base_url = "{0}/apps/licensing/v1"
 token_url = "{0}/token"
 user_attribute = "mail"
 skus = {{ STANDARD = "1010020028", STARTER = "1010020027" }}
+{2}
 
 [[application]]
 id = "workspace"
 connector = "google"
 skus = [ {{ id = "STANDARD", monthly_cost = 12.0 }}, {{ id = "STARTER", monthly_cost = 6.0 }} ]
-)toml", sim.url(), tmp.path().string());
+)toml", sim.url(), tmp.path().string(), extra);
   }
 
   std::string sku_of(const std::string &user) {
@@ -102,6 +106,54 @@ BOOST_FIXTURE_TEST_CASE(remove_downgrade_restore_and_quota, google_fixture) {
   const auto st = sim.state();
   BOOST_TEST(st["writes"]["u0@example.com"] == 2); // one delete, one insert
   BOOST_TEST(st["stats"]["token_requests"] == 1);
+}
+
+BOOST_FIXTURE_TEST_CASE(the_default_budget_is_googles_documented_quota_shared_by_reads_and_writes, google_fixture) {
+  // Each reclaim is a GET then a DELETE; at 1 request/s per service account
+  // (both counted), a DELETE sent right after its GET is refused with 503.
+  sim.seed(seed(true, 11));
+  store_harness h(toml()); // no limits in the config
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 11; ++i)
+    ids.push_back(h.add_action(fmt::format("p{}", i), "workspace", action_kind::reclaim_licence, mail(i)));
+  h.sched().run_due(now());
+  for (const auto id : ids) {
+    BOOST_TEST(h.action(id).status == "done", h.action(id).outcome);
+    BOOST_TEST(h.action(id).attempts == 1);
+  }
+  const auto st = sim.state();
+  BOOST_TEST(st["assignments"].size() == 0u, st["assignments"].dump());
+  BOOST_TEST(st["stats"]["quota_refused"] == 0, st["stats"].dump());
+  BOOST_TEST(st["stats"]["writes"] == 11);
+}
+
+BOOST_FIXTURE_TEST_CASE(request_limit_is_one_budget_for_reads_and_writes_and_is_validated, google_fixture) {
+  // A raised quota (2/s here) is configured as request_limit: one budget
+  // for GETs and DELETEs together, which keeps to it.
+  auto st = seed(true, 4);
+  st["qps"] = 2;
+  sim.seed(st);
+  {
+    store_harness h(toml("request_limit = 2\nrequest_burst = 1"));
+    std::vector<int64_t> ids;
+    for (int i = 0; i < 4; ++i)
+      ids.push_back(h.add_action(fmt::format("p{}", i), "workspace", action_kind::reclaim_licence, mail(i)));
+    h.sched().run_due(now());
+    for (const auto id : ids) BOOST_TEST(h.action(id).status == "done", h.action(id).outcome);
+    BOOST_TEST(sim.state()["stats"]["quota_refused"] == 0, sim.state()["stats"].dump());
+  }
+  for (const auto *bad : {"request_limit = 0", "request_window = \"PT0S\"", "request_limits = 1"}) {
+    try {
+      store_harness h(toml(bad));
+      BOOST_ERROR("accepted: " << bad);
+    } catch (const config_error &e) {
+      const std::string what = e.what();
+      const bool named = what.find("connector.google.request_limit") != std::string::npos ||
+                         what.find("connector.google.request_window") != std::string::npos;
+      BOOST_TEST(named, what);
+      BOOST_TEST(std::string(e.what()).find("reclaim.toml:") != std::string::npos, e.what());
+    }
+  }
 }
 
 BOOST_FIXTURE_TEST_CASE(a_lost_answer_is_checked_not_repeated, google_fixture) {

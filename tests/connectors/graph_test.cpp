@@ -251,6 +251,35 @@ BOOST_FIXTURE_TEST_CASE(batches_of_twenty_and_unknown_users, graph_fixture) {
   BOOST_TEST(st["batches"].get<int>() <= 8);
 }
 
+BOOST_AUTO_TEST_CASE(without_limits_the_documented_write_budget_is_kept_and_a_429_slows_every_worker) {
+  // Graph's documented write budget (3,000 per 150 s: 20/s), no limits in
+  // the config, and a budget another client of the app has mostly spent
+  // (40 writes left): the connector must neither storm the vendor with
+  // $batches after each pause nor crawl.
+  reclaim::test::temp_dir tmp{"reclaim-graphsim-"};
+  simulator sim{"graph_sim.py", tmp.path()};
+  const int n = 120;
+  auto s = seed(n, {E3});
+  s["write_limit"] = {{"count", 3000}, {"window", 150}, {"tokens", 40}};
+  store_harness h(graph_toml(sim.url(), tmp.path()));
+  for (int i = 0; i < n; ++i) h.add_action(fmt::format("p{}", i), "m365", action_kind::reclaim_licence, mail(i));
+  h.sched();
+  sim.seed(s);
+  const auto t0 = std::chrono::steady_clock::now();
+  h.run(400, std::chrono::minutes(1));
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  int done = 0;
+  for (const auto &a : h.all_actions()) done += a.status == "done";
+  BOOST_TEST(done == n);
+  const auto st = sim.stats()["stats"];
+  const double writes = st["writes"].get<double>(), refused = st["throttled"].get<double>();
+  const double minimum = (n - 40) / 20.0;
+  BOOST_TEST_MESSAGE(fmt::format("{} writes, {} refused with 429 ({:.1f} % of write attempts), {:.2f} s (minimum {:.2f} s)",
+                                 writes, refused, 100 * refused / (writes + refused), secs, minimum));
+  BOOST_TEST(refused / (writes + refused) < 0.2, st.dump()); // one slow-start overshoot of one $batch
+  BOOST_TEST(secs < minimum * 2 + 2, secs); // Retry-After is whole seconds
+}
+
 BOOST_AUTO_TEST_CASE(inner_429_is_retried_alone_after_retry_after) {
   reclaim::test::temp_dir tmp{"reclaim-graphsim-"};
   simulator sim{"graph_sim.py", tmp.path()};

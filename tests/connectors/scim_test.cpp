@@ -2,7 +2,8 @@
 // deactivate by userName with If-Match, already-inactive and unknown users
 // without a write, DELETE per config, reactivation for restores, a 412
 // (someone changed the user) read again once, a lost answer confirmed by
-// reading again, SCIM error bodies as failure reasons, a bad token.
+// reading again, SCIM error bodies as failure reasons, a bad token; users
+// found by externalId or by emails[value eq …] (match_by).
 #include "harness.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -136,6 +137,102 @@ BOOST_AUTO_TEST_CASE(a_bad_token_is_a_permanent_failure) {
   BOOST_TEST(h.action(a).outcome.find("HTTP 401") != std::string::npos, h.action(a).outcome);
   BOOST_TEST(h.action(a).outcome.find("Authorization failure") != std::string::npos, h.action(a).outcome);
   BOOST_TEST(sim.state()["users"]["s-0"]["active"] == true);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(scim_match_by)
+
+namespace {
+
+// Users whose userName is neither their mail nor their employee number:
+// only the configured filter finds them; s-decoy's userName is s-1's email.
+json matching_users() {
+  return json::array(
+      {{{"id", "s-0"}, {"userName", "jdoe"}, {"externalId", "E-100"}, {"active", true},
+        {"emails", {{{"value", "Jane.Doe@Example.com"}, {"type", "work"}, {"primary", true}}}}},
+       {{"id", "s-1"}, {"userName", "rroe"}, {"externalId", "E-101"}, {"active", true},
+        {"emails", {{{"value", "home@example.org"}, {"type", "home"}}, {{"value", "r.roe@example.com"}, {"type", "work"}}}}},
+       {{"id", "s-decoy"}, {"userName", "r.roe@example.com"}, {"externalId", "e-100"}, {"active", true}}});
+}
+
+std::string match_toml(const std::string &url, const std::filesystem::path &dir, const std::string &extra = "") {
+  write_secret(dir / "scim.token", "scim-token");
+  return fmt::format(R"toml(
+[connector.by_external]
+type = "scim"
+base_url = "{0}/scim/v2"
+token_file = "{1}/scim.token"
+user_attribute = "employeeNumber"
+match_by = "externalId"
+
+[connector.by_email]
+type = "scim"
+base_url = "{0}/scim/v2"
+token_file = "{1}/scim.token"
+user_attribute = "mail"
+match_by = "email"
+{2}
+
+[[application]]
+id = "ext"
+connector = "by_external"
+
+[[application]]
+id = "mail"
+connector = "by_email"
+)toml", url, dir.string(), extra);
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(users_are_found_by_external_id_or_email_as_configured) {
+  reclaim::test::temp_dir tmp{"reclaim-scim-match-"};
+  simulator sim{"scim_sim.py", tmp.path()};
+  sim.seed({{"users", matching_users()}});
+  store_harness h(match_toml(sim.url(), tmp.path()));
+  // externalId is caseExact (RFC 7643 §3.1): "E-100" is s-0, not s-decoy's "e-100".
+  const auto by_ext = h.add_action("p0", "ext", action_kind::suspend_access, {{"employeenumber", "E-100"}});
+  // emails[value eq …] matches any of the user's emails, case-insensitively;
+  // s-decoy's userName is this address and must not be chosen.
+  const auto by_mail = h.add_action("p1", "mail", action_kind::suspend_access, {{"mail", "R.Roe@example.com"}});
+  const auto nobody = h.add_action("p2", "mail", action_kind::suspend_access, {{"mail", "jdoe"}});
+  h.run();
+  BOOST_TEST(h.action(by_ext).status == "done", h.action(by_ext).outcome);
+  BOOST_TEST(h.action(by_mail).status == "done", h.action(by_mail).outcome);
+  BOOST_TEST(h.action(nobody).status == "already_done", h.action(nobody).outcome); // a userName is not an email
+  const auto st = sim.state();
+  BOOST_TEST(st["users"]["s-0"]["active"] == false);
+  BOOST_TEST(st["users"]["s-1"]["active"] == false);
+  BOOST_TEST(st["users"]["s-decoy"]["active"] == true);
+  BOOST_TEST(writes(sim, "s-decoy") == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_value_with_quotes_is_a_json_string_in_the_filter) {
+  reclaim::test::temp_dir tmp{"reclaim-scim-match-"};
+  simulator sim{"scim_sim.py", tmp.path()};
+  sim.seed({{"users", json::array({{{"id", "q"}, {"userName", "q"}, {"externalId", "a\"b\\c"}, {"active", true}}})}});
+  store_harness h(match_toml(sim.url(), tmp.path()));
+  const auto id = h.add_action("p0", "ext", action_kind::suspend_access, {{"employeenumber", "a\"b\\c"}});
+  h.run();
+  BOOST_TEST(h.action(id).status == "done", h.action(id).outcome);
+  BOOST_TEST(sim.state()["users"]["q"]["active"] == false);
+}
+
+BOOST_AUTO_TEST_CASE(an_unknown_match_by_is_refused_with_its_position) {
+  reclaim::test::temp_dir tmp{"reclaim-scim-match-"};
+  try {
+    store_harness h(match_toml("http://127.0.0.1:9", tmp.path(), "[connector.bad]\ntype = \"scim\"\nbase_url = "
+                                                                  "\"http://127.0.0.1:9/scim/v2\"\ntoken_file = \"" +
+                                                                      (tmp / "scim.token").string() +
+                                                                      "\"\nmatch_by = \"mail\""));
+    BOOST_ERROR("match_by = \"mail\" accepted");
+  } catch (const config_error &e) {
+    const std::string what = e.what();
+    BOOST_TEST(what.find("connector.bad.match_by") != std::string::npos, what);
+    BOOST_TEST(what.find("\"mail\" is not \"userName\", \"externalId\" or \"email\"") != std::string::npos, what);
+    BOOST_TEST(what.find("reclaim.toml:") != std::string::npos, what);
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -5,7 +5,13 @@ grant (RS256 signature verified with the registered public key through the
 openssl command, iss/aud/scope/iat/exp/sub checked, domain-wide delegation
 required for `sub`), and licenseAssignments get/insert/patch/delete under
 /apps/licensing/v1/product/{p}/sku/{s}/user[/{u}] with Google's error JSON.
-Quota errors are injected as 503 (the documented quota answer)."""
+The documented default quota ("QPS quota 1", licensing v1 limits page) is
+enforced per service account, reads and writes together: a request that
+arrives sooner than 1/qps after the last accepted one of the same account
+(less a 10 % allowance for loopback jitter: a write opens a fresh
+connection, a read reuses one) is refused with 503 quotaExceeded, Google's
+quota answer; `qps` in the seed changes it, 0 turns it off. Other quota
+errors are injected as 503 faults."""
 
 import base64
 import json
@@ -52,9 +58,11 @@ class GoogleSim(simcore.Sim):
         self.assignments = {}
         for a in b.get("assignments", []):
             self.assignments[(a["productId"], a["userId"].lower())] = a["skuId"]
-        self.tokens = {}
+        self.tokens = {}          # access token -> (expiry, service account)
+        self.qps = b.get("qps", 1)
+        self.last_request = {}    # service account -> monotonic time of its last accepted request
         self.writes = {}
-        self.stats = {"requests": 0, "throttled": 0, "writes": 0, "token_requests": 0}
+        self.stats = {"requests": 0, "throttled": 0, "writes": 0, "token_requests": 0, "quota_refused": 0}
 
     def dump(self):
         return {"assignments": [{"productId": p, "userId": u, "skuId": s} for (p, u), s in self.assignments.items()],
@@ -100,7 +108,7 @@ class GoogleSim(simcore.Sim):
             return 401, {"error": "unauthorized_client", "error_description": "Client is unauthorized to retrieve "
                          "access tokens using this method, or client not authorized for any of the scopes requested."}
         tok = "ya29." + secrets.token_urlsafe(24)
-        self.tokens[tok] = now + 3599
+        self.tokens[tok] = (now + 3599, claims.get("iss"))
         return 200, {"access_token": tok, "expires_in": 3599, "token_type": "Bearer"}
 
     def route(self, h, method, path, query, body):
@@ -109,9 +117,15 @@ class GoogleSim(simcore.Sim):
                 return h.send_json(*self.token(h, body))
             if not path.startswith(PREFIX):
                 return h.send_json(*gerr(404, "Not Found", "notFound", "NOT_FOUND"))
-            if self.tokens.get(simcore.bearer(h), 0) < time.time():
+            expiry, account = self.tokens.get(simcore.bearer(h), (0, None))
+            if expiry < time.time():
                 return h.send_json(*gerr(401, "Request had invalid authentication credentials.", "authError",
                                          "UNAUTHENTICATED"))
+            if self.over_quota(account):
+                self.stats["quota_refused"] += 1
+                return h.send_json(*gerr(503, f"Quota exceeded for quota metric 'Queries' and limit 'Queries per "
+                                         f"second' of service 'licensing.googleapis.com' for consumer "
+                                         f"'{account}'.", "quotaExceeded", "UNAVAILABLE"))
             parts = [unquote(p) for p in path[len(PREFIX):].split("/")]
             if len(parts) < 4 or parts[1] != "sku" or parts[3] != "user":
                 return h.send_json(*gerr(404, "Not Found", "notFound", "NOT_FOUND"))
@@ -120,6 +134,16 @@ class GoogleSim(simcore.Sim):
                 return h.send_json(*gerr(400, f"Invalid productId/skuId {product}/{sku}", "invalid", "INVALID_ARGUMENT"))
             user = parts[4].lower() if len(parts) == 5 else None
             return h.send_json(*self.assignment(h, method, product, sku, user, body))
+
+    def over_quota(self, account):
+        if not self.qps:
+            return False
+        now = time.monotonic()
+        last = self.last_request.get(account)
+        if last is not None and now - last < 0.9 / self.qps:
+            return True
+        self.last_request[account] = now
+        return False
 
     def resource(self, product, sku, user):
         return {"kind": "licensing#licenseAssignment", "etags": secrets.token_hex(6), "productId": product,

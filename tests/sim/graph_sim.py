@@ -35,10 +35,10 @@ def gerr(status, code, message, headers=None):
 
 
 class Bucket:
-    def __init__(self, count, window):
+    def __init__(self, count, window, tokens=None):
         self.rate = count / window
         self.cap = count
-        self.tokens = count
+        self.tokens = count if tokens is None else tokens  # less: another client spent some
         self.last = time.monotonic()
 
     def take(self):
@@ -74,7 +74,7 @@ class GraphSim(simcore.Sim):
                                    "usageLocation": u.get("usageLocation", "DE"),
                                    "direct": list(u.get("licenses", []))}
         lim = b.get("write_limit")
-        self.bucket = Bucket(lim["count"], lim["window"]) if lim else None
+        self.bucket = Bucket(lim["count"], lim["window"], lim.get("tokens")) if lim else None
         self.writes = {}
         self.stats = {"requests": 0, "throttled": 0, "writes": 0, "batches": 0, "token_requests": 0}
 

@@ -174,6 +174,29 @@ BOOST_AUTO_TEST_CASE(token_bucket_paces_and_pauses) {
   BOOST_TEST(std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t1).count() >= 149);
 }
 
+BOOST_AUTO_TEST_CASE(rate_limiter_halves_on_a_refusal_and_grows_back_slowly) {
+  http::rate_limiter l(100, 1000); // 100/s, burst 1000
+  BOOST_TEST(l.available() < 101); // slow start: one second's worth, not the whole burst
+  l.acquire(50);
+  l.accepted(50); // until the first refusal, an acceptance adds its cost again
+  BOOST_TEST(l.available() >= 100);
+  l.throttled();
+  BOOST_TEST(l.rate() == 50);
+  BOOST_TEST(l.available() < 1); // emptied
+  l.throttled(); // the same crowded moment (another worker's answer): counted once
+  BOOST_TEST(l.rate() == 50);
+  l.accepted(100); // +cost/10 per second
+  BOOST_TEST(l.rate() == 60);
+  const double before = l.available();
+  l.accepted(100); // no slow-start bonus after a refusal
+  BOOST_TEST(l.available() < before + 5);
+  for (int i = 0; i < 100; ++i) l.accepted(100);
+  BOOST_TEST(l.rate() == 100); // never above the configured rate
+  http::rate_limiter unlimited(0, 1);
+  unlimited.throttled();
+  BOOST_TEST(unlimited.rate() == 0); // still unlimited
+}
+
 BOOST_AUTO_TEST_CASE(token_cache_refreshes_once_for_many_threads) {
   std::atomic<int> fetches{0};
   http::token_cache cache([&] {
