@@ -19,6 +19,18 @@ database::database(const std::filesystem::path &path, durability d, bool read_on
     throw store_error(fmt::format("{}: cannot open: {}", path_, msg));
   }
   sqlite3_busy_timeout(db_, 10000);
+  try {
+    configure(d, read_only);
+  } catch (...) {
+    // The destructor does not run for a constructor that throws: close here,
+    // or every failed open (a corrupt store, retried) leaks a connection.
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw;
+  }
+}
+
+void database::configure(durability d, bool read_only) {
   if (!read_only) {
     exec("PRAGMA journal_mode=WAL");
     exec(d == durability::full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");

@@ -47,6 +47,8 @@ public:
   [[noreturn]] void fail(std::string_view what) const;
 
 private:
+  void configure(durability d, bool read_only);
+
   sqlite3 *db_ = nullptr;
   std::string path_;
   std::unordered_map<std::string, std::unique_ptr<statement>> cache_;
