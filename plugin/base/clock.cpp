@@ -156,4 +156,28 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
   return std::chrono::milliseconds{static_cast<int64_t>(total_s * 1000.0 + 0.5)};
 }
 
+std::string format_duration(std::chrono::milliseconds d) {
+  if (d.count() < 0) return "-" + format_duration(-d);
+  int64_t ms = d.count();
+  const int64_t days = ms / 86'400'000;
+  ms %= 86'400'000;
+  const int64_t hours = ms / 3'600'000, minutes = ms / 60'000 % 60, seconds = ms / 1000 % 60, frac = ms % 1000;
+  std::string out = "P";
+  if (days > 0) out += std::to_string(days) + "D";
+  if (hours == 0 && minutes == 0 && seconds == 0 && frac == 0) return days > 0 ? out : "PT0S";
+  out += "T";
+  if (hours > 0) out += std::to_string(hours) + "H";
+  if (minutes > 0) out += std::to_string(minutes) + "M";
+  if (seconds > 0 || frac > 0) {
+    out += std::to_string(seconds);
+    if (frac > 0) {
+      auto f = std::to_string(1000 + frac).substr(1);
+      while (f.back() == '0') f.pop_back();
+      out += "." + f;
+    }
+    out += "S";
+  }
+  return out;
+}
+
 } // namespace reclaim

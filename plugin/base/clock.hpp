@@ -41,4 +41,8 @@ std::optional<time_point> parse_utc(std::string_view text);
 // or longer than 100 years (so no value can overflow the milliseconds).
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
 
+// The ISO 8601 form parse_duration reads: "P8DT3H", "PT6S", "PT0.25S";
+// negative values as "-" and the form of their magnitude.
+std::string format_duration(std::chrono::milliseconds d);
+
 } // namespace reclaim

@@ -35,9 +35,28 @@ delay_spec parse_delay(const reader &r, const toml::table &t, std::string_view p
   return d;
 }
 
+// restore_within = "always" | "never" | an ISO 8601 duration.
+restore_spec parse_restore(const reader &r, const toml::table &t, std::string_view prefix) {
+  restore_spec spec;
+  const auto text = r.str(t, prefix, "restore_within");
+  if (!text) return spec;
+  if (*text == "always") spec.how = restore_spec::kind::always;
+  else if (*text == "never") spec.how = restore_spec::kind::never;
+  else {
+    const auto d = parse_duration(*text);
+    if (!d || d->count() < 0)
+      r.fail(t.get("restore_within")->source(), fmt::format("{}.restore_within", prefix),
+             fmt::format("\"{}\" is not \"always\", \"never\" or an ISO 8601 duration such as P7D", *text));
+    spec.how = restore_spec::kind::within;
+    spec.within = *d;
+  }
+  return spec;
+}
+
 void load_application(const reader &r, const toml::table &t, size_t i, policy_config &out) {
   const auto prefix = fmt::format("application[{}]", i);
-  r.only_keys(t, prefix, {"id", "name", "tier", "connector", "owner", "dry_run", "require_approval", "skus"});
+  r.only_keys(t, prefix, {"id", "name", "tier", "connector", "owner", "dry_run", "require_approval", "skus",
+                          "restore_within"});
   application app;
   const auto id = r.str(t, prefix, "id");
   if (!id || id->empty()) r.fail(t.source(), prefix + ".id", "is required");
@@ -60,6 +79,7 @@ void load_application(const reader &r, const toml::table &t, size_t i, policy_co
   app.owner = r.str(t, prefix, "owner").value_or("");
   app.dry_run = r.boolean(t, prefix, "dry_run").value_or(false);
   app.require_approval = r.boolean(t, prefix, "require_approval").value_or(false);
+  app.restore = parse_restore(r, t, prefix);
   if (const auto *n = t.get("skus")) {
     const auto *arr = n->as_array();
     if (arr == nullptr) r.fail(n->source(), prefix + ".skus", "must be an array of tables");
@@ -139,10 +159,11 @@ action_template load_action(const reader &r, const toml::table &t, std::string_v
 
 void load_rule(const reader &r, const toml::table &t, size_t i, policy_config &cfg) {
   const auto prefix = fmt::format("policy.rule[{}]", i);
-  r.only_keys(t, prefix, {"name", "from", "to", "where", "applications", "actions"});
+  r.only_keys(t, prefix, {"name", "from", "to", "where", "applications", "actions", "restore_within"});
   policy_rule rule;
   rule.origin = r.origin(t.source());
   rule.name = r.str(t, prefix, "name").value_or(prefix);
+  rule.restore = parse_restore(r, t, prefix);
   rule.from = parse_states(r, t, prefix, "from", false);
   rule.to = parse_states(r, t, prefix, "to", true);
   if (rule.to.empty()) r.fail(t.get("to")->source(), prefix + ".to", "must name states (\"*\" is not allowed here)");
@@ -243,7 +264,7 @@ void load_tiers(const reader &r, const toml::table &t, policy_config &cfg) {
 
 void load_policy_table(const reader &r, const toml::table &t, policy_config &cfg) {
   r.only_keys(t, "policy", {"rule", "role_attribute", "entitlements", "end_date_attribute", "time_zone",
-                                "time_zone_attribute"});
+                                "time_zone_attribute", "restore_within"});
   cfg.role_attribute = r.str(t, "policy", "role_attribute").value_or("");
   if (const auto *e = r.table(t, "policy", "entitlements")) {
     if (cfg.role_attribute.empty())
@@ -259,6 +280,7 @@ void load_policy_table(const reader &r, const toml::table &t, policy_config &cfg
   cfg.end_date_attribute = r.str(t, "policy", "end_date_attribute").value_or("");
   if (auto tz = r.str(t, "policy", "time_zone")) cfg.time_zone = load_zone(r, t, *tz);
   cfg.time_zone_attribute = r.str(t, "policy", "time_zone_attribute").value_or("");
+  if (const auto spec = parse_restore(r, t, "policy"); spec.how != restore_spec::kind::inherit) cfg.restore = spec;
   if (const auto *n = t.get("rule")) {
     const auto *arr = n->as_array();
     if (arr == nullptr || !arr->is_array_of_tables())

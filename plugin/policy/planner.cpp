@@ -35,6 +35,21 @@ planner::planner(const config &cfg, journal &j, const logger &log)
     : cfg_(cfg), journal_(j), store_(j.db()), log_(log) {
   ensure_inventory_schema(j.db()); // licence costs come from the inventory
   for (const auto &a : cfg_.policy.applications) apps_.emplace(a.id, &a);
+  for (const auto &r : cfg_.policy.rules) rules_.emplace(r.name, &r);
+}
+
+std::optional<std::string> planner::beyond_restore_window(const action_row &done) const {
+  restore_spec spec = cfg_.policy.restore;
+  const auto rule = rules_.find(done.rule);
+  const auto *app = find_app(done.app);
+  if (rule != rules_.end() && rule->second->restore.how != restore_spec::kind::inherit) spec = rule->second->restore;
+  else if (app != nullptr && app->restore.how != restore_spec::kind::inherit) spec = app->restore;
+  if (spec.how == restore_spec::kind::never) return std::string("restore_within = \"never\"");
+  if (spec.how != restore_spec::kind::within) return std::nullopt;
+  const auto age = now() - done.updated;
+  if (age <= spec.within) return std::nullopt;
+  return fmt::format("executed {} ago, restore_within {}", format_duration(std::chrono::duration_cast<std::chrono::milliseconds>(age)),
+                     format_duration(spec.within));
 }
 
 const application *planner::find_app(std::string_view id) const {
@@ -145,9 +160,19 @@ std::optional<int64_t> planner::plan_reclaim(const event_record &ev, const plan_
   if (planned.empty()) return std::nullopt;
   std::vector<planned_action> fresh;
   fresh.reserve(planned.size());
+  // An equivalent open action due later (a transfer's or a leave's grace)
+  // is brought forward to this event's time instead.
   auto seen = store_.live_actions(in.subject_id);
-  for (auto &p : planned)
-    if (seen.insert(live_key(p.app, p.kind, p.target)).second) fresh.push_back(std::move(p));
+  for (auto &p : planned) {
+    if (seen.insert(live_key(p.app, p.kind, p.target)).second) {
+      fresh.push_back(std::move(p));
+    } else if (store_.advance_open_due(in.subject_id, p.app, p.kind, p.target, p.due,
+                                       fmt::format("due {} since event {} ({})", format_utc(p.due), ev.seq,
+                                                   state_name(to))) > 0) {
+      log_.log(log_level::info, "{}: {} {} brought forward to {} by event {}", ev.subject_name, p.app,
+               action_kind_name(p.kind), format_utc(p.due), ev.seq);
+    }
+  }
   if (fresh.empty()) return std::nullopt;
   plan_row plan;
   plan.plan_key = key;
@@ -205,10 +230,16 @@ void planner::plan_restore(const event_record &ev, const plan_input &in) {
     log_.log(log_level::info, "{}: {} pending actions cancelled by reactivation", ev.subject_name, cancelled.size());
   const auto entitled = entitled_apps(cfg_.policy, in.attrs);
   std::vector<action_row> rows;
+  size_t too_old = 0;
   for (const auto &done : store_.restorable_actions(ev.subject_id)) {
     if (entitled && !entitled->count(done.app)) continue; // the current role does not hold it
     const auto kind = restore_kind(done.kind);
     if (!kind) continue;
+    if (const auto why = beyond_restore_window(done)) {
+      log_.log(log_level::debug, "{}: {} {} not restored: {}", ev.subject_name, done.app, action_kind_name(done.kind), *why);
+      ++too_old;
+      continue;
+    }
     action_row a;
     a.subject_id = ev.subject_id;
     a.app = done.app;
@@ -219,6 +250,12 @@ void planner::plan_restore(const event_record &ev, const plan_input &in) {
     a.rule = "restore";
     rows.push_back(std::move(a));
   }
+  if (too_old > 0)
+    log_.log(log_level::info, "{}: {} executed actions not restored (beyond restore_within; the joiner process grants)",
+             ev.subject_name, too_old);
+  // What ran before this reactivation no longer stands for what the person
+  // holds: a later departure plans everything again.
+  store_.retire_executed(ev.subject_id, {}, ev.seq);
   if (rows.empty()) return;
   plan_row plan;
   plan.plan_key = fmt::format("restore:{}", ev.seq);
@@ -244,6 +281,16 @@ void planner::plan_restore(const event_record &ev, const plan_input &in) {
   }
 }
 
+void planner::reentitle(const event_record &ev, const std::set<std::string> &apps) {
+  const auto cancelled = store_.cancel_open_for(
+      ev.subject_id, apps, "reclaim", "transferred",
+      fmt::format("cancelled: {} is entitled to it again (event {})", ev.subject_name, ev.seq));
+  if (!cancelled.empty())
+    log_.log(log_level::info, "{}: {} pending transfer reclaims cancelled, the role holds them again (event {})",
+             ev.subject_name, cancelled.size(), ev.seq);
+  store_.retire_executed(ev.subject_id, apps, ev.seq);
+}
+
 void planner::plan_event(const event_record &ev) {
   audit::record_event(journal_.db(), cfg_, ev);
   // Most events (hires, changes that keep a person active) match no rule:
@@ -255,6 +302,16 @@ void planner::plan_event(const event_record &ev) {
   if (ev.current == state::reactivated) {
     plan_restore(ev, in);
     return;
+  }
+  // One rule for entitlement: what the person is entitled to again loses
+  // its pending reclaims; what they leave loses its pending grants.
+  if (ev.current == state::transferred || ev.current == state::active) {
+    if (const auto entitled = entitled_apps(cfg_.policy, in.attrs)) reentitle(ev, *entitled);
+  } else if (is_departure(ev.current) || ev.current == state::leave) {
+    const auto n = store_.cancel_open_for(ev.subject_id, {}, "restore", "",
+                                          fmt::format("cancelled: {} is {} (event {})", ev.subject_name,
+                                                      state_name(ev.current), ev.seq));
+    if (!n.empty()) log_.log(log_level::info, "{}: {} pending restores cancelled", ev.subject_name, n.size());
   }
   plan_reclaim(ev, in, fmt::format("event:{}", ev.seq), ev.current, plan_actions(cfg_.policy, in));
   // A future contract end date schedules the contract_ended plan for then.

@@ -78,6 +78,12 @@ private:
   std::optional<std::string> why_not_promote(const plan_row &p, const event_record &ev,
                                              const std::vector<planned_action> &planned);
   void plan_restore(const event_record &ev, const plan_input &in);
+  // The person is entitled to these applications again: pending transfer
+  // reclaims of them are cancelled, executed ones stop counting as live.
+  void reentitle(const event_record &ev, const std::set<std::string> &apps);
+  // Why an executed action is not granted back on reactivation (its
+  // restore_within has passed), or nullopt.
+  std::optional<std::string> beyond_restore_window(const action_row &done) const;
   std::string decide_status(const plan_row &p, const std::vector<action_row> &actions, bool departure);
   std::vector<action_row> to_rows(const std::string &subject, std::vector<planned_action> &&planned);
   const application *find_app(std::string_view id) const; // cfg_'s, found without a scan
@@ -88,6 +94,7 @@ private:
   plan_store store_;
   const logger &log_;
   std::unordered_map<std::string_view, const application *> apps_; // id → cfg_.policy.applications
+  std::unordered_map<std::string_view, const policy_rule *> rules_; // name → the first rule of that name
   // The guard's population (live people), counted once per planning
   // transaction: counting reads every person (and subject_log).
   std::optional<int64_t> population_;

@@ -39,6 +39,15 @@ std::optional<action_kind> parse_action_kind(std::string_view name);
 // Kinds that delete data or move ownership wait while a legal hold is on.
 bool touches_data(action_kind k);
 
+// How long after a reclamation a reactivation still grants back what it
+// took (restore_within): always (a mistaken termination reverted), never
+// (a rehire's access belongs to the joiner process), or within a duration.
+struct restore_spec {
+  enum class kind { inherit, always, never, within };
+  kind how = kind::inherit;
+  std::chrono::milliseconds within{0};
+};
+
 struct sku {
   std::string id;
   double monthly_cost = 0;
@@ -53,6 +62,7 @@ struct application {
   std::string owner;
   bool dry_run = false;
   bool require_approval = false;
+  restore_spec restore; // inherit: [policy] restore_within
   std::vector<sku> skus;
 
   const sku *find_sku(std::string_view id) const;
@@ -79,6 +89,7 @@ struct policy_rule {
   std::map<std::string, std::vector<std::string>> where; // attribute → values (lower-cased)
   std::vector<std::string> applications; // ids; "*" expanded at load
   std::vector<action_template> actions;
+  restore_spec restore; // inherit: the application's, then [policy]'s
   std::string origin; // file:line:col
 };
 
@@ -117,6 +128,7 @@ struct policy_config {
   std::string end_date_attribute;                              // e.g. shadowExpire
   zone time_zone;                                              // [policy] time_zone
   std::string time_zone_attribute;                             // a person's own zone, e.g. "tz"
+  restore_spec restore{restore_spec::kind::always, {}};        // [policy] restore_within
   std::set<std::string> connector_names; // [connector.NAME] instances besides "local"
   guard_config guard;
   scheduler_config scheduler;

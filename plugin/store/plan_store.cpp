@@ -74,7 +74,7 @@ CREATE TABLE IF NOT EXISTS extensions(
 
 constexpr const char *action_cols =
     "id, plan_id, subject_id, app, kind, sku, to_sku, target, due_ms, status, attempts, next_ms,"
-    " idempotency_key, outcome, before_image, rule, restores";
+    " idempotency_key, outcome, before_image, rule, restores, updated_ms";
 
 action_row read_action(sqlite::statement &st) {
   action_row a;
@@ -95,6 +95,7 @@ action_row read_action(sqlite::statement &st) {
   a.before_image = st.text(14);
   a.rule = st.text(15);
   a.restores = st.integer(16);
+  a.updated = from_unix_ms(st.integer(17));
   return a;
 }
 
@@ -236,6 +237,8 @@ int64_t plan_store::move_actions(int64_t plan_id, const std::string &from, const
 }
 
 std::set<std::string> plan_store::live_actions(const std::string &subject) {
+  // Open actions, and executed ones not yet retired by a re-entitlement
+  // (retire_executed) or reversed by a restore.
   auto &st = db_.cached(
       "SELECT a.app, a.kind, a.target FROM plans p JOIN actions a ON a.plan_id = p.id WHERE p.subject_id = ?1"
       " AND a.restored_by = 0 AND p.kind != 'restore'"
@@ -260,6 +263,18 @@ bool plan_store::has_live_action(const std::string &subject, const std::string &
   return live_actions(subject).count(live_key(app, kind, target)) > 0;
 }
 
+int64_t plan_store::advance_open_due(const std::string &subject, const std::string &app, action_kind kind,
+                                     const std::string &target, time_point due, const std::string &why) {
+  db_.cached(fmt::format(
+                 "UPDATE actions SET due_ms = ?5, outcome = ?6, updated_ms = ?7 WHERE plan_id IN {} AND app = ?2"
+                 " AND kind = ?3 AND target = ?4 AND status IN ('pending','held','on_hold') AND due_ms > ?5"
+                 " AND plan_id NOT IN (SELECT id FROM plans WHERE subject_id = ?1 AND kind = 'restore')",
+                 subject_plans))
+      .bind(1, subject).bind(2, app).bind_static(3, action_kind_name(kind)).bind(4, target)
+      .bind(5, to_unix_ms(due)).bind(6, why).bind(7, to_unix_ms(now())).run();
+  return db_.changes();
+}
+
 std::vector<action_row> plan_store::cancel_open_actions(const std::string &subject, const std::string &why) {
   auto &st = db_.cached(fmt::format(
       "UPDATE actions SET status = 'cancelled', outcome = ?2, updated_ms = ?3"
@@ -270,6 +285,43 @@ std::vector<action_row> plan_store::cancel_open_actions(const std::string &subje
   while (st.step()) out.push_back(read_action(st));
   st.reset();
   return out;
+}
+
+std::vector<action_row> plan_store::cancel_open_for(const std::string &subject, const std::set<std::string> &apps,
+                                                    const std::string &plan_kinds, const std::string &to_state,
+                                                    const std::string &why) {
+  auto &st = db_.cached(fmt::format(
+      "UPDATE actions SET status = 'cancelled', outcome = ?2, updated_ms = ?3"
+      " WHERE plan_id IN (SELECT id FROM plans WHERE subject_id = ?1 AND instr(?4, '|' || kind || '|') > 0"
+      " AND (?5 = '' OR to_state = ?5)) AND status IN ('pending','held','on_hold') AND kind != 'notify'"
+      " AND (?6 = '' OR app = ?6) RETURNING {}",
+      action_cols));
+  std::vector<action_row> out;
+  auto run = [&](const std::string &app) {
+    st.bind(1, subject).bind(2, why).bind(3, to_unix_ms(now())).bind(4, "|" + plan_kinds + "|");
+    st.bind(5, to_state).bind(6, app);
+    while (st.step()) out.push_back(read_action(st));
+    st.reset();
+  };
+  if (apps.empty()) run("");
+  for (const auto &app : apps) run(app);
+  return out;
+}
+
+int64_t plan_store::retire_executed(const std::string &subject, const std::set<std::string> &apps, int64_t event_seq) {
+  int64_t n = 0;
+  auto &st = db_.cached(
+      "UPDATE actions SET restored_by = ?2 WHERE plan_id IN (SELECT id FROM plans WHERE subject_id = ?1"
+      " AND kind != 'restore') AND restored_by = 0 AND status IN ('done','already_done') AND (?3 = '' OR app = ?3)");
+  if (apps.empty()) {
+    st.bind(1, subject).bind(2, -event_seq).bind(3, "").run();
+    return db_.changes();
+  }
+  for (const auto &app : apps) {
+    st.bind(1, subject).bind(2, -event_seq).bind(3, app).run();
+    n += db_.changes();
+  }
+  return n;
 }
 
 int64_t plan_store::cancel_other_contract_plans(const std::string &subject, const std::string &keep_key,

@@ -52,6 +52,7 @@ struct action_row {
   std::string before_image; // JSON, what the connector took away
   std::string rule;
   int64_t restores = 0; // for restore actions: the action they reverse
+  time_point updated{};  // last change of status (when it ran, for executed actions)
   // Not stored with the action: the person as the plan's event saw them,
   // filled in by the scheduler for connectors that address people by an
   // attribute (mail, userPrincipalName).
@@ -92,14 +93,31 @@ public:
   // Moves a plan's actions from one status to another; returns how many.
   int64_t move_actions(int64_t plan_id, const std::string &from, const std::string &to, const std::string &outcome);
 
-  // Equivalent actions already planned or done for this person, as
-  // live_key(app, kind, target).
+  // Equivalent actions of this person that still count, as
+  // live_key(app, kind, target): open ones, and executed ones since the
+  // person was last entitled to the application again (retire_executed).
   std::set<std::string> live_actions(const std::string &subject);
   // Is an equivalent action already planned or done for this person?
   bool has_live_action(const std::string &subject, const std::string &app, action_kind kind,
                        const std::string &target);
+  // An open action equivalent to a newly planned one becomes due no later
+  // than `due` (a termination during a transfer's or a leave's grace);
+  // returns how many moved.
+  int64_t advance_open_due(const std::string &subject, const std::string &app, action_kind kind,
+                           const std::string &target, time_point due, const std::string &why);
   // Cancels every not-yet-executed action of a person; returns them.
   std::vector<action_row> cancel_open_actions(const std::string &subject, const std::string &why);
+  // Cancels the open actions (not notifications) of a person's plans of
+  // these kinds ("reclaim|contract", "restore") — only plans to to_state
+  // unless "" — for these applications (every one when empty); returns them.
+  std::vector<action_row> cancel_open_for(const std::string &subject, const std::set<std::string> &apps,
+                                          const std::string &plan_kinds, const std::string &to_state,
+                                          const std::string &why);
+  // The person is entitled to these applications again (every one when
+  // empty) from event_seq on: their executed reclamations stop counting as
+  // live, so a later departure plans them again. Restores made before stay
+  // valid (restored_by < 0 marks "retired by event -n"). Returns how many.
+  int64_t retire_executed(const std::string &subject, const std::set<std::string> &apps, int64_t event_seq);
   // A new contract end date replaces the plans for earlier ones.
   int64_t cancel_other_contract_plans(const std::string &subject, const std::string &keep_key, const std::string &why);
   // Executed reclamations of a person not yet restored.

@@ -53,6 +53,7 @@ struct options {
   std::string time_zone = "UTC";
   bool role_matrix = true;
   std::string guard;
+  std::string policy_extra; // more [policy] keys
 };
 
 struct world {
@@ -77,6 +78,7 @@ struct world {
     if (o.role_matrix)
       policy += "role_attribute = \"departmentNumber\"\nentitlements = { \"100\" = [\"m365\", \"github\", \"figma\"], "
                 "\"200\" = [\"m365\", \"sap\"], \"300\" = [\"m365\"] }\n";
+    policy += o.policy_extra;
     const auto text = fmt::format("[engine]\nstate_dir = \"{}\"\nmode = \"{}\"\n{}{}{}{}{}\n[scheduler]\n"
                                   "batch_times = [\"02:00\", \"14:00\"]\n",
                                   (dir / "state").string(), o.mode, reclaim::unit::ldap_section,
@@ -945,6 +947,213 @@ BOOST_AUTO_TEST_CASE(plans_enforce_goes_through_the_guard_as_one_burst) {
   reclaim::planner enforcing2(cfg2, *w2.j, w2.log);
   for (const auto &d : enforcing2.promote_dry_run(at("2027-01-01T00:00:00Z"), "admin"))
     BOOST_TEST(d.outcome == "active");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ------------------------------------------------------------- timelines
+// Sequences, as operators live them (issue 14): each row is a timeline of
+// events and dispatcher runs for one person; after each step, what is open
+// (pending or held, "app:kind@MM-DD" due dates) or, for a run, what ran.
+// A new case is one row.
+
+namespace {
+
+const std::string timeline_rules = leave_rule + R"toml(
+[[policy.rule]]
+name = "leavers"
+to = ["terminated", "deleted", "contract_ended"]
+applications = ["m365", "figma"]
+actions = [
+  { action = "revoke_access", delay = "immediate" },
+  { action = "reclaim_licence" },
+  { action = "notify", target = "finance", delay = "immediate" },
+]
+
+[[policy.rule]]
+name = "transfer"
+to = ["transferred"]
+applications = ["*"]
+actions = [
+  { action = "revoke_access", delay = "P14D" },
+  { action = "reclaim_licence", delay = "P14D" },
+]
+)toml";
+
+struct step {
+  const char *at;     // UTC
+  const char *what;   // a state (an event from the previous one), or "run": execute what is due
+  const char *dept;   // departmentNumber with the event ("" none)
+  const char *expect; // after an event: the open actions; after a run: what ran; "-" none
+};
+
+struct timeline {
+  const char *name;
+  std::string policy_extra;                        // [policy] keys
+  std::map<std::string, std::string> app_flags;    // per-application keys
+  std::vector<step> steps;
+};
+
+std::string sorted_join(std::vector<std::string> v) {
+  if (v.empty()) return "-";
+  std::sort(v.begin(), v.end());
+  return fmt::format("{}", fmt::join(v, " "));
+}
+
+std::string open_now(world &w) {
+  std::vector<std::string> out;
+  for (const auto &a : w.actions())
+    if (a.status == "pending" || a.status == "held" || a.status == "on_hold")
+      out.push_back(fmt::format("{}:{}@{}", a.app, reclaim::action_kind_name(a.kind), reclaim::format_utc(a.due).substr(5, 5)));
+  return sorted_join(out);
+}
+
+std::string run_due(world &w) {
+  std::vector<std::string> out;
+  for (const auto &a : w.actions(0, "pending"))
+    if (a.due <= reclaim::now()) {
+      w.ran(a, a.kind == action_kind::reclaim_licence ? R"({"skus":["X"]})" : "{}");
+      out.push_back(fmt::format("{}:{}", a.app, reclaim::action_kind_name(a.kind)));
+    }
+  return sorted_join(out);
+}
+
+void play(const timeline &t) {
+  BOOST_TEST_CONTEXT(t.name) {
+    options o;
+    o.rules = timeline_rules;
+    o.policy_extra = t.policy_extra;
+    o.app_flags = t.app_flags;
+    world w(o);
+    state current = state::active;
+    std::string dept = "100";
+    int n = 0;
+    for (const auto &s : t.steps) {
+      ++n;
+      set_now(s.at);
+      std::string got;
+      if (std::string_view(s.what) == "run") {
+        got = run_due(w);
+      } else {
+        const auto to = reclaim::parse_state(s.what);
+        BOOST_TEST_REQUIRE(to.has_value(), s.what);
+        const std::string attrs = fmt::format(R"({{"departmentNumber":["{}"],"before":{{"departmentNumber":["{}"]}}}})",
+                                              *s.dept ? s.dept : dept.c_str(), dept);
+        w.event("u1", current, *to, attrs);
+        w.p->plan_pending();
+        current = *to;
+        if (*s.dept) dept = s.dept;
+        got = open_now(w);
+      }
+      BOOST_TEST(got == std::string(s.expect), "step " << n << " (" << s.at << " " << s.what << "): got\n  " << got
+                                                          << "\nexpected\n  " << s.expect);
+    }
+  }
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(timelines)
+
+BOOST_AUTO_TEST_CASE(sequences_over_time) {
+  const std::vector<timeline> rows = {
+      {"terminate, rehire (restored), terminate again: everything is planned again",
+       "",
+       {},
+       {{"2027-01-10T10:00:00Z", "terminated", "",
+         "figma:notify@01-10 figma:reclaim_licence@02-09 figma:revoke_access@01-10 m365:notify@01-10 "
+         "m365:reclaim_licence@01-10 m365:revoke_access@01-10"},
+        {"2027-01-10T10:01:00Z", "run", "",
+         "figma:notify figma:revoke_access m365:notify m365:reclaim_licence m365:revoke_access"},
+        {"2027-01-12T09:00:00Z", "reactivated", "", "figma:grant_access@01-12 m365:assign_licence@01-12 m365:grant_access@01-12"},
+        {"2027-01-12T09:01:00Z", "run", "", "figma:grant_access m365:assign_licence m365:grant_access"},
+        {"2027-03-01T10:00:00Z", "terminated", "",
+         "figma:notify@03-01 figma:reclaim_licence@03-31 figma:revoke_access@03-01 m365:notify@03-01 "
+         "m365:reclaim_licence@03-01 m365:revoke_access@03-01"}}},
+      {"rehire before the restore ran, then terminated again: the restore is cancelled",
+       "",
+       {},
+       {{"2027-01-10T10:00:00Z", "terminated", "",
+         "figma:notify@01-10 figma:reclaim_licence@02-09 figma:revoke_access@01-10 m365:notify@01-10 "
+         "m365:reclaim_licence@01-10 m365:revoke_access@01-10"},
+        {"2027-01-10T10:01:00Z", "run", "",
+         "figma:notify figma:revoke_access m365:notify m365:reclaim_licence m365:revoke_access"},
+        {"2027-01-10T11:00:00Z", "reactivated", "", "figma:grant_access@01-10 m365:assign_licence@01-10 m365:grant_access@01-10"},
+        {"2027-01-10T11:00:30Z", "terminated", "",
+         "figma:notify@01-10 figma:reclaim_licence@02-09 figma:revoke_access@01-10 m365:notify@01-10 "
+         "m365:reclaim_licence@01-10 m365:revoke_access@01-10"},
+        {"2027-01-10T11:01:00Z", "run", "",
+         "figma:notify figma:revoke_access m365:notify m365:reclaim_licence m365:revoke_access"}}},
+      {"transfer and transfer back inside the grace period: nothing is reclaimed",
+       "",
+       {},
+       {{"2027-01-10T10:00:00Z", "transferred", "300",
+         "figma:reclaim_licence@01-24 figma:revoke_access@01-24 github:reclaim_licence@01-24 github:revoke_access@01-24"},
+        {"2027-01-15T10:00:00Z", "transferred", "100", "-"},
+        {"2027-01-25T10:00:00Z", "run", "", "-"}}},
+      {"transfer, reclaimed, transfer back, transfer away again: reclaimed again",
+       "",
+       {},
+       {{"2027-01-10T10:00:00Z", "transferred", "300",
+         "figma:reclaim_licence@01-24 figma:revoke_access@01-24 github:reclaim_licence@01-24 github:revoke_access@01-24"},
+        {"2027-01-25T10:00:00Z", "run", "",
+         "figma:reclaim_licence figma:revoke_access github:reclaim_licence github:revoke_access"},
+        {"2027-02-01T10:00:00Z", "transferred", "100", "-"},
+        {"2027-03-01T10:00:00Z", "transferred", "200",
+         "figma:reclaim_licence@03-15 figma:revoke_access@03-15 github:reclaim_licence@03-15 github:revoke_access@03-15"}}},
+      {"transfer then termination inside the grace period: the termination's times win where earlier",
+       "",
+       {},
+       {{"2027-01-10T10:00:00Z", "transferred", "300",
+         "figma:reclaim_licence@01-24 figma:revoke_access@01-24 github:reclaim_licence@01-24 github:revoke_access@01-24"},
+        {"2027-01-12T10:00:00Z", "terminated", "",
+         "figma:notify@01-12 figma:reclaim_licence@01-24 figma:revoke_access@01-12 github:reclaim_licence@01-24 "
+         "github:revoke_access@01-24 m365:notify@01-12 m365:reclaim_licence@01-12 m365:revoke_access@01-12"}}},
+      {"restore_within P7D: a rehire 10 days after the reclaim gets nothing back, pending reclaims cancelled",
+       "restore_within = \"P7D\"\n",
+       {},
+       {{"2027-01-10T10:00:00Z", "terminated", "",
+         "figma:notify@01-10 figma:reclaim_licence@02-09 figma:revoke_access@01-10 m365:notify@01-10 "
+         "m365:reclaim_licence@01-10 m365:revoke_access@01-10"},
+        {"2027-01-10T10:01:00Z", "run", "",
+         "figma:notify figma:revoke_access m365:notify m365:reclaim_licence m365:revoke_access"},
+        {"2027-01-20T10:00:00Z", "reactivated", "", "-"},
+        {"2027-03-01T10:00:00Z", "terminated", "",
+         "figma:notify@03-01 figma:reclaim_licence@03-31 figma:revoke_access@03-01 m365:notify@03-01 "
+         "m365:reclaim_licence@03-01 m365:revoke_access@03-01"}}},
+      {"restore_within P7D: a mistaken termination reverted after 2 days is restored",
+       "restore_within = \"P7D\"\n",
+       {},
+       {{"2027-01-10T10:00:00Z", "terminated", "",
+         "figma:notify@01-10 figma:reclaim_licence@02-09 figma:revoke_access@01-10 m365:notify@01-10 "
+         "m365:reclaim_licence@01-10 m365:revoke_access@01-10"},
+        {"2027-01-10T10:01:00Z", "run", "",
+         "figma:notify figma:revoke_access m365:notify m365:reclaim_licence m365:revoke_access"},
+        {"2027-01-12T10:00:00Z", "reactivated", "", "figma:grant_access@01-12 m365:assign_licence@01-12 m365:grant_access@01-12"}}},
+      {"figma restore_within never, the rest always: only m365 is granted back",
+       "",
+       {{"figma", "restore_within = \"never\""}},
+       {{"2027-01-10T10:00:00Z", "terminated", "",
+         "figma:notify@01-10 figma:reclaim_licence@02-09 figma:revoke_access@01-10 m365:notify@01-10 "
+         "m365:reclaim_licence@01-10 m365:revoke_access@01-10"},
+        {"2027-01-10T10:01:00Z", "run", "",
+         "figma:notify figma:revoke_access m365:notify m365:reclaim_licence m365:revoke_access"},
+        {"2027-01-10T12:00:00Z", "reactivated", "", "m365:assign_licence@01-10 m365:grant_access@01-10"}}},
+      {"leave, then terminated while on leave: the termination's earlier times win",
+       "",
+       {},
+       {{"2027-01-10T10:00:00Z", "leave", "",
+         "figma:reclaim_licence@04-10 figma:suspend_access@01-10 github:reclaim_licence@04-10 "
+         "github:suspend_access@01-10 m365:reclaim_licence@04-10 m365:suspend_access@01-10 sap:reclaim_licence@04-10 "
+         "sap:suspend_access@01-10 wiki:reclaim_licence@04-10 wiki:suspend_access@01-10"},
+        {"2027-01-10T10:01:00Z", "run", "",
+         "figma:suspend_access github:suspend_access m365:suspend_access sap:suspend_access wiki:suspend_access"},
+        {"2027-02-01T10:00:00Z", "terminated", "",
+         "figma:notify@02-01 figma:reclaim_licence@03-03 figma:revoke_access@02-01 github:reclaim_licence@04-10 "
+         "m365:notify@02-01 m365:reclaim_licence@02-01 m365:revoke_access@02-01 sap:reclaim_licence@04-10 "
+         "wiki:reclaim_licence@04-10"}}},
+  };
+  for (const auto &t : rows) play(t);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -213,6 +213,16 @@ BOOST_AUTO_TEST_CASE(bad_durations_are_refused) {
        "scheduler.retry_initial", "\"PT-30S\""},
       {"bad retry_max", with_apps("\n[scheduler]\nretry_max = \"forever\"\n"), "forever", "scheduler.retry_max",
        "\"forever\""},
+      {"prose restore_within", with_apps("\n[policy]\nrestore_within = \"sometimes\"\n"), "sometimes",
+       "policy.restore_within", "\"always\", \"never\" or an ISO 8601 duration"},
+      {"negative restore_within", with_apps("\n[policy]\nrestore_within = \"-P7D\"\n"), "-P7D",
+       "policy.restore_within", "\"-P7D\""},
+      {"restore_within as a number", with_apps("\n[policy]\nrestore_within = 7\n"), "restore_within",
+       "policy.restore_within", "must be a string"},
+      {"years in a rule's restore_within",
+       with_apps(rule("r", "to = [\"terminated\"]\napplications = [\"m365\"]\nrestore_within = \"P1Y\"\n"
+                           "actions = [ { action = \"revoke_access\" } ]\n")),
+       "P1Y", "policy.rule[0].restore_within", "\"P1Y\""},
   };
   for (const auto &c : cases) check_bad(c);
 }
