@@ -250,16 +250,16 @@ void planner::plan_event(const event_record &ev) {
   // skip parsing their attributes.
   const bool any_rule = std::any_of(cfg_.policy.rules.begin(), cfg_.policy.rules.end(),
                                     [&](const policy_rule &r) { return r.to.count(ev.current) > 0; });
-  const auto &signal = cfg_.policy.legal_hold;
+  const auto &hold_cfg = cfg_.policy.legal_hold;
   if (!any_rule && ev.current != state::reactivated && cfg_.policy.end_date_attribute.empty() &&
-      signal.attribute.empty())
+      hold_cfg.attribute.empty())
     return;
   auto in = plan_input_from(ev);
   // The directory's hold value, before any action of this event can run.
   // Only holds it placed are lifted by it; one set with reclaimctl stays.
   const auto hold_now = legal_hold_signal(cfg_.policy, in);
   const auto held = hold_now == hold_signal::none ? std::nullopt : store_.hold(ev.subject_id);
-  const std::string by_directory = fmt::format("directory: {} = {}", signal.attribute, signal.value);
+  const std::string by_directory = fmt::format("directory: {} = {}", hold_cfg.attribute, hold_cfg.value);
   if (hold_now == hold_signal::present && !held) {
     const auto reason = fmt::format("{} (event {})", by_directory, ev.seq);
     store_.add_hold({ev.subject_id, reason, ev.actor, now()});

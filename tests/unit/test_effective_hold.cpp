@@ -146,10 +146,12 @@ struct world {
     std::sort(out.begin(), out.end());
     return fmt::format("{}", fmt::join(out, " "));
   }
+  // already_done (the local inventory had nothing to take) reads "done".
+  static std::string ran(const std::string &status) { return status == "already_done" ? "done" : status; }
   std::string statuses() {
     std::vector<std::string> out;
     for (const auto &a : p->store().actions("", "", 0))
-      out.push_back(fmt::format("{}:{}={}", a.app, reclaim::action_kind_name(a.kind), a.status));
+      out.push_back(fmt::format("{}:{}={}", a.app, reclaim::action_kind_name(a.kind), ran(a.status)));
     std::sort(out.begin(), out.end());
     return fmt::format("{}", fmt::join(out, " "));
   }
@@ -205,7 +207,7 @@ BOOST_AUTO_TEST_CASE(values_in_each_format_and_zone) {
       {"", F::generalized_time, "UTC", "\"\" is not a generalizedTime time"},
       {"yesterday", F::generalized_time, "UTC", "expected YYYYMMDD"},
       {"00000101000000Z", F::generalized_time, "UTC", "the year 0 is outside 1970..9999"},
-      {"100000101000000Z", F::generalized_time, "UTC", "no such date"}, // a 5-digit year misreads
+      {"100000101000000Z", F::generalized_time, "UTC", "expected YYYYMMDD"}, // a 5-digit year
       {"20261301", F::generalized_time, "UTC", "no such date"},
       {"20260230", F::generalized_time, "UTC", "no such date"},
       {"2026120125Z", F::generalized_time, "UTC", "no such time of day"},
@@ -394,7 +396,7 @@ actions = [ { action = "reclaim_licence", delay = "immediate", deletes_data = tr
   w.s->run_due(t0);
   std::vector<std::string> got;
   for (const auto &a : w.p->store().actions("", "", 0))
-    got.push_back(fmt::format("{}/{}:{}={}", a.subject_id, a.app, reclaim::action_kind_name(a.kind), a.status));
+    got.push_back(fmt::format("{}/{}:{}={}", a.subject_id, a.app, reclaim::action_kind_name(a.kind), world::ran(a.status)));
   std::sort(got.begin(), got.end());
   BOOST_TEST(fmt::format("{}", fmt::join(got, " ")) ==
              "u1/m365:reclaim_licence=done u1/m365:transfer_ownership=done u1/slack:reclaim_licence=done "
@@ -426,11 +428,11 @@ BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(directory_holds)
 
-const std::string signal = "\n[legal_hold]\nattribute = \"businessCategory\"\nvalue = \"Legal-Hold\"\n";
+const std::string hold_section = "\n[legal_hold]\nattribute = \"businessCategory\"\nvalue = \"Legal-Hold\"\n";
 const char *const legal = "cn=legal-team,dc=example,dc=com";
 
 BOOST_AUTO_TEST_CASE(gaining_the_value_places_a_hold_and_losing_it_lifts_it) {
-  world w("", signal);
+  world w("", hold_section);
   // Termination and the hold value in one change: the hold is on before any
   // data action can run; access still goes.
   w.event("u1", state::active, state::terminated, {{"businessCategory", {"legal-hold", "sales"}}}, legal);
@@ -464,7 +466,7 @@ BOOST_AUTO_TEST_CASE(gaining_the_value_places_a_hold_and_losing_it_lifts_it) {
 }
 
 BOOST_AUTO_TEST_CASE(a_hold_set_with_reclaimctl_is_not_lifted_by_the_directory) {
-  world w("", signal);
+  world w("", hold_section);
   w.p->store().add_hold({"u1", "case 2026-17", "alice", t0});
   w.event("u1", state::active, state::terminated,
           {{"businessCategory", {"sales"}}, {"before", {{"businessCategory", {"legal-hold"}}}}}, legal);
@@ -478,7 +480,7 @@ BOOST_AUTO_TEST_CASE(a_hold_set_with_reclaimctl_is_not_lifted_by_the_directory) 
 // configured, or from a source that does not send it) neither place nor
 // lift a hold: absence is no evidence.
 BOOST_AUTO_TEST_CASE(an_event_without_the_attribute_changes_no_hold) {
-  world w("", signal);
+  world w("", hold_section);
   w.event("u1", state::active, state::terminated, {{"businessCategory", {"legal-hold"}}}, legal);
   BOOST_TEST_REQUIRE(w.p->store().hold("u1").has_value());
   w.event("u1", state::terminated, state::deleted, json::object(), "cn=hr");
@@ -513,7 +515,7 @@ BOOST_AUTO_TEST_CASE(legal_hold_config_is_checked_and_journalled) {
     }
   }
   temp_dir dir;
-  const auto cfg = reclaim::unit::load_toml(dir, std::string(reclaim::unit::ldap_section) + catalogue + signal);
+  const auto cfg = reclaim::unit::load_toml(dir, std::string(reclaim::unit::ldap_section) + catalogue + hold_section);
   BOOST_TEST(cfg.policy.legal_hold.value == "legal-hold");
   const auto &needed = cfg.ldap.needed;
   BOOST_TEST((std::find(needed.begin(), needed.end(), "businessCategory") != needed.end()),
