@@ -1401,6 +1401,7 @@ BOOST_AUTO_TEST_CASE(due_times_count_from_the_hr_effective_date) {
   for (const auto &r : rows) {
     BOOST_TEST_CONTEXT(r.uid << " effective " << r.effective) {
       const auto id = e.uuid(r.uid);
+      e.equip(id, all_four);
       std::vector<ldap_modification> mods = {{mod_op::replace, "employeeType", {"terminated"}}};
       if (!r.effective.empty()) {
         mods.push_back({mod_op::replace, "reclaimEffectiveDate", {r.effective}});
@@ -1426,9 +1427,18 @@ BOOST_AUTO_TEST_CASE(due_times_count_from_the_hr_effective_date) {
   const auto cy = e.uuid("future.cy");
   ctl.dispatch();
   BOOST_TEST(status_of(e.actions(cy), "m365", "revoke_access") == "pending", show_actions(e.actions(cy)));
-  BOOST_TEST(status_of(e.actions(e.uuid("late.ann")), "figma", "transfer_ownership") == "done");
+  BOOST_TEST(show(access(e.inventory(cy))) == "{figma: active, github: active, m365: active, sap: active}");
+  const auto ann = e.uuid("late.ann");
+  BOOST_TEST(status_of(e.actions(ann), "figma", "transfer_ownership") == "done", show_actions(e.actions(ann)));
+  BOOST_TEST(show(licences(e.inventory(ann))) == "{figma/FIGMA_PRO, sap/SAP_PRO}", show(e.inventory(ann)));
   ctl.dispatch(utc_in_days(11));
   BOOST_TEST(status_of(e.actions(cy), "m365", "revoke_access") == "done", show_actions(e.actions(cy)));
+  BOOST_TEST(show(licences(e.inventory(cy))) == "{figma/FIGMA_PRO, sap/SAP_PRO}", show(e.inventory(cy)));
+  // 19 days after the change, late.ann's standard licences go (the
+  // effective date was 11 days before it); future.cy's wait until day 40.
+  ctl.dispatch(utc_in_days(20));
+  BOOST_TEST(licences(e.inventory(ann)).empty(), show(e.inventory(ann)));
+  BOOST_TEST(show(licences(e.inventory(cy))) == "{figma/FIGMA_PRO, sap/SAP_PRO}", show(e.inventory(cy)));
   check_plugin_log_clean(e.dir());
 }
 
