@@ -282,6 +282,21 @@ void planner::plan_event(const event_record &ev) {
     log_.log(log_level::warning, "event {} ({}): {}; due times count from the event time {}", ev.seq,
              ev.subject_name, effective.problem, format_utc(ev.time));
   in.effective = effective.time;
+  // A date before the person's last return or rehire belongs to an earlier
+  // change HR left on the entry, not to this one.
+  if (in.effective && *in.effective < ev.time) {
+    event_filter f;
+    f.subject_id = ev.subject_id;
+    for (const auto &earlier : journal_.events(f)) {
+      if (earlier.seq >= ev.seq) break;
+      if (earlier.current != state::reactivated || earlier.time <= *in.effective) continue;
+      log_.log(log_level::warning, "event {} ({}): {} {} is before the reactivation of event {} ({}): left from an "
+               "earlier change; due times count from the event time", ev.seq, ev.subject_name,
+               cfg_.policy.effective_date_attribute, format_utc(*in.effective), earlier.seq, format_utc(earlier.time));
+      in.effective.reset();
+      break;
+    }
+  }
   plan_reclaim(ev, in, fmt::format("event:{}", ev.seq), ev.current, plan_actions(cfg_.policy, in));
   // A future contract end date schedules the contract_ended plan for then.
   if (ev.current == state::active || ev.current == state::transferred) {

@@ -320,6 +320,24 @@ BOOST_AUTO_TEST_CASE(an_unparseable_date_is_reported_and_the_event_still_planned
   }
 }
 
+// Terminated late, rehired, terminated again with the old effective date
+// still on the entry: the second termination is not "late".
+BOOST_AUTO_TEST_CASE(a_date_left_from_before_a_rehire_is_not_used_again) {
+  world w("effective_date_attribute = \"reclaimEffectiveDate\"\n");
+  const json old_date = {{"reclaimEffectiveDate", {"20261120100000Z"}}};
+  w.event("u1", state::active, state::terminated, old_date, "cn=hr");
+  reclaim::set_fixed_now(at("2027-03-01T10:00:00Z"));
+  w.event("u1", state::terminated, state::reactivated, old_date, "cn=hr");
+  reclaim::set_fixed_now(at("2027-06-01T10:00:00Z"));
+  w.event("u1", state::active, state::terminated, old_date, "cn=hr");
+  std::vector<std::string> drive;
+  for (const auto &a : w.p->store().actions("", "", 0))
+    if (a.app == "drive" && a.kind == action_kind::reclaim_licence) drive.push_back(reclaim::format_utc(a.due));
+  std::sort(drive.begin(), drive.end());
+  BOOST_TEST(fmt::format("{}", fmt::join(drive, " ")) == "2026-12-04T10:00:00.000Z 2027-06-15T10:00:00.000Z");
+  BOOST_TEST(w.logs.contains("reclaimEffectiveDate 2026-11-20T10:00:00.000Z is before the reactivation of event 2"));
+}
+
 BOOST_AUTO_TEST_CASE(effective_date_config_is_checked) {
   struct row {
     const char *policy;
