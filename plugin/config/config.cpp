@@ -219,7 +219,8 @@ config load_config(const std::filesystem::path &path) {
                                    e.description()));
   }
   reader r(path.string());
-  r.only_keys(root, "", {"engine", "ldap", "application", "tiers", "policy", "guard", "scheduler", "audit", "connector"});
+  r.only_keys(root, "", {"engine", "ldap", "application", "tiers", "policy", "legal_hold", "guard", "scheduler", "audit",
+                         "connector"});
   auto section = [&](std::string_view name) -> const toml::table * {
     const auto *n = root.get(name);
     if (n == nullptr) return nullptr;
@@ -239,6 +240,8 @@ config load_config(const std::filesystem::path &path) {
   if (!cfg.policy.end_date_attribute.empty()) extra.push_back(cfg.policy.end_date_attribute);
   cfg.ldap.end_date_attribute = cfg.policy.end_date_attribute;
   if (!cfg.policy.time_zone_attribute.empty()) extra.push_back(cfg.policy.time_zone_attribute);
+  if (!cfg.policy.effective_date_attribute.empty()) extra.push_back(cfg.policy.effective_date_attribute);
+  if (!cfg.policy.legal_hold.attribute.empty()) extra.push_back(cfg.policy.legal_hold.attribute);
   for (const auto &[name, c] : cfg.connectors)
     if (!c.user_attribute.empty()) extra.push_back(c.user_attribute);
   for (const auto &rule : cfg.policy.rules)

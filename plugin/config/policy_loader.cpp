@@ -1,6 +1,7 @@
 // policy_loader.cpp — loads and cross-checks the policy sections of
 // reclaim.toml: [[application]], [tiers.*], [[policy.rule]], [policy]
-// (role matrix, contract end dates), [guard], [scheduler]. A rule that names
+// (role matrix, contract end dates, HR effective dates), [legal_hold],
+// [guard], [scheduler]. A rule that names
 // an unknown application, SKU, state or action, a bad duration, or two rules
 // that would both plan the same action for the same transition are errors
 // naming the item.
@@ -9,6 +10,7 @@
 #include "ldap/ldap_entry.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 
 namespace reclaim {
@@ -55,8 +57,8 @@ restore_spec parse_restore(const reader &r, const toml::table &t, std::string_vi
 
 void load_application(const reader &r, const toml::table &t, size_t i, policy_config &out) {
   const auto prefix = fmt::format("application[{}]", i);
-  r.only_keys(t, prefix, {"id", "name", "tier", "connector", "owner", "dry_run", "require_approval", "skus",
-                          "restore_within"});
+  r.only_keys(t, prefix, {"id", "name", "tier", "connector", "owner", "dry_run", "require_approval",
+                          "reclaim_deletes_data", "skus", "restore_within"});
   application app;
   const auto id = r.str(t, prefix, "id");
   if (!id || id->empty()) r.fail(t.source(), prefix + ".id", "is required");
@@ -80,6 +82,7 @@ void load_application(const reader &r, const toml::table &t, size_t i, policy_co
   app.dry_run = r.boolean(t, prefix, "dry_run").value_or(false);
   app.require_approval = r.boolean(t, prefix, "require_approval").value_or(false);
   app.restore = parse_restore(r, t, prefix);
+  app.reclaim_deletes_data = r.boolean(t, prefix, "reclaim_deletes_data").value_or(true);
   if (const auto *n = t.get("skus")) {
     const auto *arr = n->as_array();
     if (arr == nullptr) r.fail(n->source(), prefix + ".skus", "must be an array of tables");
@@ -124,7 +127,7 @@ std::set<state> parse_states(const reader &r, const toml::table &t, std::string_
 
 action_template load_action(const reader &r, const toml::table &t, std::string_view prefix,
                             const policy_config &cfg, const std::vector<std::string> &apps) {
-  r.only_keys(t, prefix, {"action", "delay", "to_sku", "target"});
+  r.only_keys(t, prefix, {"action", "delay", "to_sku", "target", "deletes_data"});
   action_template a;
   const auto name = r.str(t, prefix, "action");
   if (!name) r.fail(t.source(), reader::join(prefix, "action"), "is required");
@@ -153,6 +156,14 @@ action_template load_action(const reader &r, const toml::table &t, std::string_v
     if (!targets.count(a.target))
       r.fail(t.get("target")->source(), reader::join(prefix, "target"),
              fmt::format("unknown notify target \"{}\" (finance, itsm, manager, owner)", a.target));
+  }
+  if (auto d = r.boolean(t, prefix, "deletes_data")) {
+    if (a.kind != action_kind::reclaim_licence && a.kind != action_kind::downgrade_licence &&
+        a.kind != action_kind::transfer_ownership)
+      r.fail(t.get("deletes_data")->source(), reader::join(prefix, "deletes_data"),
+             fmt::format("only reclaim_licence, downgrade_licence and transfer_ownership take deletes_data "
+                         "({} never waits for a legal hold)", action_kind_name(a.kind)));
+    a.deletes_data = *d;
   }
   return a;
 }
@@ -238,6 +249,34 @@ void check_overlaps(const policy_config &cfg) {
     }
 }
 
+// An LDAP attribute description: a letter, then letters, digits, hyphens.
+std::string attribute_name(const reader &r, const toml::table &t, std::string_view prefix, std::string_view key) {
+  auto v = r.str(t, prefix, key).value_or("");
+  if (!v.empty() && (!std::isalpha(static_cast<unsigned char>(v[0])) ||
+                     v.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-") !=
+                         std::string::npos))
+    r.fail(t.get(key)->source(), reader::join(prefix, key), fmt::format("\"{}\" is not an attribute name", v));
+  return v;
+}
+
+date_format load_date_format(const reader &r, const toml::table &t) {
+  const auto v = r.str(t, "policy", "effective_date_format");
+  if (!v || *v == "generalized_time") return date_format::generalized_time;
+  if (*v == "iso8601") return date_format::iso8601;
+  if (*v == "days_since_epoch") return date_format::days_since_epoch;
+  r.fail(t.get("effective_date_format")->source(), "policy.effective_date_format",
+         fmt::format("\"{}\" is not generalized_time, iso8601 or days_since_epoch", *v));
+}
+
+void load_legal_hold(const reader &r, const toml::table &t, hold_signal_config &h) {
+  r.only_keys(t, "legal_hold", {"attribute", "value"});
+  h.attribute = attribute_name(r, t, "legal_hold", "attribute");
+  if (h.attribute.empty()) r.fail(t.source(), "legal_hold.attribute", "is required");
+  const auto v = r.str(t, "legal_hold", "value");
+  if (!v || v->empty()) r.fail(t.source(), "legal_hold.value", "is required (the value that means \"on hold\")");
+  h.value = ldap::lower_ascii(*v);
+}
+
 zone load_zone(const reader &r, const toml::table &t, const std::string &text) {
   if (auto z = parse_zone(text)) return *z;
   r.fail(t.get("time_zone")->source(), "policy.time_zone",
@@ -264,7 +303,8 @@ void load_tiers(const reader &r, const toml::table &t, policy_config &cfg) {
 
 void load_policy_table(const reader &r, const toml::table &t, policy_config &cfg) {
   r.only_keys(t, "policy", {"rule", "role_attribute", "entitlements", "end_date_attribute", "time_zone",
-                                "time_zone_attribute", "restore_within"});
+                                "time_zone_attribute", "effective_date_attribute", "effective_date_format",
+                                "restore_within"});
   cfg.role_attribute = r.str(t, "policy", "role_attribute").value_or("");
   if (const auto *e = r.table(t, "policy", "entitlements")) {
     if (cfg.role_attribute.empty())
@@ -281,6 +321,11 @@ void load_policy_table(const reader &r, const toml::table &t, policy_config &cfg
   if (auto tz = r.str(t, "policy", "time_zone")) cfg.time_zone = load_zone(r, t, *tz);
   cfg.time_zone_attribute = r.str(t, "policy", "time_zone_attribute").value_or("");
   if (const auto spec = parse_restore(r, t, "policy"); spec.how != restore_spec::kind::inherit) cfg.restore = spec;
+  cfg.effective_date_attribute = attribute_name(r, t, "policy", "effective_date_attribute");
+  cfg.effective_date_format = load_date_format(r, t);
+  if (t.get("effective_date_format") && cfg.effective_date_attribute.empty())
+    r.fail(t.get("effective_date_format")->source(), "policy.effective_date_format",
+           "needs policy.effective_date_attribute");
   if (const auto *n = t.get("rule")) {
     const auto *arr = n->as_array();
     if (arr == nullptr || !arr->is_array_of_tables())
@@ -362,6 +407,7 @@ void load_policy(const reader &r, const toml::table &root, policy_config &cfg) {
   }
   if (const auto *t = r.table(root, "", "tiers")) load_tiers(r, *t, cfg);
   if (const auto *t = r.table(root, "", "policy")) load_policy_table(r, *t, cfg);
+  if (const auto *t = r.table(root, "", "legal_hold")) load_legal_hold(r, *t, cfg.legal_hold);
   if (const auto *t = r.table(root, "", "guard")) load_guard(r, *t, cfg.guard);
   if (const auto *t = r.table(root, "", "scheduler")) load_scheduler(r, *t, cfg.scheduler);
   check_overlaps(cfg);

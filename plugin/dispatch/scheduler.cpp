@@ -10,6 +10,7 @@
 #include "audit/audit_points.hpp"
 #include "connectors/connector_factory.hpp"
 #include "connectors/local_connector.hpp"
+#include "policy/rules.hpp"
 
 #include <fmt/format.h>
 
@@ -61,10 +62,13 @@ bool scheduler::admit(const action_row &a, const application *app, time_point t)
     log_.log(log_level::error, "ALERT action {} failed: application \"{}\" is no longer configured", a.id, a.app);
     return false;
   }
-  if (touches_data(a.kind)) {
+  // Holds preserve data: only actions that would delete or move it wait;
+  // access revocation and reclaims that keep the data go ahead.
+  if (held_by_legal_hold(cfg_.policy, *app, a.kind, a.rule)) {
     if (const auto h = store_->hold(a.subject_id)) {
       store_->defer(a.id, "on_hold", a.due,
-                    fmt::format("waiting: legal hold by {} ({}); access actions go ahead", h->added_by, h->reason));
+                    fmt::format("waiting: legal hold by {} ({}); access actions and reclaims that keep data go ahead",
+                                h->added_by, h->reason));
       return false;
     }
   }

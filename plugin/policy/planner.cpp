@@ -297,11 +297,52 @@ void planner::plan_event(const event_record &ev) {
   // skip parsing their attributes.
   const bool any_rule = std::any_of(cfg_.policy.rules.begin(), cfg_.policy.rules.end(),
                                     [&](const policy_rule &r) { return r.to.count(ev.current) > 0; });
-  if (!any_rule && ev.current != state::reactivated && cfg_.policy.end_date_attribute.empty()) return;
-  const auto in = plan_input_from(ev);
+  const auto &hold_cfg = cfg_.policy.legal_hold;
+  if (!any_rule && ev.current != state::reactivated && cfg_.policy.end_date_attribute.empty() &&
+      hold_cfg.attribute.empty())
+    return;
+  auto in = plan_input_from(ev);
+  // The directory's hold value, before any action of this event can run.
+  // Only holds it placed are lifted by it; one set with reclaimctl stays.
+  const auto hold_now = legal_hold_signal(cfg_.policy, in);
+  const auto held = hold_now == hold_signal::none ? std::nullopt : store_.hold(ev.subject_id);
+  const std::string by_directory = fmt::format("directory: {} = {}", hold_cfg.attribute, hold_cfg.value);
+  if (hold_now == hold_signal::present && !held) {
+    const auto reason = fmt::format("{} (event {})", by_directory, ev.seq);
+    store_.add_hold({ev.subject_id, reason, ev.actor, now()});
+    audit::record_decision(journal_.db(), cfg_, "hold_added", ev.actor, ev.subject_id, 0, reason);
+    log_.log(log_level::info, "{}: legal hold placed by {} ({})", ev.subject_name, ev.actor, reason);
+  } else if (hold_now == hold_signal::removed && held && held->reason.rfind(by_directory, 0) == 0) {
+    store_.remove_hold(ev.subject_id);
+    audit::record_decision(journal_.db(), cfg_, "hold_removed", ev.actor, ev.subject_id, 0,
+                           fmt::format("{} removed (event {})", by_directory, ev.seq));
+    log_.log(log_level::info, "{}: legal hold lifted by {} ({} removed)", ev.subject_name, ev.actor, by_directory);
+  }
   if (ev.current == state::reactivated) {
     plan_restore(ev, in);
     return;
+  }
+  // Due times count from the HR effective time; a value that does not
+  // parse is reported and the event planned from its own time.
+  const auto effective = effective_time(cfg_.policy, in);
+  if (!effective.problem.empty())
+    log_.log(log_level::warning, "event {} ({}): {}; due times count from the event time {}", ev.seq,
+             ev.subject_name, effective.problem, format_utc(ev.time));
+  in.effective = effective.time;
+  // A date before the person's last return or rehire belongs to an earlier
+  // change HR left on the entry, not to this one.
+  if (in.effective && *in.effective < ev.time) {
+    event_filter f;
+    f.subject_id = ev.subject_id;
+    for (const auto &earlier : journal_.events(f)) {
+      if (earlier.seq >= ev.seq) break;
+      if (earlier.current != state::reactivated || earlier.time <= *in.effective) continue;
+      log_.log(log_level::warning, "event {} ({}): {} {} is before the reactivation of event {} ({}): left from an "
+               "earlier change; due times count from the event time", ev.seq, ev.subject_name,
+               cfg_.policy.effective_date_attribute, format_utc(*in.effective), earlier.seq, format_utc(earlier.time));
+      in.effective.reset();
+      break;
+    }
   }
   // One rule for entitlement: what the person is entitled to again loses
   // its pending reclaims; what they leave loses its pending grants.
@@ -318,6 +359,7 @@ void planner::plan_event(const event_record &ev) {
   if (ev.current == state::active || ev.current == state::transferred) {
     if (const auto end = contract_end(cfg_.policy, in, now())) {
       auto contract = in;
+      contract.effective.reset();
       contract.from = ev.current == state::transferred ? state::active : ev.current;
       contract.to = state::contract_ended;
       contract.time = *end;

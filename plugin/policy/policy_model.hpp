@@ -63,6 +63,10 @@ struct application {
   bool dry_run = false;
   bool require_approval = false;
   restore_spec restore; // inherit: [policy] restore_within
+  // Whether reclaiming a licence deletes the person's data in this
+  // application (a legal hold then defers the reclaim). True unless the
+  // catalogue says otherwise: a hold errs on the side of keeping data.
+  bool reclaim_deletes_data = true;
   std::vector<sku> skus;
 
   const sku *find_sku(std::string_view id) const;
@@ -80,6 +84,10 @@ struct action_template {
   delay_spec delay;
   std::string to_sku;  // downgrade_licence
   std::string target;  // notify: finance | itsm | manager | owner
+  // Overrides whether this action deletes data (reclaim_licence,
+  // downgrade_licence, transfer_ownership only); unset: the application's
+  // reclaim_deletes_data, or the kind's default.
+  std::optional<bool> deletes_data;
 };
 
 struct policy_rule {
@@ -96,6 +104,19 @@ struct policy_rule {
 struct tier_default {
   delay_spec::kind how = delay_spec::kind::immediate;
   std::chrono::milliseconds grace{0};
+};
+
+// How the HR effective-date attribute is written.
+enum class date_format {
+  generalized_time, // 20261201093000Z, 202612010930+1300, 20261201 (a date)
+  iso8601,          // 2026-12-01, 2026-12-01T09:30:00+13:00
+  days_since_epoch, // 20788, as shadowExpire
+};
+
+// A directory value that places a legal hold ([legal_hold]).
+struct hold_signal_config {
+  std::string attribute; // "" when not configured
+  std::string value;     // compared case-insensitively
 };
 
 struct guard_config {
@@ -129,6 +150,9 @@ struct policy_config {
   zone time_zone;                                              // [policy] time_zone
   std::string time_zone_attribute;                             // a person's own zone, e.g. "tz"
   restore_spec restore{restore_spec::kind::always, {}};        // [policy] restore_within
+  std::string effective_date_attribute;                        // HR effective time, e.g. reclaimEffectiveDate
+  date_format effective_date_format = date_format::generalized_time;
+  hold_signal_config legal_hold;                               // [legal_hold]
   std::set<std::string> connector_names; // [connector.NAME] instances besides "local"
   guard_config guard;
   scheduler_config scheduler;

@@ -36,6 +36,9 @@ struct plan_input {
   time_point time{};
   std::map<std::string, std::vector<std::string>> attrs;  // lower-cased names
   std::map<std::string, std::vector<std::string>> before; // lower-cased names
+  // The HR effective time (effective_time()), set by the planner for the
+  // event's own plan: due times count from it instead of `time`.
+  std::optional<time_point> effective;
 };
 
 plan_input plan_input_from(const event_record &ev);
@@ -60,6 +63,32 @@ std::vector<planned_action> plan_actions(const policy_config &cfg, const plan_in
 // (days since epoch, or generalizedTime): end of that day in the configured
 // offset.
 std::optional<time_point> contract_end(const policy_config &cfg, const plan_input &in, time_point now);
+
+// The HR effective time the event carries in the configured attribute and
+// format. A date without a time means the start of that day in the person's
+// zone (time_zone_attribute) or the policy's; a time without an offset is
+// local time there too. Unparseable or outside 1970..9999: no time, and
+// `problem` says why (the planner logs it and counts from the event time).
+struct effective_result {
+  std::optional<time_point> time;
+  std::string problem; // "" when fine or when there is no value
+};
+effective_result effective_time(const policy_config &cfg, const plan_input &in);
+
+// Parses one effective-date value (exposed for the table tests).
+effective_result parse_effective(std::string_view text, date_format format, const zone &z);
+
+// Whether a legal hold defers this action: transfer_ownership, and licence
+// reclaims of applications whose reclaim deletes data (or whose rule says
+// so per action); access actions, notifications and restores never wait.
+bool held_by_legal_hold(const policy_config &cfg, const application &app, action_kind kind,
+                        const std::string &rule);
+
+// What the event says about the [legal_hold] directory value: present now,
+// removed by this change (it was there before and is gone), or nothing
+// (not configured, never there, or not journalled with the event).
+enum class hold_signal { none, present, removed };
+hold_signal legal_hold_signal(const policy_config &cfg, const plan_input &in);
 
 // The reverse of an executed action, for a restore plan (nullopt: none).
 std::optional<action_kind> restore_kind(action_kind k);
