@@ -78,7 +78,9 @@ private:
   std::optional<std::string> why_not_promote(const plan_row &p, const event_record &ev,
                                              const std::vector<planned_action> &planned);
   void plan_restore(const event_record &ev, const plan_input &in);
-  std::string decide_status(const plan_row &p, const std::vector<action_row> &actions, bool departure);
+  // departure_at: the time a departure is judged at (the guard's window ends there).
+  std::string decide_status(const plan_row &p, const std::vector<action_row> &actions,
+                            std::optional<time_point> departure_at);
   std::vector<action_row> to_rows(const std::string &subject, std::vector<planned_action> &&planned);
   const application *find_app(std::string_view id) const; // cfg_'s, found without a scan
   double licence_cost(const std::vector<assignment> &inventory, const action_row &a, std::string &currency);
