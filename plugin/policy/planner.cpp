@@ -1,5 +1,5 @@
 // planner.cpp — plans, the guard and approvals. A plan is held when the
-// departures planned in the guard's window exceed its count or percentage,
+// departures made in the guard's (exact) window exceed its count or percentage,
 // and awaits approval when an application requires it or its monthly cost
 // passes the threshold; either way no action runs until a second person
 // approves. Reactivation cancels what is still pending and plans restores
@@ -123,21 +123,22 @@ std::string planner::decide_status(const plan_row &p, const std::vector<action_r
     const bool over_count = g.max_events > 0 && count > g.max_events;
     const bool over_percent = g.max_percent > 0 && population >= std::max<int64_t>(1, g.percent_min_population) &&
                               percent > g.max_percent;
-    const auto window = [ms = g.window.count()] {
-      constexpr std::pair<int64_t, const char *> units[] = {
-          {86400000, "d"}, {3600000, "h"}, {60000, "min"}, {1000, "s"}};
-      for (const auto &[size, name] : units)
-        if (ms % size == 0) return fmt::format("{} {}", ms / size, name);
-      return fmt::format("{} ms", ms);
-    }();
-    const auto span = p.created - *departure_at < std::chrono::minutes(1)
-                          ? fmt::format("in the last {}", window)
-                          : fmt::format("in the {} up to {} (when the change was made)", window,
-                                        format_utc(*departure_at));
-    if (over_count || over_percent) return fmt::format(
-        "held|mass-revocation guard: {} departures {} ({:.1f}% of {}) exceed the limit "
-        "({} departures, {:.1f}%); a second person must approve",
-        count, span, percent, population, g.max_events, g.max_percent);
+    if (over_count || over_percent) {
+      const auto window = [ms = g.window.count()] {
+        constexpr std::pair<int64_t, const char *> units[] = {
+            {86400000, "d"}, {3600000, "h"}, {60000, "min"}, {1000, "s"}};
+        for (const auto &[size, name] : units)
+          if (ms % size == 0) return fmt::format("{} {}", ms / size, name);
+        return fmt::format("{} ms", ms);
+      }();
+      const auto span = p.created - *departure_at < std::chrono::minutes(1)
+                            ? fmt::format("in the last {}", window)
+                            : fmt::format("in the {} up to {} (when the change was made)", window,
+                                          format_utc(*departure_at));
+      return fmt::format("held|mass-revocation guard: {} departures {} ({:.1f}% of {}) exceed the limit "
+                         "({} departures, {:.1f}%); a second person must approve",
+                         count, span, percent, population, g.max_events, g.max_percent);
+    }
   }
   for (const auto &a : actions)
     if (const auto *app = find_app(a.app); app && app->require_approval)
