@@ -140,7 +140,7 @@ std::string idempotency_key(int64_t plan_id, size_t ordinal, const std::string &
 constexpr const char *subject_plans = "(SELECT id FROM plans WHERE subject_id = ?1)";
 constexpr const char *open_statuses = "('pending','held','on_hold','running')";
 
-// Stores before 0.4 counted departures per minute (guard_minutes): each
+// Older stores counted departures per minute (guard_minutes): each
 // becomes a row at the last millisecond of its minute, the latest it can
 // have happened, so no window that could have seen it misses it.
 void upgrade_guard(sqlite::database &db) {

@@ -188,7 +188,7 @@ BOOST_AUTO_TEST_CASE(store_counts_the_half_open_window_and_prunes) {
   BOOST_TEST(s.departures_between(t, t + 50h) == 1);
 }
 
-// A store written before 0.4 (guard_minutes) opens, and its counts become
+// A store written by 0.3 (guard_minutes) opens, and its counts become
 // departures at the end of their minute.
 BOOST_AUTO_TEST_CASE(per_minute_store_is_upgraded) {
   temp_dir dir;
