@@ -148,6 +148,13 @@ int main(int argc, char **argv) {
   i = 0;
   for (const char *t : times) seed("time", fmt::format("seed-{:02}", i++), t);
 
+  // Release schedules (the forms docs/policy.md shows, and refused ones).
+  const char *schedules[] = {"02:00", "0 2 * * MON", "0 2 1W * *", "0 2 * * MON#1", "0 2 1-7 * MON",
+                             "*/15 9-17 * * MON-FRI", "0,30 1 1,15 JAN-jun/2 *", "0 2 29 2 *", "31W * * * *",
+                             "61 * * * *", "*/0 * * * *", "0 2 30 2 *", "0 2 * * FRI-MON"};
+  i = 0;
+  for (const char *e : schedules) seed("release_schedule", fmt::format("seed-{:02}", i++), e);
+
   // Configuration files.
   seed("config", "minimal", "[ldap]\nbase = \"dc=example,dc=com\"\n");
   seed("config", "packaging", slurp(fs::path(RECLAIM_SOURCE_DIR) / "packaging/config/reclaim.toml"));

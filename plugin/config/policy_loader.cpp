@@ -16,13 +16,6 @@
 namespace reclaim {
 namespace {
 
-// All of text is decimal digits.
-bool whole_number(std::string_view text, int &out) {
-  if (text.empty() || text.find_first_not_of("0123456789") != std::string_view::npos) return false;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-  return ec == std::errc{} && end == text.data() + text.size();
-}
-
 delay_spec parse_delay(const reader &r, const toml::table &t, std::string_view prefix) {
   delay_spec d;
   const auto text = r.str(t, prefix, "delay");
@@ -341,7 +334,10 @@ void load_guard(const reader &r, const toml::table &t, guard_config &g) {
     if (*v < 0) r.fail(t.get("percent_min_population")->source(), "guard.percent_min_population", "must not be negative");
     g.percent_min_population = *v;
   }
-  if (auto v = r.duration(t, "guard", "window")) g.window = *v;
+  if (auto v = r.duration(t, "guard", "window")) {
+    if (v->count() <= 0) r.fail(t.get("window")->source(), "guard.window", "must be longer than zero");
+    g.window = *v;
+  }
   if (auto v = r.integer(t, "guard", "max_events")) {
     if (*v < 0) r.fail(t.get("max_events")->source(), "guard.max_events", "must not be negative");
     g.max_events = *v;
@@ -358,7 +354,7 @@ void load_guard(const reader &r, const toml::table &t, guard_config &g) {
 
 void load_scheduler(const reader &r, const toml::table &t, scheduler_config &s) {
   r.only_keys(t, "scheduler", {"in_process", "workers", "max_attempts", "retry_initial", "retry_max",
-                               "batch_times", "poll_interval"});
+                               "batch_times", "time_zone", "poll_interval"});
   s.in_process = r.boolean(t, "scheduler", "in_process").value_or(true);
   if (auto v = r.integer(t, "scheduler", "workers")) {
     if (*v < 1 || *v > 64) r.fail(t.get("workers")->source(), "scheduler.workers", "must be 1..64");
@@ -371,19 +367,26 @@ void load_scheduler(const reader &r, const toml::table &t, scheduler_config &s) 
   if (auto v = r.duration(t, "scheduler", "retry_initial")) s.retry_initial = *v;
   if (auto v = r.duration(t, "scheduler", "retry_max")) s.retry_max = *v;
   if (auto v = r.duration(t, "scheduler", "poll_interval")) s.poll = *v;
-  if (auto v = r.strings(t, "scheduler", "batch_times")) {
-    s.batch_minutes.clear();
-    for (const auto &hm : *v) {
-      int h = -1, m = -1;
-      if (hm.size() != 5 || hm[2] != ':' ||
-          !whole_number(hm.substr(0, 2), h) || !whole_number(hm.substr(3, 2), m) || h > 23 || m > 59)
-        r.fail(t.get("batch_times")->source(), "scheduler.batch_times",
-               fmt::format("\"{}\" is not a UTC time of day HH:MM", hm));
-      s.batch_minutes.push_back(h * 60 + m);
-    }
-    std::sort(s.batch_minutes.begin(), s.batch_minutes.end());
+  if (auto tz = r.str(t, "scheduler", "time_zone")) {
+    if (auto z = parse_zone(*tz)) s.time_zone = *z;
+    else r.fail(t.get("time_zone")->source(), "scheduler.time_zone",
+                fmt::format("\"{}\" is not UTC, a fixed offset such as +01:00, or a time-zone name of this "
+                            "system's tzdata such as Europe/Berlin", *tz));
   }
-  if (s.batch_minutes.empty())
+  if (r.strings(t, "scheduler", "batch_times")) {
+    s.batch_times.clear();
+    // Each element is checked where it stands, so the error names its line.
+    for (const auto &item : *t.get("batch_times")->as_array()) {
+      const auto &text = item.as_string()->get();
+      std::string why;
+      auto parsed = parse_release_schedule(text, &why);
+      if (!parsed)
+        r.fail(item.source(), "scheduler.batch_times",
+               fmt::format("\"{}\" is neither a time of day HH:MM nor a cron expression: {}", text, why));
+      s.batch_times.push_back(std::move(*parsed));
+    }
+  }
+  if (s.batch_times.empty())
     r.fail(t.get("batch_times")->source(), "scheduler.batch_times", "must name at least one time");
 }
 

@@ -1,5 +1,5 @@
 // planner.cpp — plans, the guard and approvals. A plan is held when the
-// departures planned in the guard's window exceed its count or percentage,
+// departures made in the guard's (exact) window exceed its count or percentage,
 // and awaits approval when an application requires it or its monthly cost
 // passes the threshold; either way no action runs until a second person
 // approves. Reactivation cancels what is still pending and plans restores
@@ -125,21 +125,35 @@ double planner::licence_cost(const std::vector<assignment> &inventory, const act
   return cost > 0 ? cost : 0;
 }
 
-std::string planner::decide_status(const plan_row &p, const std::vector<action_row> &actions, bool departure) {
+std::string planner::decide_status(const plan_row &p, const std::vector<action_row> &actions,
+                                   std::optional<time_point> departure_at) {
   const auto &g = cfg_.policy.guard;
-  if (departure && (g.max_events > 0 || g.max_percent > 0)) {
-    const int64_t count = store_.departures_since(p.created - g.window);
+  if (departure_at && (g.max_events > 0 || g.max_percent > 0)) {
+    // The window ends at the departure's own time, so changes recovered by
+    // catch-up are judged by when they happened (docs/policy.md).
+    const int64_t count = store_.departures_between(*departure_at - g.window, *departure_at);
     if (!population_) population_ = store_.population();
     const int64_t population = *population_;
     const double percent = population > 0 ? 100.0 * static_cast<double>(count) / static_cast<double>(population) : 0;
     const bool over_count = g.max_events > 0 && count > g.max_events;
     const bool over_percent = g.max_percent > 0 && population >= std::max<int64_t>(1, g.percent_min_population) &&
                               percent > g.max_percent;
-    if (over_count || over_percent) return fmt::format(
-        "held|mass-revocation guard: {} departures in the last {} min ({:.1f}% of {}) exceed the limit "
-        "({} departures, {:.1f}%); a second person must approve",
-        count, std::chrono::duration_cast<std::chrono::minutes>(g.window).count(), percent, population,
-        g.max_events, g.max_percent);
+    if (over_count || over_percent) {
+      const auto window = [ms = g.window.count()] {
+        constexpr std::pair<int64_t, const char *> units[] = {
+            {86400000, "d"}, {3600000, "h"}, {60000, "min"}, {1000, "s"}};
+        for (const auto &[size, name] : units)
+          if (ms % size == 0) return fmt::format("{} {}", ms / size, name);
+        return fmt::format("{} ms", ms);
+      }();
+      const auto span = p.created - *departure_at < std::chrono::minutes(1)
+                            ? fmt::format("in the last {}", window)
+                            : fmt::format("in the {} up to {} (when the change was made)", window,
+                                          format_utc(*departure_at));
+      return fmt::format("held|mass-revocation guard: {} departures {} ({:.1f}% of {}) exceed the limit "
+                         "({} departures, {:.1f}%); a second person must approve",
+                         count, span, percent, population, g.max_events, g.max_percent);
+    }
   }
   for (const auto &a : actions)
     if (const auto *app = find_app(a.app); app && app->require_approval)
@@ -194,9 +208,13 @@ std::optional<int64_t> planner::plan_reclaim(const event_record &ev, const plan_
   }
   // A contract plan is made when the end date is learnt, long before the
   // departure; it does not count towards the mass-revocation guard.
-  const bool departure = is_departure(to) && plan.kind != "contract";
-  if (departure && count_departure) store_.count_departure(plan.created);
-  const auto decided = decide_status(plan, rows, departure);
+  // A departure counts at the time it was made (a catch-up's too, not when
+  // it was planned); a promotion's were counted now, as one burst.
+  std::optional<time_point> departure_at;
+  if (is_departure(to) && plan.kind != "contract")
+    departure_at = count_departure ? std::min(ev.time, plan.created) : plan.created;
+  if (departure_at && count_departure) store_.count_departure(*departure_at, cfg_.policy.guard.window);
+  const auto decided = decide_status(plan, rows, departure_at);
   plan.status = decided.substr(0, decided.find('|'));
   plan.reason = decided.substr(decided.find('|') + 1);
   for (auto &a : rows) {
@@ -267,7 +285,7 @@ void planner::plan_restore(const event_record &ev, const plan_input &in) {
   plan.kind = "restore";
   plan.requested_by = ev.actor;
   plan.created = now();
-  const auto decided = decide_status(plan, rows, false);
+  const auto decided = decide_status(plan, rows, std::nullopt);
   plan.status = decided.substr(0, decided.find('|'));
   plan.reason = decided.substr(decided.find('|') + 1);
   for (auto &a : rows) {
@@ -454,7 +472,8 @@ std::vector<promotion> planner::promote_dry_run(time_point since, const std::str
   // One burst for the guard: every departure is counted before any plan
   // is decided, so the whole promotion is judged by its size.
   for (const auto &r : work)
-    if (is_departure(r.to) && out[r.index].dry_plan.kind != "contract") store_.count_departure(now());
+    if (is_departure(r.to) && out[r.index].dry_plan.kind != "contract")
+      store_.count_departure(now(), cfg_.policy.guard.window);
   for (auto &r : work) {
     auto &pr = out[r.index];
     store_.supersede_plan(pr.dry_plan.id, fmt::format("superseded: re-planned in enforce mode by {}", by));

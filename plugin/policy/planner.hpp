@@ -84,7 +84,9 @@ private:
   // Why an executed action is not granted back on reactivation (its
   // restore_within has passed), or nullopt.
   std::optional<std::string> beyond_restore_window(const action_row &done) const;
-  std::string decide_status(const plan_row &p, const std::vector<action_row> &actions, bool departure);
+  // departure_at: the time a departure is judged at (the guard's window ends there).
+  std::string decide_status(const plan_row &p, const std::vector<action_row> &actions,
+                            std::optional<time_point> departure_at);
   std::vector<action_row> to_rows(const std::string &subject, std::vector<planned_action> &&planned);
   const application *find_app(std::string_view id) const; // cfg_'s, found without a scan
   double licence_cost(const std::vector<assignment> &inventory, const action_row &a, std::string &currency);

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "base/time_zone.hpp"
+#include "policy/release_schedule.hpp"
 
 #include "base/states.hpp"
 
@@ -120,7 +121,7 @@ struct hold_signal_config {
 };
 
 struct guard_config {
-  std::chrono::milliseconds window{std::chrono::hours(1)};
+  std::chrono::milliseconds window{std::chrono::hours(1)}; // exact: departures in (t - window, t]
   int64_t max_events = 0;   // 0: no count limit
   double max_percent = 0;   // 0: no percentage limit
   int64_t percent_min_population = 50; // percentages of tiny populations mean nothing
@@ -133,7 +134,9 @@ struct scheduler_config {
   int max_attempts = 6;
   std::chrono::milliseconds retry_initial{std::chrono::seconds(30)};
   std::chrono::milliseconds retry_max{std::chrono::hours(1)};
-  std::vector<int> batch_minutes{2 * 60}; // staged release times, minutes after 00:00 UTC
+  // Staged release times ("HH:MM" or cron), read in time_zone.
+  std::vector<release_schedule> batch_times{*parse_release_schedule("02:00", nullptr)};
+  zone time_zone; // [scheduler] time_zone; UTC by default
   std::chrono::milliseconds poll{std::chrono::seconds(1)};
 };
 

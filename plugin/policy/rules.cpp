@@ -1,8 +1,9 @@
 // rules.cpp — rules × applications → actions with due times. Tier
 // defaults fill in what a rule leaves out: critical acts now, standard after
-// its grace period, low is staged to the next batch time. Due times count
-// from the HR effective time when the event carries one (never earlier than
-// the change itself); a legal hold's scope is decided here too.
+// its grace period, low is staged to the next release time of
+// [scheduler].batch_times (release_schedule.cpp). Due times count from the
+// HR effective time when the event carries one (never earlier than the
+// change itself); a legal hold's scope is decided here too.
 #include "policy/rules.hpp"
 
 #include "ldap/ldap_entry.hpp"
@@ -44,17 +45,6 @@ bool where_matches(const policy_rule &rule, const plan_input &in) {
   return true;
 }
 
-time_point next_batch(const scheduler_config &s, time_point t) {
-  if (t > time_point::max() - std::chrono::days(3)) return t; // held at the end of time (later())
-  const auto day = std::chrono::floor<std::chrono::days>(t);
-  for (int d = 0; d < 2; ++d)
-    for (int m : s.batch_minutes) {
-      const time_point candidate = day + std::chrono::days(d) + std::chrono::minutes(m);
-      if (candidate >= t) return candidate;
-    }
-  return t;
-}
-
 } // namespace
 
 plan_input plan_input_from(const event_record &ev) {
@@ -91,6 +81,10 @@ time_point later(time_point base, std::chrono::milliseconds d) {
   if (d.count() > 0 && base > time_point::max() - d) return time_point::max();
   return base + d;
 }
+
+time_point staged(const policy_config &cfg, time_point t) {
+  return next_release(cfg.scheduler.batch_times, cfg.scheduler.time_zone, t);
+}
 } // namespace
 
 time_point due_time(const policy_config &cfg, const application &app, const delay_spec &d, time_point base) {
@@ -98,12 +92,12 @@ time_point due_time(const policy_config &cfg, const application &app, const dela
   switch (d.how) {
   case delay_spec::kind::immediate: return base;
   case delay_spec::kind::after: return later(base, d.after);
-  case delay_spec::kind::staged: return next_batch(cfg.scheduler, later(base, tier_default.grace));
+  case delay_spec::kind::staged: return staged(cfg, later(base, tier_default.grace));
   case delay_spec::kind::tier_default: break;
   }
   switch (tier_default.how) {
   case delay_spec::kind::immediate: return base;
-  case delay_spec::kind::staged: return next_batch(cfg.scheduler, later(base, tier_default.grace));
+  case delay_spec::kind::staged: return staged(cfg, later(base, tier_default.grace));
   default: return later(base, tier_default.grace);
   }
 }

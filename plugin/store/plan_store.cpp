@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <stdexcept>
 
 namespace reclaim {
@@ -35,7 +36,7 @@ CREATE TABLE IF NOT EXISTS plans(
   created_ms INTEGER NOT NULL,
   decided_ms INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS plans_subject ON plans(subject_id);
-DROP INDEX IF EXISTS plans_departures; -- unused: the guard counts guard_minutes
+DROP INDEX IF EXISTS plans_departures; -- unused: the guard counts guard_departures
 CREATE TABLE IF NOT EXISTS actions(
   id INTEGER PRIMARY KEY,
   plan_id INTEGER NOT NULL REFERENCES plans(id),
@@ -64,7 +65,10 @@ DROP INDEX IF EXISTS actions_due;
 DROP INDEX IF EXISTS actions_subject;
 CREATE INDEX IF NOT EXISTS actions_queue ON actions(status, due_ms) WHERE status = 'pending' OR status = 'running';
 CREATE INDEX IF NOT EXISTS actions_plan ON actions(plan_id, status);
-CREATE TABLE IF NOT EXISTS guard_minutes(minute INTEGER PRIMARY KEY, departures INTEGER NOT NULL);
+-- One row per departure at the time it happened, for the guard's exact
+-- sliding window (docs/policy.md); rows no window can reach are pruned.
+CREATE TABLE IF NOT EXISTS guard_departures(id INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS guard_departures_at ON guard_departures(at_ms);
 CREATE TABLE IF NOT EXISTS legal_holds(
   subject_id TEXT PRIMARY KEY, reason TEXT NOT NULL, added_by TEXT NOT NULL, added_ms INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS extensions(
@@ -137,9 +141,29 @@ std::string idempotency_key(int64_t plan_id, size_t ordinal, const std::string &
 constexpr const char *subject_plans = "(SELECT id FROM plans WHERE subject_id = ?1)";
 constexpr const char *open_statuses = "('pending','held','on_hold','running')";
 
+// Older stores counted departures per minute (guard_minutes): each
+// becomes a row at the last millisecond of its minute, the latest it can
+// have happened, so no window that could have seen it misses it.
+void upgrade_guard(sqlite::database &db) {
+  {
+    auto st = db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'guard_minutes'");
+    if (!st.step() || st.integer(0) == 0) return;
+  } // finalised: an open statement would lock the table against DROP
+  db.exec("SAVEPOINT guard_upgrade;"
+          "INSERT INTO guard_departures(at_ms)"
+          " WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
+          "   WHERE i < (SELECT coalesce(max(departures), 0) FROM guard_minutes))"
+          " SELECT minute * 60000 + 59999 FROM guard_minutes JOIN n ON n.i <= departures ORDER BY minute;"
+          "DROP TABLE guard_minutes;"
+          "RELEASE guard_upgrade;");
+}
+
 } // namespace
 
-plan_store::plan_store(sqlite::database &db) : db_(db) { db_.exec(schema); }
+plan_store::plan_store(sqlite::database &db) : db_(db) {
+  db_.exec(schema);
+  upgrade_guard(db_);
+}
 
 int64_t plan_store::planned_upto() {
   auto &st = db_.cached("SELECT last_seq FROM planner_progress WHERE id = 1");
@@ -360,17 +384,23 @@ std::vector<action_row> plan_store::restorable_actions(const std::string &subjec
   return out;
 }
 
-int64_t plan_store::departures_since(time_point since) {
-  auto &st = db_.cached("SELECT coalesce(sum(departures), 0) FROM guard_minutes WHERE minute >= ?1");
-  st.bind(1, to_unix_ms(since) / 60000);
+int64_t plan_store::departures_between(time_point after, time_point upto) {
+  auto &st = db_.cached("SELECT count(*) FROM guard_departures WHERE at_ms > ?1 AND at_ms <= ?2");
+  st.bind(1, to_unix_ms(after));
+  st.bind(2, to_unix_ms(upto));
   const int64_t n = st.step() ? st.integer(0) : 0;
   st.reset();
   return n;
 }
 
-void plan_store::count_departure(time_point at) {
-  db_.cached("INSERT INTO guard_minutes VALUES (?1, 1) ON CONFLICT(minute) DO UPDATE SET departures = departures + 1")
-      .bind(1, to_unix_ms(at) / 60000).run();
+void plan_store::count_departure(time_point at, std::chrono::milliseconds window) {
+  db_.cached("INSERT INTO guard_departures(at_ms) VALUES (?1)").bind(1, to_unix_ms(at)).run();
+  // A day beyond the window keeps what a change arriving late and out of
+  // order (a catch-up) may still need.
+  const int64_t keep = std::chrono::duration_cast<std::chrono::milliseconds>(window + std::chrono::days(1)).count();
+  const int64_t ms = to_unix_ms(at);
+  if (ms > std::numeric_limits<int64_t>::min() + keep)
+    db_.cached("DELETE FROM guard_departures WHERE at_ms <= ?1").bind(1, ms - keep).run();
 }
 
 int64_t plan_store::population() {

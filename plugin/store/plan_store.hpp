@@ -125,10 +125,11 @@ public:
   // True while an action that a restore would undo is being executed.
   bool restorable_in_flight(const std::string &subject);
 
-  // Departures (terminations, deletions, contract ends) planned since a
-  // time, for the guard; counted per minute so the check is O(window).
-  int64_t departures_since(time_point since);
-  void count_departure(time_point at);
+  // Departures (terminations, deletions, contract ends) for the guard, each
+  // at its own time: how many in (after, upto], exactly. count_departure
+  // records one and drops those no window of this length can reach.
+  int64_t departures_between(time_point after, time_point upto);
+  void count_departure(time_point at, std::chrono::milliseconds window);
   int64_t population();
 
   // Dry-run plans made since a time that nothing has executed: every action

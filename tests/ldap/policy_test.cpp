@@ -1376,6 +1376,35 @@ json hold_of(const policy_client &ctl, const std::string &id) {
   for (const auto &h : ctl.json({"hold", "list"}))
     if (h.value("subject_id", "") == id) return h;
   return nullptr;
+// ===================================================================== issue 14, parts 6 and 7
+// The guard's exact window and release schedules through slapd: [guard]
+// window PT6S with max_events 3; figma in the low tier, released by
+// `batch_times = ["0 2 * * MON", "0 2 1W * *"]` in Europe/Berlin.
+namespace {
+
+struct window_env {
+  window_env() {
+    std::string people;
+    for (int i = 1; i <= 5; ++i) people += person_ldif("win." + std::to_string(i), dept("100"));
+    people += person_ldif("late.win", dept("100")) + person_ldif("staged.kim", dept("100"));
+    env = std::make_unique<policy_env>(
+        "policy-window", people,
+        base_edits({{"window = ", "window = \"PT6S\""},
+                    {"max_events = ", "max_events = 3"},
+                    {"tier = \"standard\"", "tier = \"low\""}, // the first: figma's
+                    {"batch_times = ", "batch_times = [\"0 2 * * MON\", \"0 2 1W * *\"]\n"
+                                       "time_zone = \"Europe/Berlin\""}}));
+  }
+  ~window_env() { env.reset(); }
+  static std::unique_ptr<policy_env> env;
+};
+std::unique_ptr<policy_env> window_env::env;
+
+json terminated_plans(const json &plans) {
+  json out = json::array();
+  for (const auto &p : plans)
+    if (p.value("to", "") == "terminated") out.push_back(p);
+  return out;
 }
 
 } // namespace
@@ -1510,6 +1539,90 @@ BOOST_AUTO_TEST_CASE(the_directory_value_places_and_lifts_a_hold) {
   BOOST_TEST(hold_of(ctl, id).is_null(), show(ctl.json({"hold", "list"})));
   BOOST_TEST(audited(e, "hold_removed", "directory: businessCategory = legal-hold removed", 1) == 1);
   check_plugin_log_clean(e.dir());
+BOOST_AUTO_TEST_SUITE(guard_window_and_release_schedules, *boost::unit_test::fixture<window_env>())
+
+// Five terminations at once: the 4th and 5th are held ("… in the last 6 s").
+// One more 8 s later lies outside the 6-second window and plans normally;
+// with whole-minute buckets it was held whenever it fell in the burst's
+// minute, which the test arranges.
+BOOST_AUTO_TEST_CASE(a_departure_after_the_window_is_not_held) {
+  auto &e = *window_env::env;
+  auto &ctl = e.ctl();
+  for (int i = 0; i < 30 && std::time(nullptr) % 60 > 40; ++i) std::this_thread::sleep_for(std::chrono::seconds(1));
+  for (int i = 1; i <= 5; ++i) e.set("win." + std::to_string(i), "employeeType", "terminated");
+  const auto burst =
+      terminated_plans(ctl.wait_plans("", [](const json &p) { return terminated_plans(p).size() >= 5; }));
+  BOOST_REQUIRE_MESSAGE(burst.size() == 5u, show(burst));
+  for (std::size_t i = 0; i < burst.size(); ++i) {
+    BOOST_TEST(burst[i].value("status", "") == (i < 3 ? "active" : "held"), show(burst));
+    if (i >= 3)
+      BOOST_TEST(burst[i].value("reason", "").find(std::to_string(i + 1) + " departures in the last 6 s") !=
+                     std::string::npos,
+                 show(burst[i]));
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(8));
+  e.set("late.win", "employeeType", "terminated");
+  const auto late = e.wait_plan(e.uuid("late.win"), "terminated");
+  BOOST_TEST(late.value("status", "") == "active", show(late));
+  BOOST_TEST(e.dir().slapd().plugin_log().find("departures in the last 6 s") != std::string::npos,
+             e.dir().slapd().plugin_log());
+}
+
+// figma (low tier, grace P7D) is reclaimed at the first Monday 02:00 or
+// first working day 02:00 in Berlin after the grace.
+BOOST_AUTO_TEST_CASE(staged_reclaim_is_due_at_the_next_release_in_the_zone) {
+  auto &e = *window_env::env;
+  const auto id = e.uuid("staged.kim");
+  e.equip(id, {{{"figma", "FIGMA_PRO"}}, {"figma"}});
+  const auto before = std::time(nullptr);
+  e.set("staged.kim", "employeeType", "terminated");
+  const auto plan = e.wait_plan(id, "terminated");
+  const auto acts = e.actions(id, plan.value("id", std::int64_t{0}));
+  const auto *reclaim = find_action(acts, "figma", "reclaim_licence");
+  BOOST_REQUIRE_MESSAGE(reclaim != nullptr, show_actions(acts));
+  const auto due = parse_utc_seconds(reclaim->value("due", ""));
+  const auto grace_end = before + 7 * 86400;
+  BOOST_TEST(due >= grace_end - 60, show_actions(acts));
+  BOOST_TEST(due < grace_end + 7 * 86400, show_actions(acts)); // a Monday comes within a week
+  const char *old_tz = std::getenv("TZ");
+  const std::string saved = old_tz ? old_tz : "";
+  setenv("TZ", "Europe/Berlin", 1);
+  tzset();
+  std::tm local{};
+  localtime_r(&due, &local);
+  if (old_tz) setenv("TZ", saved.c_str(), 1);
+  else unsetenv("TZ");
+  tzset();
+  BOOST_TEST(local.tm_hour == 2, show_actions(acts));
+  BOOST_TEST(local.tm_min == 0, show_actions(acts));
+  const bool monday = local.tm_wday == 1;
+  const bool first_working_day = local.tm_wday >= 1 && local.tm_wday <= 5 &&
+                                 (local.tm_mday == 1 || (local.tm_wday == 1 && local.tm_mday <= 3));
+  BOOST_TEST((monday || first_working_day), "due " << reclaim->value("due", "") << " is local weekday "
+                                                   << local.tm_wday << ", day " << local.tm_mday);
+}
+
+// A bad cron expression stops slapd at load with file:line and the reason.
+BOOST_AUTO_TEST_CASE(a_bad_release_schedule_stops_slapd_with_file_and_line) {
+  temp_dir dir("reclaim-policy-schedule-");
+  const auto state_dir = dir / "state";
+  const auto config = dir / "reclaim.toml";
+  write_plugin_config(config, example_config(state_dir), state_dir);
+  slapd_options o;
+  o.plugin = plugin_path();
+  o.plugin_config = config;
+  slapd_instance slapd(dir / "slapd", o);
+  int line = 0;
+  write_plugin_config(config,
+                      edited_config(state_dir, base_edits({{"batch_times = ", "batch_times = [\"0 2 32 * MON\"]"}}),
+                                    &line),
+                      state_dir);
+  const auto start = slapd.try_start();
+  const auto text = start.output + slapd.plugin_log();
+  BOOST_TEST(!start.ok, "slapd started with batch_times day 32");
+  BOOST_TEST(names_file_and_line(text, config, line), "no " << config.string() << ":" << line << " in:\n" << text);
+  BOOST_TEST(text.find("32 is out of range 1-31") != std::string::npos, text);
+  BOOST_TEST(!slapd.running());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -496,7 +496,9 @@ BOOST_AUTO_TEST_CASE(example_policy_loads) {
   BOOST_TEST(p.scheduler.max_attempts == 6);
   BOOST_TEST((p.scheduler.retry_initial == 30s));
   BOOST_TEST((p.scheduler.retry_max == 1h));
-  BOOST_TEST((p.scheduler.batch_minutes == std::vector<int>{120, 840}));
+  BOOST_TEST_REQUIRE(p.scheduler.batch_times.size() == 2u);
+  BOOST_TEST(p.scheduler.batch_times[0].text == "02:00");
+  BOOST_TEST(p.scheduler.batch_times[1].text == "14:00");
 }
 
 // Without a [scheduler] section the staged batch times must still default
@@ -509,7 +511,8 @@ BOOST_AUTO_TEST_CASE(defaults_without_policy_sections) {
   BOOST_TEST(p.applications.empty());
   BOOST_TEST(p.rules.empty());
   BOOST_TEST(p.guard.max_events == 0);
-  BOOST_TEST((p.scheduler.batch_minutes == std::vector<int>{120}));
+  BOOST_TEST_REQUIRE(p.scheduler.batch_times.size() == 1u);
+  BOOST_TEST(p.scheduler.batch_times[0].text == "02:00");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
