@@ -115,7 +115,7 @@ std::optional<std::set<std::string>> entitled_apps(const policy_config &cfg,
 
 namespace {
 
-bool staged(const policy_config &cfg, const application &app, const delay_spec &d) {
+bool is_staged(const policy_config &cfg, const application &app, const delay_spec &d) {
   if (d.how == delay_spec::kind::staged) return true;
   return d.how == delay_spec::kind::tier_default &&
          cfg.tiers[static_cast<int>(app.risk)].how == delay_spec::kind::staged;
@@ -127,7 +127,7 @@ time_point due_from(const policy_config &cfg, const application &app, const dela
   if (!in.effective) return due_time(cfg, app, d, in.time);
   const time_point due = due_time(cfg, app, d, *in.effective);
   if (due >= in.time) return due;
-  return staged(cfg, app, d) ? next_batch(cfg.scheduler, in.time) : in.time;
+  return is_staged(cfg, app, d) ? staged(cfg, in.time) : in.time;
 }
 
 } // namespace

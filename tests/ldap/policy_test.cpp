@@ -1376,35 +1376,6 @@ json hold_of(const policy_client &ctl, const std::string &id) {
   for (const auto &h : ctl.json({"hold", "list"}))
     if (h.value("subject_id", "") == id) return h;
   return nullptr;
-// ===================================================================== issue 14, parts 6 and 7
-// The guard's exact window and release schedules through slapd: [guard]
-// window PT6S with max_events 3; figma in the low tier, released by
-// `batch_times = ["0 2 * * MON", "0 2 1W * *"]` in Europe/Berlin.
-namespace {
-
-struct window_env {
-  window_env() {
-    std::string people;
-    for (int i = 1; i <= 5; ++i) people += person_ldif("win." + std::to_string(i), dept("100"));
-    people += person_ldif("late.win", dept("100")) + person_ldif("staged.kim", dept("100"));
-    env = std::make_unique<policy_env>(
-        "policy-window", people,
-        base_edits({{"window = ", "window = \"PT6S\""},
-                    {"max_events = ", "max_events = 3"},
-                    {"tier = \"standard\"", "tier = \"low\""}, // the first: figma's
-                    {"batch_times = ", "batch_times = [\"0 2 * * MON\", \"0 2 1W * *\"]\n"
-                                       "time_zone = \"Europe/Berlin\""}}));
-  }
-  ~window_env() { env.reset(); }
-  static std::unique_ptr<policy_env> env;
-};
-std::unique_ptr<policy_env> window_env::env;
-
-json terminated_plans(const json &plans) {
-  json out = json::array();
-  for (const auto &p : plans)
-    if (p.value("to", "") == "terminated") out.push_back(p);
-  return out;
 }
 
 } // namespace
@@ -1539,6 +1510,43 @@ BOOST_AUTO_TEST_CASE(the_directory_value_places_and_lifts_a_hold) {
   BOOST_TEST(hold_of(ctl, id).is_null(), show(ctl.json({"hold", "list"})));
   BOOST_TEST(audited(e, "hold_removed", "directory: businessCategory = legal-hold removed", 1) == 1);
   check_plugin_log_clean(e.dir());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ===================================================================== issue 14, parts 6 and 7
+// The guard's exact window and release schedules through slapd: [guard]
+// window PT6S with max_events 3; figma in the low tier, released by
+// `batch_times = ["0 2 * * MON", "0 2 1W * *"]` in Europe/Berlin.
+namespace {
+
+struct window_env {
+  window_env() {
+    std::string people;
+    for (int i = 1; i <= 5; ++i) people += person_ldif("win." + std::to_string(i), dept("100"));
+    people += person_ldif("late.win", dept("100")) + person_ldif("staged.kim", dept("100"));
+    env = std::make_unique<policy_env>(
+        "policy-window", people,
+        base_edits({{"window = ", "window = \"PT6S\""},
+                    {"max_events = ", "max_events = 3"},
+                    {"tier = \"standard\"", "tier = \"low\""}, // the first: figma's
+                    {"batch_times = ", "batch_times = [\"0 2 * * MON\", \"0 2 1W * *\"]\n"
+                                       "time_zone = \"Europe/Berlin\""}}));
+  }
+  ~window_env() { env.reset(); }
+  static std::unique_ptr<policy_env> env;
+};
+std::unique_ptr<policy_env> window_env::env;
+
+json terminated_plans(const json &plans) {
+  json out = json::array();
+  for (const auto &p : plans)
+    if (p.value("to", "") == "terminated") out.push_back(p);
+  return out;
+}
+
+} // namespace
+
 BOOST_AUTO_TEST_SUITE(guard_window_and_release_schedules, *boost::unit_test::fixture<window_env>())
 
 // Five terminations at once: the 4th and 5th are held ("… in the last 6 s").
