@@ -17,7 +17,9 @@
 # immediately due actions still open, audit outbox), waits up to
 # --drain S (60) after the load for the engine to catch up, and prints the
 # engine's throughput (events planned/s, actions done/s) and its lag: the
-# capacity figure for the worst-case load (--mix status).
+# capacity figure for the worst-case load (--mix status). --rate R paces the
+# load at R modifies/s (all connections together), to check that the lag
+# stays bounded at a given rate of status changes.
 #
 #   bench/slapd_plugin_overhead.sh [--rounds 3] [--seconds 10] [--warmup 3]
 #       [--threads 8] [--entries 10000] [--modes "durable dbnosync"]
@@ -25,7 +27,7 @@
 #       [--workdir DIR] [--keep] [--no-build] [--perf]
 #       [--max-wait 900] [--noisy-limit 20] [--repeats 2] [--nice -10]
 #       [--config TOML] [--also LABEL=TOML ...] [--state-root DIR]
-#       [--mix status|realistic] [--enforce] [--lag] [--drain 60]
+#       [--mix status|realistic] [--enforce] [--lag] [--drain 60] [--rate R]
 # The plugin's config is a copy of --config (default $RECLAIM_BENCH_CONFIG or
 # packaging/config/reclaim.toml) with state_dir pointed into the run; each
 # --also LABEL=TOML adds a plugin variant with another config (e.g. a
@@ -50,7 +52,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 rounds=3 seconds=10 warmup=3 threads=8 entries=10000 modes="durable dbnosync"
 null_plugin="" ppolicy="" plugin="" build_dir="$root/build" workdir="" keep="" no_build="" perf_runs=""
 max_wait=900 noisy_limit=20 repeats=2 nice_level="" state_root=""
-mix=status enforce="" lag="" drain=60
+mix=status enforce="" lag="" drain=60 rate=""
 config="${RECLAIM_BENCH_CONFIG:-$root/packaging/config/reclaim.toml}"
 declare -A also_config=()
 also_labels=()
@@ -83,6 +85,7 @@ while [[ $# -gt 0 ]]; do
     --enforce) enforce=yes ;;
     --lag) lag=yes ;;
     --drain) drain="$2"; shift ;;
+    --rate) rate="$2"; shift ;;
     --also)
       [[ "$2" =~ ^([a-z0-9_-]+)=(.+)$ && "${BASH_REMATCH[1]}" != with* && "${BASH_REMATCH[1]}" != without && "${BASH_REMATCH[1]}" != null ]] ||
         { echo "--also needs LABEL=FILE (label: a-z 0-9 _ -, not with/without/null)" >&2; exit 2; }
@@ -221,7 +224,8 @@ sample_lag() {
 }
 # After the load: stops the sampler, waits (up to --drain s) until nothing is
 # left to plan, dispatch (due now) or append to the audit log, and prints one
-# summary (also appended to lag.tsv of the workdir).
+# summary line, and the same figures tab-separated into $2.row (appended to
+# the workdir's lag.tsv only when the run is kept).
 drain_lag() {
   local db="$1" samples="$2" sampler="$3" end_line t0 line waited=0
   end_line="$(lag_query "$db")"
@@ -233,7 +237,7 @@ drain_lag() {
   done
   local drain_s=$(( (${EPOCHREALTIME//[!0-9]/} - t0) / 100000 ))
   awk -v endl="$end_line" -v fin="$line" -v d="$((drain_s / 10)).$((drain_s % 10))" -v w="$warmup" -v m="$4" -v va="$5" -v r="$6" \
-      -v out="$workdir/lag.tsv" '
+      -v out="$samples.row" '
     { n++; t[n] = $1; ev[n] = $2; pl[n] = $3; due[n] = $4; fin_a[n] = $5; ob[n] = $6
       if ($2 - $3 > maxplan) maxplan = $2 - $3; if ($4 > maxdue) maxdue = $4; if ($6 > maxob) maxob = $6 }
     END {
@@ -247,7 +251,7 @@ drain_lag() {
       printf "journalled %.0f events/s, planned %.0f/s, actions finished %.0f/s; lag max: %d unplanned events, %d due actions open, %d audit records; at load end %d/%d/%d; %s %ss after the load\n",
         ev_s, pl_s, ac_s, maxplan, maxdue, maxob, e[2] - e[3], e[4], e[6], left, d
       printf "%s\t%s\t%s\t%.1f\t%.1f\t%.1f\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", m, va, r, ev_s, pl_s, ac_s,
-        maxplan, maxdue, maxob, e[2] - e[3], e[4], e[6], d, left >> out
+        maxplan, maxdue, maxob, e[2] - e[3], e[4], e[6], d, left > out
     }' "$samples"
 }
 
@@ -307,13 +311,23 @@ run_one() {
       >/dev/null 2>&1 &
     perf_pid=$!
   fi
+  # The engine records its baseline (a search of every person) on the first
+  # change after start: one unwatched modify first, in every variant, so no
+  # measured window (nor the status changes of the warm-up) holds it.
+  printf 'dn: uid=%s,ou=People,dc=example,dc=com\nchangetype: modify\nreplace: description\ndescription: warm-up\n' \
+      "$(sed -n 's/^uid: //p' "$workdir/people.ldif" | head -n 1)" |
+    ldapmodify -x -H "$SLAPD_SANDBOX_URI" -D cn=admin,dc=example,dc=com -w secret >/dev/null ||
+    log "the warm-up modify failed"
+  if [[ -f "$run/reclaim.toml" ]]; then
+    for _ in $(seq 600); do grep -q 'baseline:' "$run/plugin.log" 2>/dev/null && break; sleep 0.1; done
+  fi
   local sampler=""
   if [[ -n "$lag" && -z "$profile" && -f "$run/state/journal.sqlite3" ]]; then
     sample_lag "$run/state/journal.sqlite3" >"$run/lag.tsv" &
     sampler=$!
   fi
   m0="$(machine_jiffies)"; p0="$(process_jiffies "$pid")"; w0="$(process_written "$pid")"
-  json="$("$loadgen" --uri "$SLAPD_SANDBOX_URI" --threads "$threads" --entries "$entries" --mix "$mix" \
+  json="$("$loadgen" --uri "$SLAPD_SANDBOX_URI" --threads "$threads" --entries "$entries" --mix "$mix" ${rate:+--rate "$rate"} \
             --warmup "$warmup" --duration "$seconds" --label "$mode/$variant/$round")" ||
     log "load generator reported a failure: $json"
   m1="$(machine_jiffies)"; p1="$(process_jiffies "$pid")"; w1="$(process_written "$pid")"
@@ -372,6 +386,7 @@ run_one() {
     remove_run "$run"
     return 3
   fi
+  [[ -f "$run/lag.tsv.row" ]] && cat "$run/lag.tsv.row" >>"$workdir/lag.tsv"
   if [[ -f "$run/state/journal.sqlite3" ]] && command -v sqlite3 >/dev/null; then
     journalled="$(sqlite3 "$run/state/journal.sqlite3" 'SELECT count(*) FROM events' 2>/dev/null || echo "?")"
   fi
@@ -492,7 +507,7 @@ echo "slapd modify overhead of the reclaim plugin — $(date -u +%Y-%m-%dT%H:%MZ
 echo "plugin config: $config${also_labels[*]:+; also: }$(for l in "${also_labels[@]}"; do printf '%s=%s ' "$l" "${also_config[$l]}"; done)"
 echo "slapd $("$(_slapd_sandbox_bin slapd "${SLAPD:-}")" -VV 2>&1 | sed -n 's/.*slapd \([^ ]*\) .*/\1/p' | head -n 1), plugin $plugin_src (sha256 $(sha256sum "$plugin" | cut -c1-12)), git $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')"
 echo "$rounds rounds, ${warmup}s warm-up + ${seconds}s measured per run, $threads connections, $entries entries, ppolicy ${ppolicy:-off}, nice ${nice_level:-0}"
-echo "load: --mix $mix$([[ "$mix" == realistic ]] && echo " (1 % status changes; telephoneNumber/description/userPassword; a bind + a search every 20 modifies per connection)")${enforce:+; plugin config in enforce mode, guard off}"
+echo "load: ${rate:+paced at $rate modifies/s, }--mix $mix$([[ "$mix" == realistic ]] && echo " (1 % status changes; telephoneNumber/description/userPassword; a bind + a search every 20 modifies per connection)")${enforce:+; plugin config in enforce mode, guard off}"
 echo
 summary
 if [[ "$mix" == realistic && -s "$workdir/runs.jsonl" ]]; then
