@@ -205,7 +205,9 @@ json_field() { sed -nE "s/.*\"$1\": ([0-9.]+).*/\\1/p" <<<"$2"; }
 # --lag: one line a second until killed: unix ms, events journalled (max
 # seq), events planned (planner_progress), actions due now and still pending
 # or running, actions finished (done/failed/dead), audit records waiting in
-# the outbox. Read-only queries; a busy store is waited for up to 2 s.
+# the outbox (ids, appended and removed in order). Read-only queries; a busy
+# store is waited for up to 2 s. A reader holds a snapshot while it reads,
+# which can hold back a checkpoint: one sample a second, no more.
 lag_query() {
   sqlite3 -cmd '.timeout 2000' -separator ' ' "file:$1?mode=ro" "SELECT
     CAST(strftime('%s','now') AS INTEGER) * 1000,
@@ -213,7 +215,7 @@ lag_query() {
     (SELECT count(*) FROM actions WHERE status IN ('pending','running')
        AND due_ms <= CAST(strftime('%s','now') AS INTEGER) * 1000),
     (SELECT count(*) FROM actions WHERE status IN ('done','failed','dead')),
-    (SELECT count(*) FROM audit_outbox)" 2>/dev/null
+    (SELECT coalesce(max(id) - min(id) + 1, 0) FROM audit_outbox)" 2>/dev/null
 }
 sample_lag() {
   while :; do
@@ -227,13 +229,15 @@ sample_lag() {
 # summary line, and the same figures tab-separated into $2.row (appended to
 # the workdir's lag.tsv only when the run is kept).
 drain_lag() {
-  local db="$1" samples="$2" sampler="$3" end_line t0 line waited=0
+  local db="$1" samples="$2" sampler="$3" end_line t0 line
   end_line="$(lag_query "$db")"
   kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null
   t0=${EPOCHREALTIME//[!0-9]/}
   line="$end_line"
-  while [[ -n "$line" ]] && ! awk '{ exit !($2 == $3 && $4 == 0 && $6 == 0) }' <<<"$line" && ((waited < drain * 5)); do
-    sleep 0.2; waited=$((waited + 1)); line="$(lag_query "$db")"
+  local deadline=$(( ${EPOCHREALTIME//[!0-9]/} + drain * 1000000 ))
+  while [[ -n "$line" ]] && ! awk '{ exit !($2 == $3 && $4 == 0 && $6 == 0) }' <<<"$line" &&
+        ((${EPOCHREALTIME//[!0-9]/} < deadline)); do
+    sleep 1; line="$(lag_query "$db")"
   done
   local drain_s=$(( (${EPOCHREALTIME//[!0-9]/} - t0) / 100000 ))
   awk -v endl="$end_line" -v fin="$line" -v d="$((drain_s / 10)).$((drain_s % 10))" -v w="$warmup" -v m="$4" -v va="$5" -v r="$6" \
@@ -274,7 +278,7 @@ wait_quiet() {
 # One run: fresh copy of the golden DB, fresh plugin state, start, load, stop.
 # Appends one line to results.tsv:
 #   mode variant round ops_per_s p50 p99 errors all_ops slapd_us_per_op
-#   other_cpu_pct journalled stop_seconds
+#   other_cpu_pct journalled stop_seconds status_changes
 run_one() {
   local mode="$1" variant="$2" round="$3" profile="${4:-}" last_try="${5-yes}" run="$workdir/run-$1-$2-$3"
   local -a opts=("${common[@]}")
@@ -366,10 +370,11 @@ run_one() {
   slapd_sandbox_stop "$run"; current=""
   stop_s="$(( (${EPOCHREALTIME//[!0-9]/} - t_stop) / 100000 ))"; stop_s="$((stop_s / 10)).$((stop_s % 10))"
 
-  local ops p50 p99 errors all_ops gen_cpu us_per_op other journalled="-"
+  local ops p50 p99 errors all_ops gen_cpu us_per_op other journalled="-" status_changes
   ops="$(json_field ops_per_s "$json")"; p50="$(json_field p50 "$json")"
   p99="$(json_field p99 "$json")"; errors="$(json_field errors "$json")"
   all_ops="$(json_field all_ops "$json")"; gen_cpu="$(json_field cpu_s "$json")"
+  status_changes="$(json_field status_changes "$json")"
   # slapd CPU per modify (whole run incl. warm-up, plugin threads included),
   # and the share of the machine that neither slapd nor the load took: other
   # tenants, builds, the hypervisor (steal). High values mean a noisy run.
@@ -390,8 +395,9 @@ run_one() {
   if [[ -f "$run/state/journal.sqlite3" ]] && command -v sqlite3 >/dev/null; then
     journalled="$(sqlite3 "$run/state/journal.sqlite3" 'SELECT count(*) FROM events' 2>/dev/null || echo "?")"
   fi
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$mode" "$variant" "$round" "$ops" "$p50" \
-    "$p99" "$errors" "$all_ops" "$us_per_op" "$other" "$journalled" "$stop_s" >>"$workdir/results.tsv"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$mode" "$variant" "$round" "$ops" "$p50" \
+    "$p99" "$errors" "$all_ops" "$us_per_op" "$other" "$journalled" "$stop_s" "${status_changes:-$all_ops}" \
+    >>"$workdir/results.tsv"
   local extra=""
   if [[ -d "$run/state" ]]; then
     extra=", journalled $journalled of $all_ops modifies"
@@ -454,7 +460,7 @@ summary() {
       return n ? sprintf(fmt "–" fmt, a[1], a[n]) : "-"
     }
     function total(key,   n, a, i, t) { n = split(vals[key], a, " "); t = 0; for (i = 1; i <= n; i++) t += a[i]; return t }
-    { for (f = 4; f <= 12; f++) vals[$1 SUBSEP $2 SUBSEP f] = vals[$1 SUBSEP $2 SUBSEP f] " " $f
+    { for (f = 4; f <= 13; f++) vals[$1 SUBSEP $2 SUBSEP f] = vals[$1 SUBSEP $2 SUBSEP f] " " $f
       for (f = 4; f <= 9; f++) cell[$1 SUBSEP $3 SUBSEP $2 SUBSEP f] = $f }
     END {
       nv = split(variants, V, " "); nm = split(modes, M, " ")
@@ -492,9 +498,9 @@ summary() {
           printf "%s, %s/without: throughput %.3fx, p99 %.3fx, slapd CPU per modify %.2fx\n", M[m], V[v], rt, rp, rc
         }
         if (V[v] != "null") {
-          j = total(k SUBSEP 11); o = total(k SUBSEP 8)
+          j = total(k SUBSEP 11); o = total(k SUBSEP 13)
           if (vals[k SUBSEP 11] !~ /[-?]/)
-            printf "  journalled %d events for %d successful modifies when slapd had stopped (the rest is left to catch-up)\n", j, o
+            printf "  journalled %d events for %d successful status changes when slapd had stopped (the rest is left to catch-up)\n", j, o
           printf "  slapd stop (TERM; KILL after 10 s) took %s s without, %s s with the plugin\n", range(b SUBSEP 12, "%.1f"), range(k SUBSEP 12, "%.1f")
         }
         printf "  per round, throughput:%s; p99:%s\n", pr, pp
