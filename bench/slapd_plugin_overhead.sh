@@ -205,7 +205,7 @@ json_field() { sed -nE "s/.*\"$1\": ([0-9.]+).*/\\1/p" <<<"$2"; }
 # --lag: one line a second until killed: unix ms, events journalled (max
 # seq), events planned (planner_progress), actions due now and still pending
 # or running, actions finished (done/already_done/failed/dead), audit records waiting in
-# the outbox (ids, appended and removed in order). Read-only queries; a busy
+# the outbox. Read-only queries; a busy
 # store is waited for up to 2 s. A reader holds a snapshot while it reads,
 # which can hold back a checkpoint: one sample a second, no more.
 lag_query() {
@@ -215,7 +215,7 @@ lag_query() {
     (SELECT count(*) FROM actions WHERE status IN ('pending','running')
        AND due_ms <= CAST(strftime('%s','now') AS INTEGER) * 1000),
     (SELECT count(*) FROM actions WHERE status IN ('done','already_done','failed','dead')),
-    (SELECT coalesce(max(id) - min(id) + 1, 0) FROM audit_outbox)" 2>/dev/null
+    (SELECT count(*) FROM audit_outbox)" 2>/dev/null
 }
 sample_lag() {
   while :; do
