@@ -3,8 +3,11 @@
 // costs slapd. N threads, one connection each, bind simple, then each replaces
 // one attribute (employeeType) on a random uid=userNNNNN entry, cycling the
 // entry through a value set (active -> terminated -> active ...) so every
-// modify is a real status change. Prints one JSON object: ops/s, latency
-// percentiles, errors by result code. `--generate-ldif N` writes the people.
+// modify is a real status change. `--mix realistic` makes a directory's
+// everyday load instead: 1 % status changes, the rest telephoneNumber,
+// description and userPassword, with a user bind and a search every N
+// modifies. Prints one JSON object: modifies/s, latency percentiles, errors by
+// result code (binds and searches apart). `--generate-ldif N` writes the people.
 #include <ldap.h>
 #include <sys/resource.h>
 
@@ -42,6 +45,12 @@ struct options {
     std::uint64_t count = 0;  // total modifies; 0 means run for duration_s
     std::uint64_t seed = 0;   // 0 means from the clock
     long generate = -1;       // --generate-ldif N
+    bool realistic = false;   // --mix realistic
+    double status_percent = 1.0;
+    unsigned bind_every = 20;  // modifies between a bind + search, per connection
+    double rate = 0;           // --rate: modifies/s over all threads; 0 = as fast as possible
+    bool once = false;         // --once: each entry modified once, in order
+    std::string times_path;    // --times FILE: "uid unix_us" after each successful response
 };
 
 void usage(std::FILE *out)
@@ -61,6 +70,18 @@ void usage(std::FILE *out)
         "  --base DN            parent of the people (default ou=People,<suffix>)\n"
         "  --attribute A        attribute replaced (default employeeType)\n"
         "  --values V1,V2,...   values each entry cycles through (active,terminated)\n"
+        "  --mix status|realistic  status (default): every modify a status change;\n"
+        "                       realistic: --status-percent of them (1), the rest\n"
+        "                       telephoneNumber 45 %, description 45 %, userPassword\n"
+        "                       10 %; every --bind-every (20) modifies a connection\n"
+        "                       also binds as one of its people (second connection)\n"
+        "                       and searches for one (subtree, by uid)\n"
+        "  --status-percent P   realistic mix: share of status changes (default 1)\n"
+        "  --bind-every N       realistic mix: modifies per bind + search (default 20)\n"
+        "  --rate R             at most R modifies/s over all threads (paced)\n"
+        "  --once 1             each entry is modified once (in order); ends when all are\n"
+        "  --times FILE         write \"uid unix_microseconds\" when each modify's\n"
+        "                       success response arrived (bench/time_to_act.sh)\n"
         "  --seed N             random seed (default: clock)\n"
         "  --label S            copied into the JSON\n"
         "Every entry starts at the first value (as --generate-ldif writes it);\n"
@@ -143,6 +164,17 @@ bool parse_args(int argc, char **argv, options &o)
         else if (a == "--warmup") ok = parse_number(v, o.warmup_s);
         else if (a == "--count") ok = parse_count(v, o.count) && o.count > 0;
         else if (a == "--seed") ok = parse_count(v, o.seed);
+        else if (a == "--rate") ok = parse_number(v, o.rate) && o.rate > 0;
+        else if (a == "--once") { o.once = std::string_view(v) != "0"; }
+        else if (a == "--times") o.times_path = v;
+        else if (a == "--mix") {
+            o.realistic = std::string_view(v) == "realistic";
+            ok = o.realistic || std::string_view(v) == "status";
+        } else if (a == "--status-percent") ok = parse_number(v, o.status_percent) && o.status_percent <= 100;
+        else if (a == "--bind-every") {
+            ok = parse_count(v, n) && n > 0 && n <= 1000000;
+            o.bind_every = static_cast<unsigned>(n);
+        }
         else if (a == "--threads") {
             ok = parse_count(v, n) && n > 0 && n <= 1024;
             o.threads = static_cast<unsigned>(n);
@@ -209,14 +241,24 @@ void generate_ldif(const options &o)
 
 struct thread_result {
     std::vector<std::uint32_t> latency_us;  // successful, measured modifies
-    std::map<int, std::uint64_t> errors;    // result code -> count (measured)
+    std::vector<std::uint32_t> bind_us;     // successful, measured binds (--mix realistic)
+    std::vector<std::uint32_t> search_us;   // successful, measured searches
+    std::map<int, std::uint64_t> errors;    // result code -> count (measured modifies)
+    std::uint64_t bind_errors = 0, search_errors = 0;  // measured
     std::uint64_t reconnects = 0;
-    std::uint64_t all_ok = 0;  // successes including warm-up and tail
+    std::uint64_t all_ok = 0;     // successes including warm-up and tail
+    std::uint64_t status_ok = 0;  // of which status changes
+    std::vector<std::pair<unsigned, long long>> done_at;  // --times: entry, unix µs
     std::string fatal;
 };
 
-LDAP *connect_and_bind(const options &o, std::string &error)
+LDAP *connect_and_bind(const options &o, std::string &error, const std::string *dn = nullptr,
+                       const std::string *password = nullptr)
 {
+    if (dn == nullptr)
+        dn = &o.bind_dn;
+    if (password == nullptr)
+        password = &o.password;
     LDAP *ld = nullptr;
     int rc = ldap_initialize(&ld, o.uri.c_str());
     if (rc != LDAP_SUCCESS) {
@@ -230,11 +272,11 @@ LDAP *connect_and_bind(const options &o, std::string &error)
     timeval op_timeout{30, 0};
     ldap_set_option(ld, LDAP_OPT_TIMEOUT, &op_timeout);
     berval cred{};
-    cred.bv_val = const_cast<char *>(o.password.c_str());
-    cred.bv_len = o.password.size();
-    rc = ldap_sasl_bind_s(ld, o.bind_dn.c_str(), LDAP_SASL_SIMPLE, &cred, nullptr, nullptr, nullptr);
+    cred.bv_val = const_cast<char *>(password->c_str());
+    cred.bv_len = password->size();
+    rc = ldap_sasl_bind_s(ld, dn->c_str(), LDAP_SASL_SIMPLE, &cred, nullptr, nullptr, nullptr);
     if (rc != LDAP_SUCCESS) {
-        error = std::string("bind as ") + o.bind_dn + ": " + ldap_err2string(rc);
+        error = std::string("bind as ") + *dn + ": " + ldap_err2string(rc);
         ldap_unbind_ext_s(ld, nullptr, nullptr);
         return nullptr;
     }
@@ -246,53 +288,160 @@ struct shared_state {
     std::atomic<bool> go{false};
     std::atomic<bool> stop{false};
     std::atomic<std::uint64_t> issued{0};  // count mode
+    bench_clock::time_point start;
     bench_clock::time_point measure_from;
     bench_clock::time_point stop_at;
 };
 
+std::uint32_t micros(bench_clock::duration d)
+{
+    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(d).count();
+    return static_cast<std::uint32_t>(std::clamp<long long>(us, 0, UINT32_MAX));
+}
+
+// The password an entry has after `changes` userPassword modifies; the LDIF
+// starts every entry at "<uid>-pw".
+std::string password_of(const std::string &uid, std::uint32_t changes)
+{
+    return changes == 0 ? uid + "-pw" : uid + "-pw" + std::to_string(changes);
+}
+
 // The entries this thread owns: i with i % threads == t. Disjoint ownership
-// lets each thread know every owned entry's current value.
+// lets each thread know every owned entry's current value (and password).
 void run_worker(const options &o, unsigned t, shared_state &s, thread_result &r)
 {
     std::string error;
     LDAP *ld = connect_and_bind(o, error);
+    const int width = uid_width(o.entries);
+    std::vector<unsigned> owned;
+    for (unsigned i = t; i < o.entries; i += o.threads)
+        owned.push_back(i);
+    // --mix realistic: a second connection that binds as this thread's
+    // people, as applications authenticating users do.
+    LDAP *user_ld = nullptr;
+    if (ld != nullptr && o.realistic && !owned.empty()) {
+        const std::string uid = uid_of(owned[0], width);
+        const std::string dn = "uid=" + uid + "," + o.people_base, pw = password_of(uid, 0);
+        user_ld = connect_and_bind(o, error, &dn, &pw);
+        if (user_ld == nullptr) {
+            ldap_unbind_ext_s(ld, nullptr, nullptr);
+            ld = nullptr;
+        }
+    }
     s.ready.fetch_add(1);
     if (ld == nullptr) {
         r.fatal = error;
         return;
     }
-    const int width = uid_width(o.entries);
-    std::vector<unsigned> owned;
-    for (unsigned i = t; i < o.entries; i += o.threads)
-        owned.push_back(i);
     std::vector<unsigned char> state(owned.size(), 0);  // index into o.values
+    std::vector<std::uint32_t> password_changes(owned.size(), 0);
     if (owned.empty()) {
         ldap_unbind_ext_s(ld, nullptr, nullptr);
         return;
     }
     std::mt19937_64 rng(o.seed + 0x9e3779b97f4a7c15ULL * (t + 1));
     std::uniform_int_distribution<std::size_t> pick(0, owned.size() - 1);
+    std::uniform_real_distribution<double> percent(0.0, 100.0);
     const bool by_count = o.count > 0;
     r.latency_us.reserve(by_count ? o.count / o.threads + 16 : 1 << 16);
 
     while (!s.go.load(std::memory_order_acquire))
         std::this_thread::yield();
 
-    std::string dn;
+    std::string dn, value;
+    std::uint64_t modifies = 0;
+    std::size_t cursor = 0;  // --once
+    const auto interval = std::chrono::duration_cast<bench_clock::duration>(
+        std::chrono::duration<double>(o.rate > 0 ? o.threads / o.rate : 0.0));
+    // Threads start a fraction of the interval apart, so paced modifies are
+    // spread evenly, not in bursts of `threads`.
+    auto next_at = s.start + interval * t / o.threads;
     for (;;) {
+        if (o.once && cursor >= owned.size())
+            break;
+        if (o.rate > 0) {
+            std::this_thread::sleep_until(next_at);
+            next_at += interval;
+        }
         if (by_count) {
             if (s.issued.fetch_add(1, std::memory_order_relaxed) >= o.count)
                 break;
         } else if (s.stop.load(std::memory_order_relaxed)) {
             break;
         }
-        const std::size_t k = pick(rng);
-        const unsigned char next = static_cast<unsigned char>((state[k] + 1) % o.values.size());
-        dn = "uid=" + uid_of(owned[k], width) + "," + o.people_base;
-        char *vals[] = {const_cast<char *>(o.values[next].c_str()), nullptr};
+        const std::size_t k = o.once ? cursor++ : pick(rng);
+        const std::string uid = uid_of(owned[k], width);
+        dn = "uid=" + uid + "," + o.people_base;
+        ++modifies;
+        if (user_ld != nullptr && modifies % o.bind_every == 0) {
+            // A bind as one of this thread's people and a search for one.
+            const std::size_t b = pick(rng);
+            const std::string buid = uid_of(owned[b], width);
+            const std::string bdn = "uid=" + buid + "," + o.people_base;
+            const std::string pw = password_of(buid, password_changes[b]);
+            berval cred{};
+            cred.bv_val = const_cast<char *>(pw.c_str());
+            cred.bv_len = pw.size();
+            auto t0 = bench_clock::now();
+            int rc = ldap_sasl_bind_s(user_ld, bdn.c_str(), LDAP_SASL_SIMPLE, &cred, nullptr, nullptr, nullptr);
+            auto t1 = bench_clock::now();
+            bool measured = by_count || (t0 >= s.measure_from && t1 <= s.stop_at);
+            if (measured) {
+                if (rc == LDAP_SUCCESS)
+                    r.bind_us.push_back(micros(t1 - t0));
+                else
+                    ++r.bind_errors;
+            }
+            const std::string filter = "(uid=" + uid_of(owned[pick(rng)], width) + ")";
+            char attr_cn[] = "cn", attr_mail[] = "mail", attr_type[] = "employeeType";
+            char *attrs[] = {attr_cn, attr_mail, attr_type, nullptr};
+            LDAPMessage *res = nullptr;
+            t0 = bench_clock::now();
+            rc = ldap_search_ext_s(ld, o.people_base.c_str(), LDAP_SCOPE_SUBTREE, filter.c_str(), attrs, 0,
+                                   nullptr, nullptr, nullptr, 0, &res);
+            t1 = bench_clock::now();
+            const bool found = rc == LDAP_SUCCESS && res != nullptr && ldap_count_entries(ld, res) == 1;
+            if (res != nullptr)
+                ldap_msgfree(res);
+            measured = by_count || (t0 >= s.measure_from && t1 <= s.stop_at);
+            if (measured) {
+                if (found)
+                    r.search_us.push_back(micros(t1 - t0));
+                else
+                    ++r.search_errors;
+            }
+        }
+        // What this modify changes: a status change, or (realistic mix) an
+        // attribute no status rule watches.
+        enum class change { status, phone, description, password } what = change::status;
+        if (o.realistic && percent(rng) >= o.status_percent) {
+            const double x = percent(rng);
+            what = x < 45.0 ? change::phone : x < 90.0 ? change::description : change::password;
+        }
+        const char *attribute = o.attribute.c_str();
+        unsigned char next = state[k];
+        switch (what) {
+        case change::status:
+            next = static_cast<unsigned char>((state[k] + 1) % o.values.size());
+            value = o.values[next];
+            break;
+        case change::phone:
+            attribute = "telephoneNumber";
+            value = "+1 555 " + std::to_string(1000000 + rng() % 9000000);
+            break;
+        case change::description:
+            attribute = "description";
+            value = "desk " + std::to_string(rng() % 100000) + ", building " + std::to_string(rng() % 12);
+            break;
+        case change::password:
+            attribute = "userPassword";
+            value = password_of(uid, password_changes[k] + 1);
+            break;
+        }
+        char *vals[] = {const_cast<char *>(value.c_str()), nullptr};
         LDAPMod mod{};
         mod.mod_op = LDAP_MOD_REPLACE;
-        mod.mod_type = const_cast<char *>(o.attribute.c_str());
+        mod.mod_type = const_cast<char *>(attribute);
         mod.mod_values = vals;
         LDAPMod *mods[] = {&mod, nullptr};
 
@@ -304,11 +453,17 @@ void run_worker(const options &o, unsigned t, shared_state &s, thread_result &r)
         const bool measured = by_count || (t0 >= s.measure_from && t1 <= s.stop_at);
         if (rc == LDAP_SUCCESS) {
             state[k] = next;
+            if (what == change::password)
+                ++password_changes[k];
+            if (what == change::status)
+                ++r.status_ok;
+            if (!o.times_path.empty())
+                r.done_at.emplace_back(owned[k], std::chrono::duration_cast<std::chrono::microseconds>(
+                                                     std::chrono::system_clock::now().time_since_epoch())
+                                                     .count());
             ++r.all_ok;
-            if (measured) {
-                const auto us = std::chrono::duration_cast<std::chrono::microseconds>(t1 - t0).count();
-                r.latency_us.push_back(static_cast<std::uint32_t>(std::min<long long>(us, UINT32_MAX)));
-            }
+            if (measured)
+                r.latency_us.push_back(micros(t1 - t0));
             continue;
         }
         if (measured)
@@ -320,11 +475,15 @@ void run_worker(const options &o, unsigned t, shared_state &s, thread_result &r)
             ++r.reconnects;
             if (ld == nullptr) {
                 r.fatal = "reconnect failed: " + error;
+                if (user_ld != nullptr)
+                    ldap_unbind_ext_s(user_ld, nullptr, nullptr);
                 return;
             }
         }
     }
     ldap_unbind_ext_s(ld, nullptr, nullptr);
+    if (user_ld != nullptr)
+        ldap_unbind_ext_s(user_ld, nullptr, nullptr);
 }
 
 double percentile_ms(const std::vector<std::uint32_t> &sorted, double p)
@@ -367,6 +526,7 @@ int run_load(const options &o)
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
 
     const auto start = bench_clock::now();
+    s.start = start;
     s.measure_from = start + std::chrono::duration_cast<bench_clock::duration>(
                                  std::chrono::duration<double>(o.count > 0 ? 0.0 : o.warmup_s));
     s.stop_at = s.measure_from + std::chrono::duration_cast<bench_clock::duration>(
@@ -376,12 +536,17 @@ int run_load(const options &o)
         w.join();
     const auto end = bench_clock::now();
 
-    std::vector<std::uint32_t> all;
+    std::vector<std::uint32_t> all, binds, searches;
     std::map<int, std::uint64_t> errors;
-    std::uint64_t error_total = 0, reconnects = 0, all_ok = 0;
+    std::uint64_t error_total = 0, reconnects = 0, all_ok = 0, status_ok = 0, bind_errors = 0, search_errors = 0;
     std::string fatal;
     for (auto &r : results) {
         all.insert(all.end(), r.latency_us.begin(), r.latency_us.end());
+        binds.insert(binds.end(), r.bind_us.begin(), r.bind_us.end());
+        searches.insert(searches.end(), r.search_us.begin(), r.search_us.end());
+        status_ok += r.status_ok;
+        bind_errors += r.bind_errors;
+        search_errors += r.search_errors;
         for (auto [code, n] : r.errors) {
             errors[code] += n;
             error_total += n;
@@ -391,7 +556,23 @@ int run_load(const options &o)
         if (!r.fatal.empty() && fatal.empty())
             fatal = r.fatal;
     }
+    if (!o.times_path.empty()) {
+        std::FILE *f = std::fopen(o.times_path.c_str(), "w");
+        if (f == nullptr) {
+            std::fprintf(stderr, "ldap_modify_load: cannot write %s\n", o.times_path.c_str());
+            fatal = "cannot write " + o.times_path;
+        } else {
+            const int width = uid_width(o.entries);
+            for (const auto &r : results)
+                for (const auto &[entry, us] : r.done_at)
+                    std::fprintf(f, "%s %lld\n", uid_of(entry, width).c_str(), us);
+            if (std::fclose(f) != 0)
+                fatal = "cannot write " + o.times_path;
+        }
+    }
     std::sort(all.begin(), all.end());
+    std::sort(binds.begin(), binds.end());
+    std::sort(searches.begin(), searches.end());
     const double window_s = o.count > 0 ? std::chrono::duration<double>(end - start).count()
                                         : std::chrono::duration<double>(
                                               std::min(end, s.stop_at) - s.measure_from).count();
@@ -425,6 +606,15 @@ int run_load(const options &o)
     const double cpu_s = static_cast<double>(self.ru_utime.tv_sec + self.ru_stime.tv_sec) +
                          static_cast<double>(self.ru_utime.tv_usec + self.ru_stime.tv_usec) / 1e6;
     std::printf(", \"cpu_s\": %.3f", cpu_s);
+    std::printf(", \"mix\": \"%s\", \"status_changes\": %llu", o.realistic ? "realistic" : "status",
+                static_cast<unsigned long long>(status_ok));
+    if (o.realistic) {
+        std::printf(", \"binds\": {\"ops\": %zu, \"errors\": %llu, \"p50\": %.3f, \"p99\": %.3f}, "
+                    "\"searches\": {\"ops\": %zu, \"errors\": %llu, \"p50\": %.3f, \"p99\": %.3f}",
+                    binds.size(), static_cast<unsigned long long>(bind_errors), percentile_ms(binds, 50),
+                    percentile_ms(binds, 99), searches.size(), static_cast<unsigned long long>(search_errors),
+                    percentile_ms(searches, 50), percentile_ms(searches, 99));
+    }
     if (!fatal.empty())
         std::printf(", \"fatal\": \"%s\"", json_escape(fatal).c_str());
     std::printf("}\n");
