@@ -3,30 +3,17 @@
 time (time.time(), before any work) at which each write (PATCH or DELETE of
 a User) arrived, for bench/time_to_act.sh; /_control/state shows them as
 "stamps": [{"t": unix seconds, "method": ..., "user": id}, ...].
-It also sets TCP_NODELAY on each connection: http.server writes an answer's
-headers and body in two send()s, and on a kept-alive connection Nagle's
-algorithm then holds the body until the client's delayed ACK, 40 ms per
-request (measured), which would be the simulator's delay, not reclaim's."""
+(simcore sets TCP_NODELAY: without it Nagle's algorithm and the client's
+delayed ACK added 40 ms per kept-alive request, the simulator's delay, not
+reclaim's.)"""
 
 import os
-import socket
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "sim"))
 import scim_sim  # noqa: E402
 import simcore  # noqa: E402
-
-
-_setup = simcore.Handler.setup
-
-
-def _setup_nodelay(self):
-    _setup(self)
-    self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-
-simcore.Handler.setup = _setup_nodelay
 
 
 class StampingScimSim(scim_sim.ScimSim):

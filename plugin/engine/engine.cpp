@@ -102,7 +102,7 @@ void engine::stop_threads() noexcept {
   }
   work_cv_.notify_all();
   if (planner_thread_.joinable()) planner_thread_.join();
-  dispatch_cv_.notify_all();
+  kick_workers();
   for (auto &w : workers_)
     if (w.joinable()) w.join();
   if (audit_thread_.joinable()) audit_thread_.join();
@@ -283,7 +283,13 @@ void engine::planner_loop() {
   }
 }
 
-void engine::kick_workers() { dispatch_cv_.notify_all(); }
+void engine::kick_workers() {
+  {
+    std::lock_guard lock(work_mu_);
+    ++dispatch_kicks_;
+  }
+  dispatch_cv_.notify_all();
+}
 
 // Once a minute on the planner's thread: the engine applies its config only
 // at start, so an edited file is said once per new content.
@@ -324,6 +330,13 @@ void engine::worker_loop(int index) {
   background_thread(fmt::format("reclaim-act-{}", index), cfg_.engine.idle_priority, background_nice);
   std::unique_ptr<scheduler> s;
   for (;;) {
+    // Work planned after this read wakes the wait below even when its kick
+    // comes before the wait starts.
+    uint64_t seen = 0;
+    {
+      std::lock_guard lock(work_mu_);
+      seen = dispatch_kicks_;
+    }
     try {
       if (!s && recovered_.load(std::memory_order_acquire)) s = std::make_unique<scheduler>(cfg_, log_);
       while (s && !stopping() && !store_lost_.load(std::memory_order_acquire) && s->run_one(now())) {
@@ -334,7 +347,7 @@ void engine::worker_loop(int index) {
     }
     if (stopping()) return;
     std::unique_lock lock(work_mu_);
-    dispatch_cv_.wait_for(lock, cfg_.policy.scheduler.poll);
+    dispatch_cv_.wait_for(lock, cfg_.policy.scheduler.poll, [&] { return dispatch_kicks_ != seen; });
   }
 }
 

@@ -142,6 +142,7 @@ private:
   std::mutex work_mu_;
   std::condition_variable work_cv_, planned_cv_, dispatch_cv_;
   uint64_t kicks_ = 0, planned_kicks_ = 0;
+  uint64_t dispatch_kicks_ = 0; // a worker that saw no work waits for a newer one (or the poll)
   std::atomic<bool> recovered_{false}; // interrupted actions requeued: workers may claim
   std::thread planner_thread_;
   std::vector<std::thread> workers_;

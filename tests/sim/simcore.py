@@ -97,6 +97,12 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     sim = None  # set by serve()
 
+    def setup(self):
+        super().setup()
+        # http.server sends an answer in several writes: with Nagle and the
+        # client's delayed ACK each kept-alive request waited ~40 ms.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def log_message(self, fmt, *args):  # quiet; the tests read counters instead
         pass
 
