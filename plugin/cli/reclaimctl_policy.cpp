@@ -6,12 +6,16 @@
 // state store itself; nothing here needs the directory server to be running.
 #include "cli/reclaimctl_policy.hpp"
 
+#include "policy/costs.hpp"
+
 #include "audit/audit_points.hpp"
 #include "connectors/local_connector.hpp"
 #include "policy/planner.hpp"
 #include "dispatch/scheduler.hpp"
 
 #include <fmt/format.h>
+
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include <cstdlib>
@@ -241,18 +245,28 @@ bool run_policy_command(const config &cfg, policy_args &a) {
   if (a.plans_list->parsed()) {
     store_handle h(cfg);
     const auto rows = h.p.store().plans(a.status, a.subject);
+    // Reclaimed: what executed licence actions really removed.
+    std::map<int64_t, double> reclaimed;
+    for (const auto &act : h.p.store().actions("done", a.subject, 0))
+      if (const auto *app = cfg.policy.find_app(act.app)) {
+        std::string currency;
+        reclaimed[act.plan_id] += reclaimed_cost(*app, act, currency);
+      }
     if (a.as_json) {
       json out = json::array();
-      for (const auto &p : rows) out.push_back(plan_json(p));
+      for (const auto &p : rows) {
+        out.push_back(plan_json(p));
+        out.back()["reclaimed_cost"] = reclaimed[p.id];
+      }
       print_json(out);
     } else {
-      std::cout << fmt::format("{:>5}  {:<40} {:<26} {:<18} {:>10}  {}\n", "ID", "SUBJECT", "TRANSITION", "STATUS",
-                               "COST/MO", "REASON");
+      std::cout << fmt::format("{:>5}  {:<40} {:<26} {:<18} {:>10} {:>10}  {}\n", "ID", "SUBJECT", "TRANSITION",
+                               "STATUS", "PLANNED/MO", "RECLAIMED", "REASON");
       for (const auto &p : rows)
-        std::cout << fmt::format("{:>5}  {:<40} {:<26} {:<18} {:>10.2f}  {}\n", p.id,
+        std::cout << fmt::format("{:>5}  {:<40} {:<26} {:<18} {:>10.2f} {:>10.2f}  {}\n", p.id,
                                  p.subject_name.empty() ? p.subject_id : p.subject_name,
                                  fmt::format("{} -> {}", p.from_state, p.to_state), p.status, p.monthly_cost,
-                                 p.reason);
+                                 reclaimed[p.id], p.reason);
     }
   } else if (a.plans_enforce->parsed()) {
     const auto since = parse_time_arg(a.since, "--since");

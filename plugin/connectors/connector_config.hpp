@@ -8,6 +8,7 @@
 #include "http/http_client.hpp"
 
 #include <chrono>
+#include <algorithm>
 #include <map>
 #include <string>
 #include <vector>
@@ -59,6 +60,16 @@ struct connector_settings {
   std::string vendor_sku(const std::string &catalogue_id) const {
     const auto it = skus.find(catalogue_id);
     return it == skus.end() ? catalogue_id : it->second;
+  }
+  // The catalogue ids of vendor SKU ids (an unmapped id is its own), for
+  // before images: what was reclaimed is costed from the catalogue.
+  std::vector<std::string> catalogue_skus(const std::vector<std::string> &vendor_ids) const {
+    std::vector<std::string> out;
+    for (const auto &v : vendor_ids) {
+      const auto it = std::find_if(skus.begin(), skus.end(), [&](const auto &kv) { return kv.second == v; });
+      out.push_back(it == skus.end() ? v : it->first);
+    }
+    return out;
   }
 };
 

@@ -105,14 +105,14 @@ connector_result google_connector::act(const action_row &a, const application &a
       removed.push_back(sku);
     }
     if (removed.empty()) return {outcome::already_done, "no licence of this application assigned", "{}"};
-    return {outcome::done, fmt::format("removed {}", fmt::join(removed, ", ")), json{{"skus", removed}}.dump()};
+    return {outcome::done, fmt::format("removed {}", fmt::join(removed, ", ")), json{{"skus", removed}, {"catalogue_skus", s.catalogue_skus(removed)}}.dump()};
   }
   case action_kind::downgrade_licence: {
     const auto to = s.vendor_sku(a.to_sku);
     for (const auto &sku : skus) {
       if (sku == to || !assigned(sku, user)) continue;
       send("PATCH", url(sku, user), json{{"skuId", to}}.dump(), [&] { return assigned(to, user); });
-      return {outcome::done, fmt::format("reassigned {} -> {}", sku, to), json{{"skus", {sku}}, {"added", to}}.dump()};
+      return {outcome::done, fmt::format("reassigned {} -> {}", sku, to), json{{"skus", {sku}}, {"added", to}, {"catalogue_skus", s.catalogue_skus({sku})}}.dump()};
     }
     return {outcome::already_done, "no licence to downgrade", "{}"};
   }

@@ -170,7 +170,7 @@ void removal(decision_slot &d, const licence_view &v, const std::vector<std::str
     d.writes.push_back({"POST", "/users/" + id + "/assignLicense", assign_body(add, direct)});
   for (const auto &g : groups)
     d.writes.push_back({"DELETE", "/groups/" + path_segment(g, "the Graph group id") + "/members/" + id + "/$ref", nullptr});
-  d.before = {{"user", v.id}, {"skus", direct}, {"groups", groups}};
+  d.before = {{"user", v.id}, {"skus", direct}, {"groups", groups}, {"catalogue_skus", s.catalogue_skus(held)}};
   if (!add.empty()) d.before["added"] = add.front();
   d.summary = fmt::format("removed {}{}{}", fmt::join(direct, ", "), groups.empty() ? "" : "; left groups ",
                           fmt::join(groups, ", "));

@@ -4,6 +4,8 @@
 // permanent with the receiver's words.
 #include "connectors/webhook_connector.hpp"
 
+#include "policy/costs.hpp"
+
 #include "http/jwt.hpp"
 
 #include <fmt/format.h>
@@ -39,13 +41,20 @@ connector_result webhook_connector::execute(const action_row &a, const applicati
                         {"target", target}, {"plan", a.plan_id}, {"application", {{"id", app.id}, {"name", app.name}}},
                         {"subject", {{"id", a.subject_id}, {"name", a.subject_name}}}, {"sku", a.sku},
                         {"occurred_at", format_utc(now())}};
-    double cost = 0;
-    std::string currency = "EUR";
-    for (const auto &s : app.skus) {
-      cost += s.monthly_cost;
-      currency = s.currency;
+    // The planner names the SKUs this notice is about (the plan's licence
+    // actions on this application); their catalogue cost, not the sum of
+    // every SKU the application has.
+    std::vector<std::string> skus;
+    for (size_t from = 0; from < a.sku.size();) {
+      const auto comma = std::min(a.sku.find(',', from), a.sku.size());
+      if (comma > from) skus.push_back(a.sku.substr(from, comma - from));
+      from = comma + 1;
     }
-    body["monthly_cost"] = {{"amount", cost}, {"currency", currency}};
+    std::string currency;
+    const double cost = skus_cost(app, skus, currency);
+    body["sku"] = skus.empty() ? "" : skus.front();
+    body["skus"] = skus;
+    body["monthly_cost"] = {{"amount", cost}, {"currency", currency.empty() ? "EUR" : currency}};
     const auto text = body.dump();
     const auto t = std::chrono::duration_cast<std::chrono::seconds>(
                        std::chrono::system_clock::now().time_since_epoch()).count();

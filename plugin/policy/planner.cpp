@@ -6,6 +6,8 @@
 // of what already ran, limited to what the current role is entitled to.
 #include "policy/planner.hpp"
 
+#include "policy/costs.hpp"
+
 #include "audit/audit_points.hpp"
 
 #include "ldap/ldap_entry.hpp"
@@ -14,6 +16,7 @@
 #include <algorithm>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace reclaim {
 namespace {
@@ -70,6 +73,8 @@ size_t planner::plan_pending(const std::function<bool()> &stop) {
     if (events.empty()) return planned;
     int64_t upto = store_.planned_upto();
     for (const auto &ev : events) {
+      // A host shutting down waits for one event, not for a whole batch.
+      if (stop && planned > 0 && stop()) break;
       try {
         plan_event(ev);
       } catch (const sqlite::store_error &) {
@@ -108,21 +113,29 @@ std::vector<action_row> planner::to_rows(const std::string &subject, std::vector
   return rows;
 }
 
-double planner::licence_cost(const std::vector<assignment> &inventory, const action_row &a, std::string &currency) {
-  if (a.kind != action_kind::reclaim_licence && a.kind != action_kind::downgrade_licence) return 0;
-  const auto *app = find_app(a.app);
-  if (app == nullptr) return 0;
-  double cost = 0;
-  for (const auto &held : inventory) {
-    if (held.app != a.app || held.sku.empty()) continue;
-    if (const auto *s = app->find_sku(held.sku)) {
-      cost += s->monthly_cost;
-      if (currency.empty()) currency = s->currency;
+// Planned cost from what the person is known to hold (the local
+// inventory), else, for vendor applications, from the catalogue; a notification about an application
+// names the SKUs its licence actions in this plan are expected to take.
+void planner::price(const std::string &subject, std::vector<action_row> &rows, plan_row &plan) {
+  std::map<std::string, std::vector<std::string>> held; // app → SKUs
+  for (const auto &h : inventory_list(journal_.db(), subject))
+    if (!h.sku.empty()) held[h.app].push_back(h.sku);
+  std::map<std::string, std::vector<std::string>> expected;
+  for (const auto &a : rows) {
+    const auto *app = find_app(a.app);
+    if (app == nullptr || !is_licence_action(a.kind)) continue;
+    const auto &mine = held[a.app];
+    // The local inventory is the whole truth for its applications.
+    if (mine.empty() && a.sku.empty() && app->connector == "local") continue;
+    plan.monthly_cost += planned_cost(*app, a, mine, plan.currency);
+    for (auto &sku : expected_skus(*app, a, mine)) {
+      auto &list = expected[a.app];
+      if (std::find(list.begin(), list.end(), sku) == list.end()) list.push_back(std::move(sku));
     }
   }
-  if (a.kind == action_kind::downgrade_licence)
-    if (const auto *to = app->find_sku(a.to_sku)) cost -= to->monthly_cost;
-  return cost > 0 ? cost : 0;
+  for (auto &a : rows)
+    if (a.kind == action_kind::notify && a.sku.empty())
+      if (const auto it = expected.find(a.app); it != expected.end()) a.sku = fmt::format("{}", fmt::join(it->second, ","));
 }
 
 std::string planner::decide_status(const plan_row &p, const std::vector<action_row> &actions,
@@ -202,10 +215,7 @@ std::optional<int64_t> planner::plan_reclaim(const event_record &ev, const plan_
   const bool licences = std::any_of(rows.begin(), rows.end(), [](const action_row &a) {
     return a.kind == action_kind::reclaim_licence || a.kind == action_kind::downgrade_licence;
   });
-  if (licences) {
-    const auto held = inventory_list(journal_.db(), in.subject_id);
-    for (const auto &a : rows) plan.monthly_cost += licence_cost(held, a, plan.currency);
-  }
+  if (licences) price(in.subject_id, rows, plan);
   // A contract plan is made when the end date is learnt, long before the
   // departure; it does not count towards the mass-revocation guard.
   // A departure counts at the time it was made (a catch-up's too, not when

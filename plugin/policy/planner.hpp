@@ -89,7 +89,7 @@ private:
                             std::optional<time_point> departure_at);
   std::vector<action_row> to_rows(const std::string &subject, std::vector<planned_action> &&planned);
   const application *find_app(std::string_view id) const; // cfg_'s, found without a scan
-  double licence_cost(const std::vector<assignment> &inventory, const action_row &a, std::string &currency);
+  void price(const std::string &subject, std::vector<action_row> &rows, plan_row &plan);
 
   const config &cfg_;
   journal &journal_;

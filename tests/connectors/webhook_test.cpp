@@ -41,7 +41,8 @@ BOOST_AUTO_TEST_CASE(finance_receives_one_signed_notification_despite_a_lost_ans
   sim.fault({{"kind", "lost"}, {"count", 1}});
   sim.fault({{"kind", "status"}, {"status", 503}, {"count", 1}});
   store_harness h(hook_toml(sim.url(), tmp.path(), "k3y-for-finance"));
-  const auto id = h.add_action("p0", "figma", action_kind::notify, json::object(), "", "", "", "finance");
+  // The planner names the SKUs a notification is about (planner::price).
+  const auto id = h.add_action("p0", "figma", action_kind::notify, json::object(), "FIGMA_PRO", "", "", "finance");
   h.run();
   const auto a = h.action(id);
   BOOST_TEST(a.status == "done", a.outcome);
@@ -52,6 +53,8 @@ BOOST_AUTO_TEST_CASE(finance_receives_one_signed_notification_despite_a_lost_ans
   const auto body = st["received"][0]["body"];
   BOOST_TEST(body["target"] == "finance");
   BOOST_TEST(body["subject"]["name"] == "uid=p0,dc=example,dc=com");
+  BOOST_TEST(body["sku"] == "FIGMA_PRO");
+  BOOST_TEST(body["skus"] == json::array({"FIGMA_PRO"}));
   BOOST_TEST(body["monthly_cost"]["amount"] == 15.0);
 }
 

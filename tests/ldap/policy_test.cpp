@@ -358,6 +358,12 @@ BOOST_AUTO_TEST_CASE(terminate_runs_critical_now_and_standard_after_grace) {
     BOOST_TEST(status_of(acts, app, "notify") == "done", app << "\n" << show_actions(acts));
     BOOST_TEST(status_of(acts, app, "transfer_ownership") == "pending", app << "\n" << show_actions(acts));
   }
+  // Planned 203 a month; reclaimed so far only the critical licences (E5 57
+  // + GHE 21); finance was told which SKU each notice is about.
+  for (const auto &p : ctl.json({"plans", "list", "--subject", id}))
+    if (p.value("id", 0) == plan.value("id", 0))
+      BOOST_TEST(p.value("reclaimed_cost", -1.0) == 57.0 + 21.0, show(p));
+  BOOST_TEST(find_action(acts, "figma", "notify")->value("sku", "") == "FIGMA_PRO", show_actions(acts));
   auto inv = e.inventory(id);
   BOOST_TEST(show(licences(inv)) == show(std::set<std::string>{"figma/FIGMA_PRO", "sap/SAP_PRO"}),
              "licences after dispatch now: " << show(inv));

@@ -8,6 +8,7 @@
 #include "config/config.hpp"
 #include "store/journal.hpp"
 #include "connectors/local_connector.hpp"
+#include "policy/costs.hpp"
 #include "policy/planner.hpp"
 #include "unit_support.hpp"
 
@@ -1154,6 +1155,86 @@ BOOST_AUTO_TEST_CASE(sequences_over_time) {
          "wiki:reclaim_licence@04-10"}}},
   };
   for (const auto &t : rows) play(t);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ------------------------------------------------------------------ costs
+// Issue 13: a plan's cost is what it is expected to reclaim, also for
+// vendor applications (no local inventory), and what it really reclaimed
+// comes from what the connector reports it removed; finance's notification
+// names the SKU.
+
+BOOST_AUTO_TEST_SUITE(costs)
+
+BOOST_AUTO_TEST_CASE(notifications_name_the_skus_the_plan_reclaims) {
+  options o;
+  o.rules = leavers_rule;
+  world w(o);
+  reclaim::local_connector inventory(w.j->db());
+  inventory.assign("u1", "m365", "M365_E5");
+  inventory.assign("u1", "sap", "SAP_PRO");
+  w.event("u1", state::active, state::terminated);
+  w.p->plan_pending();
+  const auto plans = w.plans();
+  BOOST_TEST_REQUIRE(plans.size() == 1u);
+  BOOST_TEST(plans[0].monthly_cost == 167.0); // E5 57 + SAP 110; nothing else is held
+  std::map<std::string, std::string> notified;
+  for (const auto &a : w.actions(plans[0].id))
+    if (a.kind == action_kind::notify) notified[a.app] = a.sku;
+  BOOST_TEST(notified["m365"] == "M365_E5");
+  BOOST_TEST(notified["sap"] == "SAP_PRO");
+  BOOST_TEST(notified["figma"] == ""); // the inventory says figma is not held
+}
+
+BOOST_AUTO_TEST_CASE(planned_and_reclaimed_cost_table) {
+  reclaim::application app;
+  app.id = "m365";
+  app.connector = "graph";
+  app.skus = {{"E3", 33.0, "EUR"}, {"E5", 57.0, "EUR"}};
+  reclaim::application one = app;
+  one.skus = {{"GHE", 21.0, "USD"}};
+  struct row {
+    const char *name;
+    const reclaim::application *app;
+    action_kind kind;
+    const char *sku, *to_sku;
+    std::vector<std::string> held;
+    const char *status, *before;
+    double planned, reclaimed;
+  };
+  const row rows[] = {
+      {"named SKU", &app, action_kind::reclaim_licence, "E5", "", {}, "done", R"({"catalogue_skus":["E5"]})", 57, 57},
+      {"held SKUs known", &app, action_kind::reclaim_licence, "", "", {"E3"}, "done", R"({"skus":["E3"]})", 33, 33},
+      {"several SKUs, none known", &app, action_kind::reclaim_licence, "", "", {}, "done",
+       R"({"catalogue_skus":["E3","E5"]})", 0, 90},
+      {"the only SKU", &one, action_kind::reclaim_licence, "", "", {}, "done", R"({"catalogue_skus":["GHE"]})", 21, 21},
+      {"failed: nothing reclaimed", &one, action_kind::reclaim_licence, "", "", {}, "failed", "{}", 21, 0},
+      {"dead: nothing reclaimed", &one, action_kind::reclaim_licence, "", "", {}, "dead", "{}", 21, 0},
+      {"already done: nothing reclaimed", &one, action_kind::reclaim_licence, "", "", {}, "already_done", "{}", 21, 0},
+      {"vendor ids only: not costed", &app, action_kind::reclaim_licence, "E5", "", {}, "done",
+       R"({"skus":["06ebc4ee-1bb5"]})", 57, 0},
+      {"downgrade: the difference", &app, action_kind::downgrade_licence, "E5", "E3", {}, "done",
+       R"({"catalogue_skus":["E5"],"added":"E3"})", 24, 24},
+      {"a bad image", &app, action_kind::reclaim_licence, "E5", "", {}, "done", R"({"catalogue_skus":"E5"})", 57, 0},
+      {"not JSON", &app, action_kind::reclaim_licence, "E5", "", {}, "done", "{\"catal", 57, 0},
+      {"access is not a licence", &app, action_kind::revoke_access, "", "", {"E5"}, "done",
+       R"({"catalogue_skus":["E5"]})", 0, 0},
+  };
+  for (const auto &r : rows) {
+    BOOST_TEST_CONTEXT(r.name) {
+      action_row a;
+      a.app = r.app->id;
+      a.kind = r.kind;
+      a.sku = r.sku;
+      a.to_sku = r.to_sku;
+      a.status = r.status;
+      a.before_image = r.before;
+      std::string c1, c2;
+      BOOST_TEST(reclaim::planned_cost(*r.app, a, r.held, c1) == r.planned);
+      BOOST_TEST(reclaim::reclaimed_cost(*r.app, a, c2) == r.reclaimed);
+    }
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
