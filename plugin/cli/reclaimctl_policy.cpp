@@ -11,6 +11,7 @@
 #include "audit/audit_points.hpp"
 #include "connectors/local_connector.hpp"
 #include "policy/planner.hpp"
+#include "policy/rules.hpp"
 #include "dispatch/scheduler.hpp"
 
 #include <fmt/format.h>
@@ -92,7 +93,8 @@ void preview_dispatch(const config &cfg, time_point at, size_t max, bool as_json
   json out = json::array();
   for (const auto &a : store.due_actions(at, max)) {
     std::string waits;
-    if (touches_data(a.kind))
+    const auto *app = cfg.policy.find_app(a.app);
+    if (app != nullptr && held_by_legal_hold(cfg.policy, *app, a.kind, a.rule))
       if (const auto h = store.hold(a.subject_id)) waits = fmt::format("legal hold ({})", h->reason);
     if (const auto ext = store.active_extension(a.subject_id, a.app, at))
       waits = fmt::format("extended until {}", format_utc(ext->expires));

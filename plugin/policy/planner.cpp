@@ -462,6 +462,7 @@ std::vector<promotion> planner::promote_dry_run(time_point since, const std::str
     }
     replan r{out.size(), std::move(found[0]), {}, state::none, {}};
     r.in = plan_input_from(r.ev);
+    r.in.effective = effective_time(cfg_.policy, r.in).time; // as plan_event (its warning was logged then)
     r.to = r.ev.current;
     if (dp.kind == "contract") {
       // Key contract:<subject>:<end, unix ms>, as plan_event makes it.
@@ -469,6 +470,7 @@ std::vector<promotion> planner::promote_dry_run(time_point since, const std::str
       r.in.from = r.ev.current == state::transferred ? state::active : r.ev.current;
       r.in.to = r.to = state::contract_ended;
       r.in.time = from_unix_ms(std::stoll(dp.plan_key.substr(colon + 1)));
+      r.in.effective.reset(); // the end date is the contract plan's own time
     }
     r.actions = plan_actions(cfg_.policy, r.in);
     if (auto why = why_not_promote(dp, r.ev, r.actions)) {
