@@ -40,6 +40,9 @@ struct mapping_config {
   // The policy's contract end-date attribute ("" when none): a change of it
   // alone is journalled (state unchanged) so the planner can (re)schedule.
   std::string end_date_attribute;
+  // The legal-hold attribute ("" when none): a change of it alone is
+  // journalled in any state (a hold placed on someone who has left).
+  std::string hold_attribute;
   // needed_attributes(), computed once the config is complete (empty: compute on use).
   std::vector<std::string> needed;
 };

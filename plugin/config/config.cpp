@@ -242,6 +242,7 @@ config load_config(const std::filesystem::path &path) {
   if (!cfg.policy.time_zone_attribute.empty()) extra.push_back(cfg.policy.time_zone_attribute);
   if (!cfg.policy.effective_date_attribute.empty()) extra.push_back(cfg.policy.effective_date_attribute);
   if (!cfg.policy.legal_hold.attribute.empty()) extra.push_back(cfg.policy.legal_hold.attribute);
+  cfg.ldap.hold_attribute = cfg.policy.legal_hold.attribute;
   for (const auto &[name, c] : cfg.connectors)
     if (!c.user_attribute.empty()) extra.push_back(c.user_attribute);
   for (const auto &rule : cfg.policy.rules)

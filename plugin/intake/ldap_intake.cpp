@@ -112,9 +112,13 @@ std::string event_attributes(const mapping_config &cfg, const change &c, const e
   return attrs.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-std::vector<std::string> end_date_of(const entry &e, const mapping_config &cfg) {
-  const auto *v = e.find(cfg.end_date_attribute);
+std::vector<std::string> values_of(const entry &e, const std::string &attribute) {
+  const auto *v = e.find(attribute);
   return v ? *v : std::vector<std::string>{};
+}
+
+std::vector<std::string> end_date_of(const entry &e, const mapping_config &cfg) {
+  return values_of(e, cfg.end_date_attribute);
 }
 
 bool record(journal &j, event_record &ev, const logger &log) {
@@ -379,6 +383,11 @@ bool apply_change(journal &j, const mapping_config &cfg, const change &c, const 
     // change, so the planner (re)schedules or cancels the contract plan.
     if (event_state == state::none && now_state == state::active && c.before && !is_add &&
         !cfg.end_date_attribute.empty() && end_date_of(*c.before, cfg) != end_date_of(after, cfg))
+      event_state = now_state;
+    // So is a legal-hold value set or removed, in any state: legal teams
+    // place holds on people who have already left.
+    if (event_state == state::none && now_state != state::none && c.before && !is_add &&
+        !cfg.hold_attribute.empty() && values_of(*c.before, cfg.hold_attribute) != values_of(after, cfg.hold_attribute))
       event_state = now_state;
   } else if (now_state == state::active && is_away(before_state)) {
     event_state = state::reactivated;

@@ -350,6 +350,9 @@ void planner::plan_event(const event_record &ev) {
     plan_restore(ev, in);
     return;
   }
+  // A change that kept a person who has left, or is away, in their state
+  // (a legal hold set or lifted in the directory): nothing new to plan.
+  if (ev.previous == ev.current && (is_departure(ev.current) || ev.current == state::leave)) return;
   // Due times count from the HR effective time; a value that does not
   // parse is reported and the event planned from its own time.
   const auto effective = effective_time(cfg_.policy, in);

@@ -1345,7 +1345,7 @@ struct dates_env {
   dates_env() {
     std::string people;
     for (const char *uid : {"late.ann", "ontime.bo", "future.cy", "future.dee", "noeff.eve", "bad.fay",
-                            "hold.gus", "dirhold.hal"})
+                            "hold.gus", "dirhold.hal", "afterhold.ivy"})
       people += person_ldif(uid, dept("100"));
     env = std::make_unique<policy_env>(
         "policy-dates", people,
@@ -1515,6 +1515,46 @@ BOOST_AUTO_TEST_CASE(the_directory_value_places_and_lifts_a_hold) {
   e.wait_plan(id, "reactivated", "restore");
   BOOST_TEST(hold_of(ctl, id).is_null(), show(ctl.json({"hold", "list"})));
   BOOST_TEST(audited(e, "hold_removed", "directory: businessCategory = legal-hold removed", 1) == 1);
+  check_plugin_log_clean(e.dir());
+}
+
+// The legal team's usual order: the person has left, then the hold comes.
+// A change of the hold value alone is journalled (state unchanged), places
+// the hold without planning anything, and what is still pending and
+// deletes data waits; removing the value lifts it.
+BOOST_AUTO_TEST_CASE(a_hold_set_in_the_directory_after_the_termination_defers_what_is_left) {
+  auto &e = *dates_env::env;
+  auto &ctl = e.ctl();
+  const auto id = e.uuid("afterhold.ivy");
+  const auto dn = person_dn("afterhold.ivy");
+  e.equip(id, all_four);
+  e.set("afterhold.ivy", "employeeType", "terminated");
+  e.wait_plan(id, "terminated");
+  ctl.dispatch(); // the critical ones run now
+  const auto plans_before = ctl.plans(id).size();
+  const auto wait_hold = [&](bool present) {
+    for (int i = 0; i < 100 && hold_of(ctl, id).is_null() == present; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    return !hold_of(ctl, id).is_null();
+  };
+  e.dir().modify(dn, {{mod_op::add, "businessCategory", {"legal-hold"}}});
+  BOOST_TEST_REQUIRE(wait_hold(true), "no hold after the directory value was set:\n" << e.dir().slapd().plugin_log());
+  BOOST_TEST(hold_of(ctl, id).value("reason", "").find("directory: businessCategory = legal-hold") == 0u);
+  ctl.dispatch(utc_in_days(31));
+  auto acts = e.actions(id);
+  BOOST_TEST(status_of(acts, "sap", "reclaim_licence") == "on_hold", show_actions(acts));
+  BOOST_TEST(status_of(acts, "sap", "transfer_ownership") == "on_hold", show_actions(acts));
+  BOOST_TEST(status_of(acts, "figma", "reclaim_licence") == "done", show_actions(acts)); // keeps its data
+  BOOST_TEST(ctl.plans(id).size() == plans_before, show(ctl.plans(id)));
+
+  const auto lifted = "directory: businessCategory = legal-hold removed";
+  const int lifted_before = audited(e, "hold_removed", lifted, 0);
+  e.dir().modify(dn, {{mod_op::remove, "businessCategory", {}}});
+  BOOST_TEST(!wait_hold(false), "the hold stayed after the value was removed");
+  BOOST_TEST(audited(e, "hold_removed", lifted, lifted_before + 1) == lifted_before + 1);
+  acts = e.actions(id);
+  BOOST_TEST(status_of(acts, "sap", "reclaim_licence") == "pending", show_actions(acts));
+  BOOST_TEST(ctl.plans(id).size() == plans_before, show(ctl.plans(id)));
   check_plugin_log_clean(e.dir());
 }
 
