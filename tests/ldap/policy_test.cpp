@@ -1680,3 +1680,138 @@ BOOST_AUTO_TEST_CASE(a_bad_release_schedule_stops_slapd_with_file_and_line) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// ===================================================================== issue 14, parts 1, 2 and 5
+// Sequences through slapd, as a table: each row is one person's timeline of
+// LDAP changes and dispatcher runs, with what must be true after each step.
+// Steps: "set ATTR=VALUE" (an LDAP replace), "plans N" (wait until the
+// person has N plans), "dispatch DAYS" (reclaimctl dispatch at now + DAYS),
+// "expect app/kind=status …" (the newest such action; waits up to 10 s, as
+// planning is asynchronous), "held app/SKU,…" (licences the inventory shows).
+namespace {
+
+struct timeline_env {
+  timeline_env() {
+    std::string people;
+    for (const char *uid : {"tl.ann", "tl.bo", "tl.cy", "tl.dee"}) people += person_ldif(uid, dept("100"));
+    env = std::make_unique<policy_env>("policy-timelines", people, base_edits());
+  }
+  ~timeline_env() { env.reset(); }
+  static std::unique_ptr<policy_env> env;
+};
+std::unique_ptr<policy_env> timeline_env::env;
+
+struct tl_step {
+  std::string op, arg;
+};
+
+struct tl_row {
+  const char *uid;
+  const char *story;
+  std::vector<tl_step> steps;
+};
+
+std::vector<std::string> words(const std::string &s, char sep = ' ') {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  for (std::string w; std::getline(in, w, sep);)
+    if (!w.empty()) out.push_back(w);
+  return out;
+}
+
+// Status of the newest action app/kind of the subject.
+std::string newest_status(const json &acts, const std::string &app, const std::string &kind) {
+  std::string status = "(none)";
+  std::int64_t newest = 0;
+  for (const auto &a : acts)
+    if (a.value("app", "") == app && a.value("action", "") == kind && a.value("id", std::int64_t{0}) > newest) {
+      newest = a.value("id", std::int64_t{0});
+      status = a.value("status", "");
+    }
+  return status;
+}
+
+void play(policy_env &e, const tl_row &row) {
+  auto &ctl = e.ctl();
+  const auto id = e.uuid(row.uid);
+  e.equip(id, all_four);
+  int n = 0;
+  for (const auto &s : row.steps) {
+    ++n;
+    BOOST_TEST_CONTEXT(row.uid << " (" << row.story << "), step " << n << ": " << s.op << " " << s.arg) {
+      if (s.op == "set") {
+        const auto eq = s.arg.find('=');
+        e.set(row.uid, s.arg.substr(0, eq), s.arg.substr(eq + 1));
+      } else if (s.op == "plans") {
+        const auto want = std::stoul(s.arg);
+        const auto plans = ctl.wait_plans(id, [&](const json &all) { return all.size() >= want; });
+        BOOST_TEST_REQUIRE(plans.size() == want, show(plans));
+      } else if (s.op == "dispatch") {
+        // "0": now (an --at time has whole seconds, before a due time with milliseconds)
+        if (s.arg == "0") ctl.dispatch();
+        else ctl.dispatch(utc_in_days(std::stoi(s.arg)));
+      } else if (s.op == "expect") {
+        json acts;
+        std::string mismatch;
+        for (int i = 0; i < 100; ++i) {
+          acts = e.actions(id);
+          mismatch.clear();
+          for (const auto &w : words(s.arg)) {
+            const auto slash = w.find('/'), eq = w.find('=');
+            const auto got = newest_status(acts, w.substr(0, slash), w.substr(slash + 1, eq - slash - 1));
+            if (got != w.substr(eq + 1)) mismatch += " " + w + " (is " + got + ")";
+          }
+          if (mismatch.empty()) break;
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        BOOST_TEST(mismatch.empty(), "not as expected:" << mismatch << "\n" << show_actions(acts));
+      } else if (s.op == "held") {
+        const auto v = words(s.arg, ',');
+        const std::set<std::string> want(v.begin(), v.end());
+        const auto got = licences(e.inventory(id));
+        BOOST_TEST((got == want), "holds " << show(got) << ", expected " << show(want));
+      } else {
+        BOOST_FAIL("unknown step " << s.op);
+      }
+    }
+  }
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(timelines_through_slapd, *boost::unit_test::fixture<timeline_env>())
+
+BOOST_AUTO_TEST_CASE(terminate_rehire_transfer_back_leave_sequences) {
+  const std::string all = "figma/FIGMA_PRO,github/GHE,m365/M365_E5,sap/SAP_PRO";
+  const tl_row rows[] = {
+      {"tl.ann", "terminate, rehire (restored), terminate again: planned in full again",
+       {{"set", "employeeType=terminated"}, {"plans", "1"}, {"dispatch", "0"},
+        {"held", "figma/FIGMA_PRO,sap/SAP_PRO"},
+        {"set", "employeeType=employee"}, {"plans", "2"}, {"dispatch", "0"}, {"held", all},
+        {"set", "employeeType=terminated"}, {"plans", "3"},
+        {"expect", "m365/reclaim_licence=pending m365/notify=pending sap/notify=pending sap/transfer_ownership=pending"},
+        {"dispatch", "0"}, {"held", "figma/FIGMA_PRO,sap/SAP_PRO"},
+        {"expect", "m365/notify=done sap/notify=done"}}},
+      {"tl.bo", "transfer out and back inside the 14-day grace: nothing is reclaimed",
+       {{"set", "departmentNumber=300"}, {"plans", "1"},
+        {"expect", "figma/reclaim_licence=pending github/reclaim_licence=pending"},
+        {"set", "departmentNumber=100"},
+        {"expect", "figma/reclaim_licence=cancelled github/reclaim_licence=cancelled figma/revoke_access=cancelled"},
+        {"dispatch", "15"}, {"held", all}}},
+      {"tl.cy", "transfer, then terminated inside its grace: access goes now, not in 14 days",
+       {{"set", "departmentNumber=300"}, {"plans", "1"}, {"set", "employeeType=terminated"}, {"plans", "2"},
+        {"dispatch", "0"},
+        {"expect", "figma/revoke_access=done github/revoke_access=done github/reclaim_licence=done "
+                   "figma/reclaim_licence=pending"},
+        {"held", "figma/FIGMA_PRO,sap/SAP_PRO"}}},
+      {"tl.dee", "leave, then terminated while on leave: licences go at the termination's times",
+       {{"set", "employeeType=leave"}, {"plans", "1"}, {"dispatch", "0"},
+        {"expect", "m365/suspend_access=done m365/reclaim_licence=pending"},
+        {"set", "employeeType=terminated"}, {"plans", "2"}, {"dispatch", "0"},
+        {"expect", "m365/reclaim_licence=done github/reclaim_licence=done m365/revoke_access=done"},
+        {"held", "figma/FIGMA_PRO,sap/SAP_PRO"}}},
+  };
+  for (const auto &row : rows) play(*timeline_env::env, row);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
