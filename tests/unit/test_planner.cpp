@@ -993,6 +993,8 @@ struct timeline {
   std::string policy_extra;                        // [policy] keys
   std::map<std::string, std::string> app_flags;    // per-application keys
   std::vector<step> steps;
+  std::string extra_rules = {};                    // more [[policy.rule]] tables
+  bool role_matrix = true;                         // false: restores are not limited by role
 };
 
 std::string sorted_join(std::vector<std::string> v) {
@@ -1022,9 +1024,10 @@ std::string run_due(world &w) {
 void play(const timeline &t) {
   BOOST_TEST_CONTEXT(t.name) {
     options o;
-    o.rules = timeline_rules;
+    o.rules = timeline_rules + t.extra_rules;
     o.policy_extra = t.policy_extra;
     o.app_flags = t.app_flags;
+    o.role_matrix = t.role_matrix;
     world w(o);
     state current = state::active;
     std::string dept = "100";
@@ -1053,6 +1056,14 @@ void play(const timeline &t) {
 }
 
 } // namespace
+
+const std::string wiki_rule = R"toml(
+[[policy.rule]]
+name = "low-tier leavers"
+to = ["terminated"]
+applications = ["wiki"]
+actions = [ { action = "revoke_access" } ]
+)toml";
 
 BOOST_AUTO_TEST_SUITE(timelines)
 
@@ -1140,6 +1151,29 @@ BOOST_AUTO_TEST_CASE(sequences_over_time) {
         {"2027-01-10T10:01:00Z", "run", "",
          "figma:notify figma:revoke_access m365:notify m365:reclaim_licence m365:revoke_access"},
         {"2027-01-10T12:00:00Z", "reactivated", "", "m365:assign_licence@01-10 m365:grant_access@01-10"}}},
+      {"rehire between the standard and the low due times, restore always: all that ran comes back",
+       "",
+       {},
+       {{"2027-01-10T10:00:00Z", "terminated", "",
+         "figma:notify@01-10 figma:reclaim_licence@02-09 figma:revoke_access@01-10 m365:notify@01-10 "
+         "m365:reclaim_licence@01-10 m365:revoke_access@01-10 wiki:revoke_access@01-17"},
+        {"2027-01-10T10:01:00Z", "run", "",
+         "figma:notify figma:revoke_access m365:notify m365:reclaim_licence m365:revoke_access"},
+        {"2027-01-17T14:00:00Z", "run", "", "wiki:revoke_access"},
+        {"2027-01-20T10:00:00Z", "reactivated", "",
+         "figma:grant_access@01-20 m365:assign_licence@01-20 m365:grant_access@01-20 wiki:grant_access@01-20"}},
+       wiki_rule, false},
+      {"rehire between the standard and the low due times, restore_within P7D: only the low tier's comes back",
+       "restore_within = \"P7D\"\n",
+       {},
+       {{"2027-01-10T10:00:00Z", "terminated", "",
+         "figma:notify@01-10 figma:reclaim_licence@02-09 figma:revoke_access@01-10 m365:notify@01-10 "
+         "m365:reclaim_licence@01-10 m365:revoke_access@01-10 wiki:revoke_access@01-17"},
+        {"2027-01-10T10:01:00Z", "run", "",
+         "figma:notify figma:revoke_access m365:notify m365:reclaim_licence m365:revoke_access"},
+        {"2027-01-17T14:00:00Z", "run", "", "wiki:revoke_access"},
+        {"2027-01-20T10:00:00Z", "reactivated", "", "wiki:grant_access@01-20"}},
+       wiki_rule, false},
       {"leave, then terminated while on leave: the termination's earlier times win",
        "",
        {},
