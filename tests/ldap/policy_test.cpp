@@ -1693,8 +1693,13 @@ namespace {
 struct timeline_env {
   timeline_env() {
     std::string people;
-    for (const char *uid : {"tl.ann", "tl.bo", "tl.cy", "tl.dee"}) people += person_ldif(uid, dept("100"));
-    env = std::make_unique<policy_env>("policy-timelines", people, base_edits());
+    for (const char *uid : {"tl.ann", "tl.bo", "tl.cy", "tl.dee", "tl.eve"}) people += person_ldif(uid, dept("100"));
+    env = std::make_unique<policy_env>(
+        "policy-timelines", people,
+        base_edits({{"# effective_date_attribute = ", "effective_date_attribute = \"reclaimEffectiveDate\""},
+                    {"# [legal_hold]", "[legal_hold]"},
+                    {"# attribute = \"businessCategory\"", "attribute = \"businessCategory\""},
+                    {"# value = \"legal-hold\"", "value = \"legal-hold\""}}));
   }
   ~timeline_env() { env.reset(); }
   static std::unique_ptr<policy_env> env;
@@ -1740,8 +1745,28 @@ void play(policy_env &e, const tl_row &row) {
     ++n;
     BOOST_TEST_CONTEXT(row.uid << " (" << row.story << "), step " << n << ": " << s.op << " " << s.arg) {
       if (s.op == "set") {
-        const auto eq = s.arg.find('=');
-        e.set(row.uid, s.arg.substr(0, eq), s.arg.substr(eq + 1));
+        // "a=1;b=@-11": one modify; "@N" is now + N days as generalizedTime.
+        std::vector<ldap_modification> mods;
+        for (const auto &one : words(s.arg, ';')) {
+          const auto eq = one.find('=');
+          auto value = one.substr(eq + 1);
+          if (value.rfind('@', 0) == 0) value = gtime_from_now(std::chrono::hours(24 * std::stoi(value.substr(1))), 0);
+          mods.push_back({mod_op::replace, one.substr(0, eq), {value}});
+        }
+        e.dir().modify(person_dn(row.uid), mods);
+      } else if (s.op == "due") {
+        // "app/kind=DAYS": the newest such action is due in DAYS (± 0.1).
+        const auto slash = s.arg.find('/'), eq = s.arg.find('=');
+        const auto app = s.arg.substr(0, slash), kind = s.arg.substr(slash + 1, eq - slash - 1);
+        const auto acts = e.actions(id);
+        const json *newest = nullptr;
+        for (const auto &a : acts)
+          if (a.value("app", "") == app && a.value("action", "") == kind &&
+              (!newest || a.value("id", std::int64_t{0}) > newest->value("id", std::int64_t{0})))
+            newest = &a;
+        BOOST_TEST_REQUIRE(newest != nullptr, show_actions(acts));
+        const double want = std::stod(s.arg.substr(eq + 1));
+        BOOST_TEST(std::abs(days_until(*newest) - want) < 0.1, "due " << newest->value("due", "") << "\n" << show_actions(acts));
       } else if (s.op == "plans") {
         const auto want = std::stoul(s.arg);
         const auto plans = ctl.wait_plans(id, [&](const json &all) { return all.size() >= want; });
@@ -1810,6 +1835,13 @@ BOOST_AUTO_TEST_CASE(terminate_rehire_transfer_back_leave_sequences) {
         {"set", "employeeType=terminated"}, {"plans", "2"}, {"dispatch", "0"},
         {"expect", "m365/reclaim_licence=done github/reclaim_licence=done m365/revoke_access=done"},
         {"held", "figma/FIGMA_PRO,sap/SAP_PRO"}}},
+      {"tl.eve", "on legal hold, then terminated late (HR: 11 days ago): access goes, data waits, times from HR",
+       {{"set", "businessCategory=legal-hold"},
+        {"set", "employeeType=terminated;reclaimEffectiveDate=@-11"}, {"plans", "1"},
+        {"due", "figma/reclaim_licence=19"}, {"due", "sap/transfer_ownership=0"}, {"dispatch", "0"},
+        {"expect", "m365/revoke_access=done figma/revoke_access=done m365/reclaim_licence=on_hold "
+                   "sap/transfer_ownership=on_hold m365/notify=done"},
+        {"held", all}}},
   };
   for (const auto &row : rows) play(*timeline_env::env, row);
 }
