@@ -254,8 +254,10 @@ void planner::plan_restore(const event_record &ev, const plan_input &in) {
                                  ev.subject_name));
   const auto cancelled = store_.cancel_open_actions(
       ev.subject_id, fmt::format("cancelled: {} reactivated (event {})", ev.subject_name, ev.seq));
-  if (!cancelled.empty())
+  if (!cancelled.empty()) {
     log_.log(log_level::info, "{}: {} pending actions cancelled by reactivation", ev.subject_name, cancelled.size());
+    store_.close_emptied_plans(ev.subject_id, fmt::format("cancelled: {} reactivated (event {})", ev.subject_name, ev.seq));
+  }
   const auto entitled = entitled_apps(cfg_.policy, in.attrs);
   std::vector<action_row> rows;
   size_t too_old = 0;

@@ -299,6 +299,19 @@ int64_t plan_store::advance_open_due(const std::string &subject, const std::stri
   return db_.changes();
 }
 
+void plan_store::close_emptied_plans(const std::string &subject, const std::string &why) {
+  const auto emptied = fmt::format("subject_id = ?1 AND NOT EXISTS (SELECT 1 FROM actions a WHERE a.plan_id = plans.id"
+                                   " AND a.status IN {})", open_statuses);
+  db_.cached(fmt::format("UPDATE plans SET status = 'cancelled', reason = ?2, decided_ms = ?3 WHERE {}"
+                         " AND status IN ('held','awaiting_approval')", emptied))
+      .bind(1, subject).bind(2, why).bind(3, to_unix_ms(now())).run();
+  auto st = db_.prepare(fmt::format("SELECT id FROM plans WHERE {} AND status = 'active'", emptied));
+  st.bind(1, subject);
+  std::vector<int64_t> active;
+  while (st.step()) active.push_back(st.integer(0));
+  for (const auto id : active) complete_plan_if_finished(id);
+}
+
 std::vector<action_row> plan_store::cancel_open_actions(const std::string &subject, const std::string &why) {
   auto &st = db_.cached(fmt::format(
       "UPDATE actions SET status = 'cancelled', outcome = ?2, updated_ms = ?3"

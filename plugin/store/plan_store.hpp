@@ -105,6 +105,10 @@ public:
   // returns how many moved.
   int64_t advance_open_due(const std::string &subject, const std::string &app, action_kind kind,
                            const std::string &target, time_point due, const std::string &why);
+  // After a person's open actions were cancelled: their plans left with
+  // nothing open are closed — held and awaiting_approval ones become
+  // cancelled (nothing left to approve), active ones complete as usual.
+  void close_emptied_plans(const std::string &subject, const std::string &why);
   // Cancels every not-yet-executed action of a person; returns them.
   std::vector<action_row> cancel_open_actions(const std::string &subject, const std::string &why);
   // Cancels the open actions (not notifications) of a person's plans of

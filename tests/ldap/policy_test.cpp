@@ -1847,3 +1847,71 @@ BOOST_AUTO_TEST_CASE(terminate_rehire_transfer_back_leave_sequences) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// A mistaken mass termination (an HR import gone wrong) reverted within
+// minutes, restore on (the default): the guard held the burst beyond its
+// limit; what ran for the others is granted back; the held plans are
+// cancelled, not left for someone to approve; everyone holds what they
+// held before.
+namespace {
+
+struct revert_env {
+  revert_env() {
+    std::string people;
+    for (int i = 1; i <= 6; ++i) people += person_ldif("rv." + std::to_string(i), dept("100"));
+    env = std::make_unique<policy_env>("policy-revert", people, base_edits({{"max_events = ", "max_events = 3"}}));
+  }
+  ~revert_env() { env.reset(); }
+  static std::unique_ptr<policy_env> env;
+};
+std::unique_ptr<policy_env> revert_env::env;
+
+json plans_to(const json &plans, const std::string &to) {
+  json out = json::array();
+  for (const auto &p : plans)
+    if (p.value("to", "") == to) out.push_back(p);
+  return out;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(mass_revert, *boost::unit_test::fixture<revert_env>())
+
+BOOST_AUTO_TEST_CASE(a_mass_termination_reverted_within_minutes_is_undone) {
+  auto &e = *revert_env::env;
+  auto &ctl = e.ctl();
+  std::vector<std::string> ids;
+  for (int i = 1; i <= 6; ++i) {
+    ids.push_back(e.uuid("rv." + std::to_string(i)));
+    e.equip(ids.back(), all_four);
+  }
+  const auto before = licences(e.inventory(ids[0]));
+  for (int i = 1; i <= 6; ++i) e.set("rv." + std::to_string(i), "employeeType", "terminated");
+  const auto terminated =
+      plans_to(ctl.wait_plans("", [&](const json &p) { return plans_to(p, "terminated").size() >= 6; }), "terminated");
+  BOOST_REQUIRE_MESSAGE(terminated.size() == 6u, show(terminated));
+  BOOST_TEST(ctl.plans("", "held").size() == 3u, show(terminated));
+  ctl.dispatch(); // the three plans within the limit act at once
+
+  for (int i = 1; i <= 6; ++i) e.set("rv." + std::to_string(i), "employeeType", "employee");
+  const auto restores = ctl.wait_plans("", [&](const json &all) {
+    return std::count_if(all.begin(), all.end(), [](const json &p) { return p.value("kind", "") == "restore"; }) >= 3;
+  });
+  // The held plans' people: nothing ran, so nothing to restore; their
+  // plans are cancelled (nothing left for a second person to approve).
+  json held;
+  for (int i = 0; i < 100; ++i) {
+    held = ctl.plans("", "held");
+    if (held.empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  BOOST_TEST(held.empty(), "still held after the revert:\n" << show(held));
+  ctl.dispatch();
+  for (const auto &id : ids) BOOST_TEST((licences(e.inventory(id)) == before), id << ": " << show(licences(e.inventory(id))));
+  int n_restores = 0;
+  for (const auto &p : restores) n_restores += p.value("kind", "") == "restore";
+  BOOST_TEST(n_restores == 3, show(restores));
+  check_plugin_log_clean(e.dir());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
