@@ -1584,10 +1584,11 @@ struct window_env {
 };
 std::unique_ptr<policy_env> window_env::env;
 
-json terminated_plans(const json &plans) {
+// The plans that go to a state.
+json plans_to(const json &plans, const std::string &to) {
   json out = json::array();
   for (const auto &p : plans)
-    if (p.value("to", "") == "terminated") out.push_back(p);
+    if (p.value("to", "") == to) out.push_back(p);
   return out;
 }
 
@@ -1605,7 +1606,7 @@ BOOST_AUTO_TEST_CASE(a_departure_after_the_window_is_not_held) {
   for (int i = 0; i < 30 && std::time(nullptr) % 60 > 40; ++i) std::this_thread::sleep_for(std::chrono::seconds(1));
   for (int i = 1; i <= 5; ++i) e.set("win." + std::to_string(i), "employeeType", "terminated");
   const auto burst =
-      terminated_plans(ctl.wait_plans("", [](const json &p) { return terminated_plans(p).size() >= 5; }));
+      plans_to(ctl.wait_plans("", [](const json &p) { return plans_to(p, "terminated").size() >= 5; }), "terminated");
   BOOST_REQUIRE_MESSAGE(burst.size() == 5u, show(burst));
   for (std::size_t i = 0; i < burst.size(); ++i) {
     BOOST_TEST(burst[i].value("status", "") == (i < 3 ? "active" : "held"), show(burst));
@@ -1866,12 +1867,6 @@ struct revert_env {
 };
 std::unique_ptr<policy_env> revert_env::env;
 
-json plans_to(const json &plans, const std::string &to) {
-  json out = json::array();
-  for (const auto &p : plans)
-    if (p.value("to", "") == to) out.push_back(p);
-  return out;
-}
 
 } // namespace
 
