@@ -163,8 +163,18 @@ appender::~appender() {
     return;
   }
   try {
-    drain();
-    append({{"type", "log_stop"}, {"actor", "engine"}});
+    // A stop must not wait for a large backlog (the host is shutting down):
+    // what is left stays committed in the outbox and is appended at the next
+    // start, after its log_start record.
+    drain(std::chrono::steady_clock::now() + stop_drain);
+    auto &left = db_->cached("SELECT count(*) FROM audit_outbox WHERE id > ?");
+    left.bind(1, last_outbox_);
+    const int64_t waiting = left.step() ? left.integer(0) : 0;
+    left.reset();
+    if (waiting > 0)
+      log_.log(log_level::warning, "audit: {} records left in the outbox at stop; they are appended at the next start",
+               waiting);
+    append({{"type", "log_stop"}, {"actor", "engine"}, {"data", {{"outbox_waiting", waiting}}}});
     checkpoint();
   } catch (const std::exception &e) {
     log_.log(log_level::error, "audit: ALERT: closing the audit log failed: {}", e.what());
@@ -329,7 +339,7 @@ void appender::maybe_checkpoint() {
   if (static_cast<int64_t>(since_checkpoint_) + 1 >= cfg_.checkpoint_every) queue_checkpoint();
 }
 
-size_t appender::drain() {
+size_t appender::drain(std::chrono::steady_clock::time_point deadline) {
   size_t total = 0;
   try {
     if (!failure_.empty()) {
@@ -358,6 +368,7 @@ size_t appender::drain() {
       if (n == 0) break;
       db_->cached("DELETE FROM audit_outbox WHERE id <= ?").bind(1, last_outbox_).run();
       total += n;
+      if (std::chrono::steady_clock::now() >= deadline) break;
     }
   } catch (const std::exception &e) {
     failure_ = e.what();

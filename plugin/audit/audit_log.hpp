@@ -41,12 +41,14 @@ public:
                                             const logger &log);
   // Waits for the lock.
   appender(const audit_config &cfg, const std::filesystem::path &state_db, const logger &log);
-  ~appender(); // appends log_stop, signs a final checkpoint
+  ~appender(); // drains for at most stop_drain, appends log_stop, signs a final checkpoint
   appender(const appender &) = delete;
   appender &operator=(const appender &) = delete;
 
-  // Moves committed outbox rows into the log; returns how many.
-  size_t drain();
+  // Moves committed outbox rows into the log; returns how many. With a
+  // deadline it stops between chunks once the deadline has passed (what is
+  // left stays in the outbox for the next drain).
+  size_t drain(std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max());
   // Appends one record directly (the log's own records).
   void append(nlohmann::json body);
   // Signs a checkpoint now (appending a checkpoint record first).
@@ -60,6 +62,8 @@ public:
   const std::vector<signer> &signers() const { return signers_; }
 
 private:
+  static constexpr std::chrono::seconds stop_drain{2};
+
   appender(const audit_config &cfg, const std::filesystem::path &state_db, const logger &log,
            bool wait);
   void recover();

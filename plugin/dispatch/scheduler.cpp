@@ -141,61 +141,80 @@ void scheduler::record(const action_row &a, const connector_result &r, time_poin
   store_->complete_plan_if_finished(a.plan_id);
 }
 
-size_t scheduler::run_batch(time_point t) {
+// One claim, one transaction for the checks and "attempted" records of the
+// whole group (committed before any external effect), then per connector
+// call one transaction for its outcomes: about one write transaction per
+// action instead of five. A connector that does not batch still gets a
+// group of its due actions, called one at a time.
+size_t scheduler::run_batch(time_point t, size_t limit) {
   auto claimed = store_->claim_due(t);
   if (!claimed) return 0;
   std::vector<action_row> batch{*claimed};
   const auto *first_app = cfg_.policy.find_app(claimed->app);
   std::string name;
   connector *c = first_app ? route(*claimed, *first_app, name) : nullptr;
-  if (c != nullptr && c->batch_size() > 1 && claimed->kind != action_kind::notify) {
+  const size_t per_call = c != nullptr ? std::max<size_t>(c->batch_size(), 1) : 1;
+  if (c != nullptr && claimed->kind != action_kind::notify) {
     std::vector<std::string> apps;
     for (const auto &app : cfg_.policy.applications)
       if (app.connector == name) apps.push_back(app.id);
-    auto more = store_->claim_due_for_apps(t, apps, c->batch_size() - 1);
+    auto more = store_->claim_due_for_apps(t, apps, std::min(std::max(per_call, group_size), limit) - 1);
     batch.insert(batch.end(), more.begin(), more.end());
   }
   std::vector<action_row> ready;
   std::vector<const application *> apps;
-  for (auto &a : batch) {
-    const auto *app = cfg_.policy.find_app(a.app);
-    if (!admit(a, app, t)) continue;
-    if (c == nullptr) {
-      store_->finish(a.id, "failed", fmt::format("connector \"{}\" is not available", app->connector), "");
-      log_.log(log_level::error, "ALERT action {} failed: connector \"{}\" is not available", a.id, app->connector);
-      store_->complete_plan_if_finished(a.plan_id);
-      continue;
+  {
+    sqlite::transaction tx(*db_);
+    for (auto &a : batch) {
+      const auto *app = cfg_.policy.find_app(a.app);
+      if (!admit(a, app, t)) continue;
+      if (c == nullptr) {
+        store_->finish(a.id, "failed", fmt::format("connector \"{}\" is not available", app->connector), "");
+        log_.log(log_level::error, "ALERT action {} failed: connector \"{}\" is not available", a.id,
+                 app->connector);
+        store_->complete_plan_if_finished(a.plan_id);
+        continue;
+      }
+      try {
+        audit::record_attempt(*db_, cfg_, a); // committed before any external effect
+      } catch (const std::exception &e) {
+        log_.log(log_level::error, "ALERT action {} not attempted: its audit record failed: {}", a.id, e.what());
+        store_->retry_later(a.id, t + backoff(a.attempts), fmt::format("audit record failed: {}", e.what()));
+        continue;
+      }
+      std::tie(a.subject_name, a.subject_attrs) = store_->plan_subject(a.plan_id);
+      ready.push_back(a);
+      apps.push_back(app);
     }
+    tx.commit();
+  }
+  for (size_t from = 0; from < ready.size(); from += per_call) {
+    const auto n = std::min(per_call, ready.size() - from);
+    const std::vector<action_row> call(ready.begin() + static_cast<std::ptrdiff_t>(from),
+                                       ready.begin() + static_cast<std::ptrdiff_t>(from + n));
+    const std::vector<const application *> call_apps(apps.begin() + static_cast<std::ptrdiff_t>(from),
+                                                     apps.begin() + static_cast<std::ptrdiff_t>(from + n));
+    std::vector<connector_result> results;
     try {
-      audit::record_attempt(*db_, cfg_, a); // committed before any external effect
+      results = c->execute_batch(call, call_apps);
     } catch (const std::exception &e) {
-      log_.log(log_level::error, "ALERT action {} not attempted: its audit record failed: {}", a.id, e.what());
-      store_->retry_later(a.id, t + backoff(a.attempts), fmt::format("audit record failed: {}", e.what()));
-      continue;
+      results.assign(n, {connector_result::outcome::transient, e.what(), "{}"});
     }
-    std::tie(a.subject_name, a.subject_attrs) = store_->plan_subject(a.plan_id);
-    ready.push_back(a);
-    apps.push_back(app);
+    if (results.size() != n) // a connector bug: retry every action, none is lost
+      results.assign(n, {connector_result::outcome::transient, "connector returned no result", "{}"});
+    sqlite::transaction tx(*db_);
+    for (size_t i = 0; i < n; ++i) record(call[i], results[i], t);
+    tx.commit();
   }
-  if (ready.empty()) return batch.size();
-  std::vector<connector_result> results;
-  try {
-    results = c->execute_batch(ready, apps);
-  } catch (const std::exception &e) {
-    results.assign(ready.size(), {connector_result::outcome::transient, e.what(), "{}"});
-  }
-  if (results.size() != ready.size()) // a connector bug: retry every action, none is lost
-    results.assign(ready.size(), {connector_result::outcome::transient, "connector returned no result", "{}"});
-  for (size_t i = 0; i < ready.size(); ++i) record(ready[i], results[i], t);
   return batch.size();
 }
 
-bool scheduler::run_one(time_point t) { return run_batch(t) > 0; }
+bool scheduler::run_one(time_point t) { return run_batch(t, SIZE_MAX) > 0; }
 
 size_t scheduler::run_due(time_point t, size_t max) {
   size_t n = 0;
   while (n < max) {
-    const auto k = run_batch(t);
+    const auto k = run_batch(t, max - n);
     if (k == 0) break;
     n += k;
   }

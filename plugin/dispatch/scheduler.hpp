@@ -25,7 +25,7 @@ public:
 
   // Runs one due action (or one batch) if there is one; false when none is due at t.
   bool run_one(time_point t);
-  // Runs until nothing is due at t (or about max actions ran); returns how many.
+  // Runs until nothing is due at t or max actions ran; returns how many.
   size_t run_due(time_point t, size_t max = SIZE_MAX);
   int64_t requeue_running();
 
@@ -35,7 +35,11 @@ public:
   std::chrono::milliseconds backoff(int attempts);
 
 private:
-  size_t run_batch(time_point t);
+  // Due actions of one connector claimed together (checks and "attempted"
+  // records in one transaction); a batching connector gets its batch size.
+  static constexpr size_t group_size = 8;
+
+  size_t run_batch(time_point t, size_t limit);
   bool admit(const action_row &a, const application *app, time_point t);
   connector *route(const action_row &a, const application &app, std::string &name);
   void record(const action_row &a, const connector_result &r, time_point t);
