@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <set>
 
 namespace reclaim {
 
@@ -138,7 +139,6 @@ void scheduler::record(const action_row &a, const connector_result &r, time_poin
   }
   static constexpr const char *outcomes[] = {"done", "already_done", "transient_failure", "permanent_failure"};
   audit::record_outcome(*db_, cfg_, a, outcomes[static_cast<int>(r.what)], r.message);
-  store_->complete_plan_if_finished(a.plan_id);
 }
 
 // One claim, one transaction for the checks and "attempted" records of the
@@ -203,7 +203,12 @@ size_t scheduler::run_batch(time_point t, size_t limit) {
     if (results.size() != n) // a connector bug: retry every action, none is lost
       results.assign(n, {connector_result::outcome::transient, "connector returned no result", "{}"});
     sqlite::transaction tx(*db_);
-    for (size_t i = 0; i < n; ++i) record(call[i], results[i], t);
+    std::set<int64_t> plans;
+    for (size_t i = 0; i < n; ++i) {
+      record(call[i], results[i], t);
+      plans.insert(call[i].plan_id);
+    }
+    for (const auto id : plans) store_->complete_plan_if_finished(id);
     tx.commit();
   }
   return batch.size();
