@@ -7,6 +7,7 @@
 #include "audit/audit_prune.hpp"
 #include "audit/canonical_json.hpp"
 #include "base/clock.hpp"
+#include "base/private_files.hpp"
 
 #include <fmt/format.h>
 
@@ -46,7 +47,7 @@ void write_all(int fd, std::string_view data, const std::string &what) {
 void write_files_durably(const std::filesystem::path &dir,
                          const std::vector<std::pair<std::string, std::string>> &files) {
   if (files.empty()) return;
-  std::filesystem::create_directories(dir);
+  reclaim::files::create_missing_dirs(dir);
   std::vector<int> fds;
   for (const auto &[name, data] : files) {
     const auto tmp = (dir / (name + ".tmp")).string();
@@ -116,7 +117,13 @@ appender::appender(const audit_config &cfg, const std::filesystem::path &state_d
 appender::appender(const audit_config &cfg, const std::filesystem::path &state_db,
                    const logger &log, bool wait)
     : cfg_(cfg), log_(log) {
-  std::filesystem::create_directories(cfg_.path.parent_path());
+  // The default audit directory, inside the state directory, also holds the
+  // keys: reclaim's own, so 0700 and repaired; one chosen elsewhere is only
+  // created when missing.
+  if (const auto dir = cfg_.path.parent_path(); dir.parent_path() == state_db.parent_path())
+    files::ensure_private_dir(dir);
+  else
+    files::create_missing_dirs(dir);
   // Whatever fails once the file is open (a bad key, a broken base) must not
   // leave it open and locked: a destructor does not run for a throwing
   // constructor, and the engine retries the open later in this process.
