@@ -130,6 +130,7 @@ appender::appender(const audit_config &cfg, const std::filesystem::path &state_d
   try {
     fd_ = ::open(cfg_.path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
     if (fd_ < 0) sys_fail(cfg_.path.string());
+    files::give_to_dir_owner(fd_, cfg_.path.parent_path()); // created by root's reclaimctl: still the engine's
     if (::flock(fd_, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0) {
       if (!wait && errno == EWOULDBLOCK) return;
       sys_fail(cfg_.path.string() + ": flock");

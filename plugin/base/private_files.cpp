@@ -30,6 +30,15 @@ std::string why(int err) { return std::strerror(err); }
 
 bool may_chmod(const struct stat &st) { return st.st_uid == ::geteuid() || ::geteuid() == 0; }
 
+// Root (an administrator running reclaimctl) creating a file in the service
+// user's directory gives it to that user, or the engine could no longer open
+// its own store; SQLite then gives new -wal/-shm the database's owner.
+struct stat dir_owner(const std::filesystem::path &dir) {
+  struct stat st {};
+  if (::stat(dir.empty() ? "." : dir.c_str(), &st) != 0) st.st_uid = 0;
+  return st;
+}
+
 bool shared_with_group(const std::filesystem::path &dir) {
   struct stat st {};
   return ::stat(dir.empty() ? "." : dir.c_str(), &st) == 0 && (st.st_mode & S_ISGID) != 0;
@@ -40,8 +49,15 @@ void make_dir(const std::filesystem::path &dir) {
   struct stat st {};
   if (::stat(dir.c_str(), &st) == 0) return;
   if (dir.has_parent_path() && dir.parent_path() != dir) make_dir(dir.parent_path());
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+  if (::mkdir(dir.c_str(), 0700) != 0) {
+    if (errno == EEXIST) return;
     throw file_error(fmt::format("{}: cannot create the directory: {}", dir.string(), why(errno)));
+  }
+  if (::geteuid() == 0 && dir.has_parent_path()) {
+    const auto owner = dir_owner(dir.parent_path());
+    if (owner.st_uid != 0 && ::chown(dir.c_str(), owner.st_uid, owner.st_gid) != 0)
+      throw file_error(fmt::format("{}: cannot give it to uid {}: {}", dir.string(), owner.st_uid, why(errno)));
+  }
 }
 
 void repair_file(const std::filesystem::path &path, const struct stat &st) {
@@ -59,6 +75,12 @@ void repair_file(const std::filesystem::path &path, const struct stat &st) {
 }
 
 } // namespace
+
+bool give_to_dir_owner(int fd, const std::filesystem::path &dir) {
+  if (::geteuid() != 0) return true;
+  const auto owner = dir_owner(dir);
+  return owner.st_uid == 0 || ::fchown(fd, owner.st_uid, owner.st_gid) == 0;
+}
 
 void ensure_private_dir(const std::filesystem::path &dir) {
   make_dir(dir);
@@ -100,7 +122,8 @@ bool create_or_repair_private_file(const std::filesystem::path &path) {
     }
     throw file_error(fmt::format("{}: cannot create: {}", path.string(), why(err)));
   }
-  const bool ok = ::fchmod(fd, mode) == 0; // the umask may have taken group bits we want in a shared directory
+  // The umask may have taken group bits we want in a shared directory.
+  const bool ok = ::fchmod(fd, mode) == 0 && give_to_dir_owner(fd, path.parent_path());
   const int err = errno;
   ::close(fd);
   if (!ok) throw file_error(fmt::format("{}: cannot set mode {:04o}: {}", path.string(), mode, why(err)));
@@ -117,7 +140,7 @@ bool write_new_private_file(const std::filesystem::path &path, std::string_view 
     if (errno == EEXIST) return false;
     throw file_error(fmt::format("{}: cannot create: {}", path.string(), why(errno)));
   }
-  bool ok = ::fchmod(fd, mode) == 0;
+  bool ok = ::fchmod(fd, mode) == 0 && give_to_dir_owner(fd, path.parent_path());
   for (size_t done = 0; ok && done < bytes.size();) {
     const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
     if (n < 0 && errno == EINTR) continue;
@@ -201,7 +224,11 @@ secret_bytes read_secret(const std::filesystem::path &path, size_t max_size) {
   if (::fstat(fd, &st) != 0) throw file_error(fmt::format("secret file {}: cannot check: {}", name, why(errno)));
   if (!S_ISREG(st.st_mode))
     throw file_error(fmt::format("secret file {}: refused: not a regular file (a FIFO, device or directory)", name));
-  if (st.st_uid != ::geteuid())
+  // Root may read the service user's key in the service user's directory
+  // (reclaimctl run by an administrator); nobody reads a third user's file.
+  const bool service_key_for_root = ::geteuid() == 0 && st.st_uid != 0 &&
+                                    dir_owner(path.parent_path()).st_uid == st.st_uid;
+  if (st.st_uid != ::geteuid() && !service_key_for_root)
     throw file_error(fmt::format("secret file {}: refused: owned by uid {}, not by uid {} that reclaim runs as; "
                                  "run: chown {} {}", name, st.st_uid, ::geteuid(), ::geteuid(), name));
   const mode_t mode = st.st_mode & 07777;

@@ -37,10 +37,16 @@ void create_missing_dirs(const std::filesystem::path &dir);
 bool write_new_private_file(const std::filesystem::path &path, std::string_view bytes);
 
 // Creates path with O_CREAT|O_EXCL|O_NOFOLLOW and mode 0600 (0660 inside a
-// set-group-ID directory), or repairs the mode of an existing regular file
+// set-group-ID directory; created by root in another user's directory, it is
+// given to that user, as are directories create_missing_dirs makes), or repairs the mode of an existing regular file
 // without opening it. Refuses a symbolic link or anything but a regular
 // file. The directory must exist. Returns true when it created the file.
 bool create_or_repair_private_file(const std::filesystem::path &path);
+
+// When this process is root and dir belongs to another user (the service
+// user's state directory), gives the open file fd to that user and group.
+// false if fchown failed.
+bool give_to_dir_owner(int fd, const std::filesystem::path &dir);
 
 // Before SQLite opens a database read-write: its directory (created when
 // missing, create_missing_dirs), the database file (created or repaired) and any -wal, -shm or -journal
@@ -76,8 +82,9 @@ private:
 
 // Reads a secret file: one open (O_RDONLY|O_NOFOLLOW|O_CLOEXEC|O_NONBLOCK, so
 // neither a symbolic link nor a FIFO is followed or waited on), then fstat of
-// that descriptor: a regular file owned by this process's effective user,
-// without any group or other bit, at most max_size bytes. Throws file_error
+// that descriptor: a regular file owned by this process's effective user (or,
+// for root, by the user owning the directory it is in: the service's key read
+// by an administrator's reclaimctl), without any group or other bit, at most max_size bytes. Throws file_error
 // naming the file and what to run to fix it.
 secret_bytes read_secret(const std::filesystem::path &path, size_t max_size = 1 << 20);
 

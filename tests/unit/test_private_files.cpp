@@ -154,6 +154,38 @@ BOOST_AUTO_TEST_CASE(reclaimctl_audit_forget_on_a_fresh_state_dir_leaves_only_pr
   }
 }
 
+// An administrator's `sudo reclaimctl …` must not leave root-owned stores
+// and keys that the engine, running as the service user, cannot open.
+BOOST_AUTO_TEST_CASE(files_root_creates_in_the_service_users_state_dir_belong_to_that_user) {
+  if (::geteuid() != 0) {
+    BOOST_TEST_MESSAGE("skipped: needs root");
+    return;
+  }
+  usual_umask u;
+  const char *ctl = std::getenv("RECLAIM_TEST_RECLAIMCTL");
+  BOOST_TEST_REQUIRE(ctl != nullptr);
+  temp_dir d;
+  const auto cfg = reclaim::unit::load_toml(
+      d, reclaim::unit::config_text(d) + "\n[audit]\norigin = \"unit.example/audit\"\n");
+  const auto state = cfg.engine.state_dir;
+  fs::create_directories(state);
+  BOOST_TEST_REQUIRE(::chmod(state.c_str(), 0700) == 0);
+  BOOST_TEST_REQUIRE(::chown(state.c_str(), 12345, 12346) == 0);
+  const auto cmd = fmt::format("'{}' --config '{}' audit forget 'uid=alice,ou=People,dc=example,dc=com' "
+                               ">/dev/null 2>&1 </dev/null", ctl, cfg.path.string());
+  const int rc = std::system(cmd.c_str());
+  BOOST_TEST_REQUIRE(rc != -1);
+  BOOST_TEST(WEXITSTATUS(rc) == 0, cmd);
+  BOOST_TEST_REQUIRE(fs::exists(state / "audit" / "signing.pem"));
+  for (const auto &e : fs::recursive_directory_iterator(state)) {
+    struct stat st {};
+    BOOST_TEST_REQUIRE(::lstat(e.path().c_str(), &st) == 0);
+    if (e.path().parent_path().filename() == "audit.jsonl.checkpoints") continue; // public, replaced by rename
+    BOOST_TEST((st.st_uid == 12345u && st.st_gid == 12346u),
+               e.path().string() << " is owned by " << st.st_uid << ":" << st.st_gid);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(a_group_shared_setgid_state_dir_keeps_its_group_and_loses_other) {
   usual_umask u;
   temp_dir d;
