@@ -128,6 +128,37 @@ BOOST_AUTO_TEST_CASE(existing_0644_stores_and_a_0755_state_dir_are_repaired_at_t
     BOOST_TEST(mode_of(state / name) == 0600u, name);
 }
 
+// Repairing must not open the files: closing any descriptor of a file drops
+// every POSIX lock this process holds on it, and SQLite keeps a shared lock
+// on the -shm file's DMS byte (128) for as long as a connection is open.
+BOOST_AUTO_TEST_CASE(repairing_a_store_in_use_keeps_this_process_s_sqlite_locks) {
+  usual_umask u;
+  temp_dir d;
+  const auto store = d / "state" / "journal.sqlite3";
+  reclaim::journal first(store, reclaim::sqlite::durability::normal);
+  const auto shm = store.string() + "-shm";
+  BOOST_TEST_REQUIRE(fs::exists(shm));
+  fs::permissions(shm, fs::perms(0644));
+  fs::permissions(store, fs::perms(0644));
+  reclaim::sqlite::database second(store, reclaim::sqlite::durability::normal); // repairs both
+  BOOST_TEST(mode_of(shm) == 0600u);
+  BOOST_TEST(mode_of(store) == 0600u);
+  const pid_t child = ::fork();
+  if (child == 0) {
+    const int fd = ::open(shm.c_str(), O_RDWR);
+    struct flock fl {};
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = 128;
+    fl.l_len = 1;
+    const bool held = fd >= 0 && ::fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+    ::_exit(held ? 0 : 1);
+  }
+  int status = 0;
+  BOOST_TEST_REQUIRE(::waitpid(child, &status, 0) == child);
+  BOOST_TEST(WEXITSTATUS(status) == 0, "this process lost its lock on the -shm file's DMS byte");
+}
+
 BOOST_AUTO_TEST_CASE(reclaimctl_audit_forget_on_a_fresh_state_dir_leaves_only_private_files) {
   usual_umask u;
   const char *ctl = std::getenv("RECLAIM_TEST_RECLAIMCTL");
