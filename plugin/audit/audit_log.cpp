@@ -7,6 +7,7 @@
 #include "audit/audit_prune.hpp"
 #include "audit/canonical_json.hpp"
 #include "base/clock.hpp"
+#include "base/private_files.hpp"
 
 #include <fmt/format.h>
 
@@ -46,7 +47,7 @@ void write_all(int fd, std::string_view data, const std::string &what) {
 void write_files_durably(const std::filesystem::path &dir,
                          const std::vector<std::pair<std::string, std::string>> &files) {
   if (files.empty()) return;
-  std::filesystem::create_directories(dir);
+  reclaim::files::create_missing_dirs(dir);
   std::vector<int> fds;
   for (const auto &[name, data] : files) {
     const auto tmp = (dir / (name + ".tmp")).string();
@@ -116,13 +117,20 @@ appender::appender(const audit_config &cfg, const std::filesystem::path &state_d
 appender::appender(const audit_config &cfg, const std::filesystem::path &state_db,
                    const logger &log, bool wait)
     : cfg_(cfg), log_(log) {
-  std::filesystem::create_directories(cfg_.path.parent_path());
+  // The default audit directory, inside the state directory, also holds the
+  // keys: reclaim's own, so 0700 and repaired; one chosen elsewhere is only
+  // created when missing.
+  if (const auto dir = cfg_.path.parent_path(); dir.parent_path() == state_db.parent_path())
+    files::ensure_private_dir(dir);
+  else
+    files::create_missing_dirs(dir);
   // Whatever fails once the file is open (a bad key, a broken base) must not
   // leave it open and locked: a destructor does not run for a throwing
   // constructor, and the engine retries the open later in this process.
   try {
     fd_ = ::open(cfg_.path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
     if (fd_ < 0) sys_fail(cfg_.path.string());
+    files::give_to_dir_owner(fd_, cfg_.path.parent_path()); // created by root's reclaimctl: still the engine's
     if (::flock(fd_, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0) {
       if (!wait && errno == EWOULDBLOCK) return;
       sys_fail(cfg_.path.string() + ": flock");

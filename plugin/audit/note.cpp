@@ -3,12 +3,16 @@
 // "+5" size would accept a note other implementations reject.
 #include "audit/note.hpp"
 
+#include "base/private_files.hpp"
+
 #include <fmt/format.h>
+#include <openssl/bio.h>
+#include <openssl/buffer.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include <cerrno>
 #include <charconv>
-#include <cstdio>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -55,20 +59,15 @@ signer::signer(signer &&) noexcept = default;
 signer::~signer() = default;
 
 signer signer::from_pem_file(const std::filesystem::path &path, std::string name) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0)
-    throw note_error(fmt::format("{}: signing key not readable", path.string()));
-  if (st.st_uid != ::geteuid() || (st.st_mode & 0177) != 0)
-    throw note_error(fmt::format(
-        "{}: signing key must be owned by uid {} with mode 0600 or 0400 (is uid {} mode {:04o})",
-        path.string(), ::geteuid(), st.st_uid, st.st_mode & 07777));
-  FILE *f = std::fopen(path.c_str(), "r");
-  if (!f) throw note_error(fmt::format("{}: cannot open signing key", path.string()));
   signer s;
   s.p_ = std::make_unique<impl>();
-  s.p_->key.k = PEM_read_PrivateKey(f, nullptr, nullptr, nullptr);
-  std::fclose(f);
-  if (!s.p_->key.k || EVP_PKEY_get_id(s.p_->key.k) != EVP_PKEY_ED25519)
+  try {
+    const auto pem = files::read_secret(path, 64 * 1024);
+    s.p_->key.k = files::parse_private_key_pem(pem.view(), "signing key " + path.string());
+  } catch (const files::file_error &e) {
+    throw note_error(e.what());
+  }
+  if (EVP_PKEY_get_id(s.p_->key.k) != EVP_PKEY_ED25519)
     throw note_error(fmt::format("{}: not a PEM Ed25519 private key", path.string()));
   if (!valid_key_name(name)) throw note_error(fmt::format("invalid key name '{}'", name));
   s.name_ = std::move(name);
@@ -78,18 +77,25 @@ signer signer::from_pem_file(const std::filesystem::path &path, std::string name
 }
 
 bool signer::generate_if_missing(const std::filesystem::path &path) {
-  if (std::filesystem::exists(path)) return false;
-  std::filesystem::create_directories(path.parent_path());
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return false; // created meanwhile by someone else, or unwritable: from_pem_file says
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0 || errno != ENOENT) return false; // from_pem_file judges what is there
+  files::create_missing_dirs(path.parent_path());
   EVP_PKEY *k = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
-  FILE *f = ::fdopen(fd, "w");
-  const bool ok = k && f && PEM_write_PrivateKey(f, k, nullptr, nullptr, 0, nullptr, nullptr) == 1;
+  BIO *mem = BIO_new(BIO_s_secmem());
+  BUF_MEM *buf = nullptr;
+  const bool ok = k && mem && PEM_write_bio_PrivateKey(mem, k, nullptr, nullptr, 0, nullptr, nullptr) == 1 &&
+                  BIO_get_mem_ptr(mem, &buf) == 1 && buf != nullptr;
   EVP_PKEY_free(k);
-  if (f) std::fclose(f);
-  else ::close(fd);
+  bool created = false;
+  try {
+    if (ok) created = files::write_new_private_file(path, {buf->data, buf->length});
+  } catch (const files::file_error &e) {
+    BIO_free(mem);
+    throw note_error(e.what());
+  }
+  BIO_free(mem); // a secure-heap BIO: its bytes are wiped when freed
   if (!ok) throw note_error(fmt::format("{}: cannot generate an Ed25519 key", path.string()));
-  return true;
+  return created;
 }
 
 signer signer::from_seed(std::string_view seed32, std::string name) {

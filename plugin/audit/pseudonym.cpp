@@ -3,15 +3,14 @@
 #include "audit/pseudonym.hpp"
 
 #include "audit/merkle.hpp"
-#include "config/config.hpp"
+#include "base/private_files.hpp"
 
 #include <fmt/format.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
-#include <fcntl.h>
-#include <fstream>
+#include <cerrno>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <iterator>
@@ -20,26 +19,20 @@
 namespace reclaim::audit {
 namespace {
 
+// The key is created once (O_EXCL, 0600) and then only read through
+// files::read_secret; the copy kept is the key itself, the buffer is wiped.
 std::string read_secret(const std::filesystem::path &p) {
-  if (!std::filesystem::exists(p)) {
-    std::filesystem::create_directories(p.parent_path());
-    unsigned char key[32];
-    const int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd >= 0) {
-      const bool ok = RAND_bytes(key, 32) == 1 && ::write(fd, key, 32) == 32 && ::fsync(fd) == 0;
-      ::close(fd);
-      if (!ok) throw std::runtime_error(p.string() + ": cannot create the pseudonym key");
-    }
-  }
-  check_file_mode(p, true);
+  files::create_missing_dirs(p.parent_path());
   struct stat st {};
-  if (::stat(p.c_str(), &st) == 0 && (st.st_mode & 077) != 0)
-    throw std::runtime_error(p.string() + ": pseudonym key must have mode 0600 or 0400");
-  std::ifstream in(p, std::ios::binary);
-  std::string key((std::istreambuf_iterator<char>(in)), {});
-  if (!in.eof() && in.fail()) throw std::runtime_error(p.string() + ": cannot read");
-  if (key.size() < 32) throw std::runtime_error(p.string() + ": pseudonym key must hold at least 32 bytes");
-  return key;
+  if (::lstat(p.c_str(), &st) != 0 && errno == ENOENT) {
+    files::secret_bytes fresh(32);
+    if (RAND_bytes(reinterpret_cast<unsigned char *>(fresh.data()), 32) != 1)
+      throw std::runtime_error(p.string() + ": cannot create the pseudonym key: no random bytes");
+    files::write_new_private_file(p, fresh.view());
+  }
+  const auto bytes = files::read_secret(p, 4096);
+  if (bytes.size() < 32) throw std::runtime_error(p.string() + ": pseudonym key must hold at least 32 bytes");
+  return std::string(bytes.view());
 }
 
 std::string hex_bytes(std::string_view b) {
@@ -80,12 +73,10 @@ pseudonymizer::pseudonymizer(const std::filesystem::path &key_file,
     : key_(read_secret(key_file)) {
   hasher h;
   key_id_ = to_hex(h.sha256(key_)).substr(0, 8);
-  std::filesystem::create_directories(key_store.parent_path());
+  // sqlite::database creates the store, -wal and -shm 0600 (or repairs them).
   store_ = std::make_unique<sqlite::database>(key_store, sqlite::durability::full);
   store_->exec("PRAGMA secure_delete=ON");
   store_->exec("CREATE TABLE IF NOT EXISTS subject_keys (pseudonym TEXT PRIMARY KEY, key TEXT NOT NULL)");
-  std::filesystem::permissions(key_store, std::filesystem::perms::owner_read |
-                                              std::filesystem::perms::owner_write);
 }
 
 pseudonymizer::~pseudonymizer() = default;

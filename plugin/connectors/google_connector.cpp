@@ -5,9 +5,12 @@
 // Google's error message.
 #include "connectors/google_connector.hpp"
 
+#include "base/private_files.hpp"
 #include "http/jwt.hpp"
 
 #include <fmt/format.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 namespace reclaim {
 namespace {
@@ -16,23 +19,31 @@ using json = nlohmann::json;
 using outcome = connector_result::outcome;
 
 std::shared_ptr<http::token_cache> google_tokens(const connector_settings &s, http::client &c) {
-  const auto key_file = json::parse(http::read_secret_file(s.service_account_file), nullptr, false);
+  auto key_file = json::parse(files::read_secret(s.service_account_file, http::max_secret_bytes).view(), nullptr, false);
   if (!key_file.is_object() || !key_file.contains("client_email") || !key_file.contains("private_key") ||
       !key_file["client_email"].is_string() || !key_file["private_key"].is_string())
     throw std::runtime_error(s.service_account_file + ": not a service account key (client_email, private_key)");
   const auto email = key_file["client_email"].get<std::string>();
-  const auto key = key_file["private_key"].get<std::string>();
+  // Parsed once into a key object; the PEM text in the parsed JSON is wiped.
+  auto &pem = key_file["private_key"].get_ref<std::string &>();
+  std::shared_ptr<EVP_PKEY> key;
+  try {
+    key.reset(files::parse_private_key_pem(pem, s.service_account_file + ": private_key"), EVP_PKEY_free);
+  } catch (...) {
+    OPENSSL_cleanse(pem.data(), pem.size());
+    throw;
+  }
+  OPENSSL_cleanse(pem.data(), pem.size());
   json header{{"alg", "RS256"}, {"typ", "JWT"}};
   if (key_file.contains("private_key_id") && key_file["private_key_id"].is_string())
     header["kid"] = key_file["private_key_id"];
-  (void)http::sign_rs256(header, json::object(), key); // refuse an unreadable key now, not at the first action
   return std::make_shared<http::token_cache>([&c, s, email, key, header] {
     const auto t = std::chrono::duration_cast<std::chrono::seconds>(
                        std::chrono::system_clock::now().time_since_epoch()).count();
     const json claims{{"iss", email}, {"scope", s.scope}, {"aud", s.token_url}, {"sub", s.admin_subject},
                       {"iat", t}, {"exp", t + 3600}};
     return http::fetch_oauth_token(c, s.token_url, {{"grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"},
-                                                    {"assertion", http::sign_rs256(header, claims, key)}});
+                                                    {"assertion", http::sign_rs256(header, claims, *key)}});
   });
 }
 

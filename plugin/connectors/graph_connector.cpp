@@ -38,7 +38,7 @@ std::shared_ptr<http::token_cache> graph_tokens(const connector_settings &s, htt
       return http::fetch_oauth_token(c, url, base);
     });
   }
-  const auto key = http::read_secret_file(s.private_key_file);
+  const auto key = http::read_private_key_file(s.private_key_file);
   const auto x5t = http::cert_thumbprint_x5t(http::read_public_file(s.certificate_file));
   return std::make_shared<http::token_cache>([&c, s, base, key, x5t] {
     std::string jti;
@@ -53,7 +53,7 @@ std::shared_ptr<http::token_cache> graph_tokens(const connector_settings &s, htt
                       {"exp", t + 600}, {"jti", jti}};
     auto form = base;
     form.emplace_back("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer");
-    form.emplace_back("client_assertion", http::sign_rs256({{"alg", "RS256"}, {"typ", "JWT"}, {"x5t", x5t}}, claims, key));
+    form.emplace_back("client_assertion", http::sign_rs256({{"alg", "RS256"}, {"typ", "JWT"}, {"x5t", x5t}}, claims, *key));
     return http::fetch_oauth_token(c, s.token_url, form);
   });
 }

@@ -3,9 +3,11 @@
 // flight, the other threads wait for its result).
 #include "http/credentials.hpp"
 
+#include "base/private_files.hpp"
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
-#include <sys/stat.h>
+#include <openssl/evp.h>
 
 #include <cerrno>
 #include <cstring>
@@ -15,22 +17,14 @@
 namespace reclaim::http {
 
 std::string read_secret_file(const std::string &path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0)
-    throw std::runtime_error(fmt::format("secret file {}: cannot read: {}", path, std::strerror(errno)));
-  if (!S_ISREG(st.st_mode)) throw std::runtime_error(fmt::format("secret file {}: not a regular file", path));
-  const auto mode = st.st_mode & 07777;
-  if (mode & 077)
-    throw std::runtime_error(fmt::format("secret file {}: refused: readable or writable by group or other "
-                                         "(mode {:04o}); run: chmod 600 {}", path, mode, path));
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(fmt::format("secret file {}: cannot open", path));
-  std::stringstream buf;
-  buf << in.rdbuf();
-  auto s = buf.str();
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
-  if (s.empty()) throw std::runtime_error(fmt::format("secret file {}: empty", path));
-  return s;
+  const auto bytes = files::read_secret(path, max_secret_bytes);
+  if (bytes.text().empty()) throw std::runtime_error(fmt::format("secret file {}: empty", path));
+  return std::string(bytes.text());
+}
+
+std::shared_ptr<EVP_PKEY> read_private_key_file(const std::string &path) {
+  const auto pem = files::read_secret(path, max_secret_bytes);
+  return {files::parse_private_key_pem(pem.view(), "private key " + path), EVP_PKEY_free};
 }
 
 std::string read_public_file(const std::string &path) {

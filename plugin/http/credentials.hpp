@@ -8,8 +8,11 @@
 
 #include "http/http_client.hpp"
 
+#include <openssl/types.h>
+
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -23,9 +26,16 @@ public:
   using std::runtime_error::runtime_error;
 };
 
-// Reads a secret file, refusing one readable or writable by group or other.
-// Trailing newlines are dropped. Throws std::runtime_error naming the file.
+inline constexpr size_t max_secret_bytes = 1 << 20;
+
+// Reads a secret file through files::read_secret (one open, no symbolic
+// link, no FIFO, owned by this user, no group or other bits). Trailing
+// newlines are dropped. Throws std::runtime_error naming the file.
 std::string read_secret_file(const std::string &path);
+
+// A PEM private key file read as read_secret_file does and parsed into a key
+// object; its text is wiped. An encrypted key is refused, naming the file.
+std::shared_ptr<EVP_PKEY> read_private_key_file(const std::string &path);
 
 // Reads a file that is not secret (a certificate); throws naming it.
 std::string read_public_file(const std::string &path);

@@ -2,6 +2,8 @@
 // OpenSSL 3 (EVP); nothing cryptographic is written by hand.
 #include "http/jwt.hpp"
 
+#include "base/private_files.hpp"
+
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -42,15 +44,16 @@ std::string random_bytes(size_t n, unsigned strength) {
 }
 
 std::string sign_rs256(const nlohmann::json &header, const nlohmann::json &claims, const std::string &pem_key) {
+  const std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
+      files::parse_private_key_pem(pem_key, "the private key"), EVP_PKEY_free);
+  return sign_rs256(header, claims, *key);
+}
+
+std::string sign_rs256(const nlohmann::json &header, const nlohmann::json &claims, EVP_PKEY &key) {
   const std::string input = base64url(header.dump()) + "." + base64url(claims.dump());
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem_key.data(), static_cast<int>(pem_key.size())),
-                                                BIO_free);
-  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr),
-                                                          EVP_PKEY_free);
-  if (!key) throw std::runtime_error("the private key is not a PEM key OpenSSL can read");
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
   size_t len = 0;
-  if (EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key.get()) != 1 ||
+  if (EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, &key) != 1 ||
       EVP_DigestSign(ctx.get(), nullptr, &len, reinterpret_cast<const unsigned char *>(input.data()), input.size()) != 1)
     throw std::runtime_error("RS256 signing failed");
   std::string sig(len, '\0');

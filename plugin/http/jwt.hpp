@@ -4,6 +4,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <openssl/types.h>
 #include <string>
 
 namespace reclaim::http {
@@ -18,6 +19,8 @@ std::string openssl_reason();
 // header.claims.signature; the key is a PEM RSA private key. Throws on a
 // key OpenSSL cannot read.
 std::string sign_rs256(const nlohmann::json &header, const nlohmann::json &claims, const std::string &pem_key);
+// The same with a key parsed once (http::read_private_key_file).
+std::string sign_rs256(const nlohmann::json &header, const nlohmann::json &claims, EVP_PKEY &key);
 // base64url(SHA-1 of the DER certificate): the "x5t" header Entra expects.
 std::string cert_thumbprint_x5t(const std::string &pem_cert);
 

@@ -3,6 +3,7 @@
 // with the sqlite3 shell.
 #include "store/journal.hpp"
 
+#include "base/private_files.hpp"
 #include "store/store_health.hpp"
 
 #include <atomic>
@@ -149,25 +150,13 @@ std::vector<event_record> query_events(sqlite::database &db, const event_filter 
   return out;
 }
 
-std::filesystem::path prepare_dir(const std::filesystem::path &path) {
-  const auto dir = path.parent_path();
+// The state directory is reclaim's own: created 0700, and repaired at every
+// open when something (an older reclaimctl, a hand-made mkdir) left it wider.
+const std::filesystem::path &own_state_dir(const std::filesystem::path &path) {
   try {
-    if (!dir.empty() && !std::filesystem::exists(dir)) {
-      std::filesystem::create_directories(dir);
-      ::chmod(dir.c_str(), 0700);
-    }
-  } catch (const std::filesystem::filesystem_error &e) {
-    throw sqlite::store_error(fmt::format("{}: cannot create the state directory: {}", dir.string(), e.what()));
-  }
-  // The journal names people: readable by its owner only (SQLite gives the
-  // -wal and -shm files the same mode). Create it only when it is missing:
-  // closing any descriptor of a database file drops every POSIX lock this
-  // process holds on it, which would let another process delete the WAL
-  // under our open connections.
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0 && errno == ENOENT) {
-    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd >= 0) ::close(fd);
+    if (path.has_parent_path()) files::ensure_private_dir(path.parent_path());
+  } catch (const files::file_error &e) {
+    throw sqlite::store_error(fmt::format("the state directory: {}", e.what()));
   }
   return path;
 }
@@ -175,7 +164,7 @@ std::filesystem::path prepare_dir(const std::filesystem::path &path) {
 } // namespace
 
 journal::journal(const std::filesystem::path &path, sqlite::durability d)
-    : db_(prepare_dir(path), d), instance_([] {
+    : db_(own_state_dir(path), d), instance_([] {
         static std::atomic<uint64_t> next{1};
         return next++;
       }()) {

@@ -3,6 +3,8 @@
 // store file safely.
 #include "store/sqlite.hpp"
 
+#include "base/private_files.hpp"
+
 #include <fmt/format.h>
 #include <sqlite3.h>
 
@@ -10,6 +12,15 @@ namespace reclaim::sqlite {
 
 database::database(const std::filesystem::path &path, durability d, bool read_only)
     : path_(path.string()) {
+  // SQLite would create the file (and later its -wal and -shm, which take
+  // the database file's mode) with the umask's 0644; a store names people.
+  if (!read_only && !path_.empty() && path_ != ":memory:" && path_.rfind("file:", 0) != 0) {
+    try {
+      files::prepare_database(path);
+    } catch (const files::file_error &e) {
+      throw store_error(e.what());
+    }
+  }
   const int flags = read_only ? SQLITE_OPEN_READONLY
                               : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
   if (sqlite3_open_v2(path_.c_str(), &db_, flags | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {

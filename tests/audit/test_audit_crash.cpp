@@ -106,7 +106,7 @@ BOOST_AUTO_TEST_CASE(lost_or_torn_checkpoint_notes_are_signed_again_on_open) {
 BOOST_AUTO_TEST_CASE(signing_key_with_loose_mode_is_refused) {
   fs::permissions(pem, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read);
   BOOST_CHECK_EXCEPTION(audit::appender(cfg, state_db, quiet), audit::note_error, [](const audit::note_error &e) {
-    return std::string(e.what()).find("mode 0600 or 0400 (is uid") != std::string::npos;
+    return std::string(e.what()).find("readable or writable by group or other (mode 0640)") != std::string::npos;
   });
 }
 
