@@ -331,6 +331,10 @@ _slapd_sandbox_kill() {
   done
   if _slapd_sandbox_alive "$pid"; then
     _slapd_sandbox_err "slapd $pid ignored TERM for 10 s; sending KILL"
+    # Diagnosis: SLAPD_SANDBOX_STACKS=FILE saves every thread's stack first.
+    if [[ -n "${SLAPD_SANDBOX_STACKS:-}" ]] && command -v gdb >/dev/null; then
+      gdb -p "$pid" -batch -ex "thread apply all bt" >>"$SLAPD_SANDBOX_STACKS" 2>&1 || true
+    fi
     kill -KILL "$pid" 2>/dev/null
     for ((i = 0; i < 50; i++)); do _slapd_sandbox_alive "$pid" || break; sleep 0.1; done
   fi
