@@ -73,7 +73,7 @@ std::string config_error_of(const std::string &extra) {
 
 } // namespace
 
-BOOST_AUTO_TEST_SUITE(access)
+BOOST_AUTO_TEST_SUITE(access_roles)
 
 BOOST_AUTO_TEST_CASE(every_spelling_of_a_person_is_that_person) {
   fixture f;
