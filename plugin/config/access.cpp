@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <set>
 
 namespace reclaim::access {
@@ -87,6 +88,10 @@ bool contains(const std::vector<std::string> &v, const std::string &x) {
 void load_person(const reader &r, const toml::table &t, const std::string &id, access_config &out) {
   const auto prefix = fmt::format("access.person.{}", id);
   r.only_keys(t, prefix, {"unix_users", "unix_groups", "ldap_dns"});
+  const bool plain = !id.empty() && std::all_of(id.begin(), id.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+  });
+  if (!plain) r.fail(t.source(), prefix, "a person id is letters, digits, - and _ only");
   person p;
   p.id = id;
   if (auto v = r.strings(t, prefix, "unix_users")) p.unix_users = *v;

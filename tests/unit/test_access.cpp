@@ -152,6 +152,7 @@ BOOST_AUTO_TEST_CASE(bad_access_tables_are_config_errors) {
       {"[access.person.a]\n", "names no unix_users, unix_groups or ldap_dns"},
       {"[access.person.a]\nldap_dns = [\"not a dn\"]\n", "is not a valid DN"},
       {"[access]\nusers = []\n", "access.users: unknown key"},
+      {"[access.person.\"a b\"]\nunix_users = [\"a\"]\n", "a person id is letters, digits, - and _ only"},
   };
   for (const auto &[text, message] : cases) {
     const auto e = config_error_of(text);
