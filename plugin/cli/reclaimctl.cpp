@@ -197,6 +197,12 @@ int main(int argc, char **argv) {
     const auto path = reclaim::resolve_config_path(config_path.c_str());
     const auto cfg = reclaim::load_config(path);
     if (check->parsed()) {
+      try {
+        reclaim::access::check_accounts(cfg.access);
+      } catch (const std::invalid_argument &e) { // an unknown Unix user or group in [access]
+        std::fprintf(stderr, "reclaimctl: %s: %s\n", path.c_str(), e.what());
+        return 2;
+      }
       std::cout << fmt::format("{}: ok (sha256 {}, mode {})\n", path.string(), cfg.sha256,
                                cfg.policy.dry_run ? "dry_run" : "enforce");
       return 0;

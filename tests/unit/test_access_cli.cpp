@@ -167,4 +167,40 @@ BOOST_AUTO_TEST_CASE(the_requester_cannot_approve_a_second_person_can) {
   BOOST_TEST(approvals[0].value("actor", "") == "person:bob");
 }
 
+BOOST_AUTO_TEST_CASE(bad_access_config_is_refused_and_changes_nothing) {
+  temp_dir dir;
+  const auto path = dir / "reclaim.toml";
+  const auto base = reclaim::unit::config_text(dir);
+  auto ctl = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {RECLAIMCTL_PATH, "--config", path.string()});
+    return reclaim::test::run_process(args);
+  };
+  struct bad {
+    const char *name, *text;
+    unsigned mode;
+    int exit_code;
+    const char *message;
+  };
+  const bad cases[] = {
+      {"unknown user", "[access.person.a]\nunix_users = [\"no-such-user-reclaim\"]\n[access.roles]\niam = [\"a\"]\n",
+       0600, 2, "unknown Unix user \"no-such-user-reclaim\""},
+      {"unknown role", "[access.person.a]\nunix_users = [\"root\"]\n[access.roles]\nsuperuser = [\"a\"]\n", 0600, 1,
+       "unknown role \"superuser\""},
+      {"world-writable", "[access.person.a]\nunix_users = [\"root\"]\n[access.roles]\niam = [\"a\"]\n", 0666, 1,
+       "writable by group or other"},
+  };
+  for (const auto &c : cases) {
+    BOOST_TEST_CONTEXT(c.name) {
+      reclaim::unit::write_file(path, base + c.text, c.mode);
+      for (const auto &args : {std::vector<std::string>{"config", "check"},
+                               std::vector<std::string>{"hold", "add", "--subject", "u1", "--reason", "r"}}) {
+        const auto r = ctl(args);
+        BOOST_TEST(r.exit_code == c.exit_code, r.output());
+        BOOST_TEST(r.err.find(c.message) != std::string::npos, r.err);
+      }
+      BOOST_TEST(!fs::exists(dir / "state" / "journal.sqlite3")); // nothing was written
+    }
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
