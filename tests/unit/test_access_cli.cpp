@@ -127,16 +127,25 @@ BOOST_AUTO_TEST_CASE(an_unknown_user_may_read_but_not_act) {
   world w;
   const auto read = w.ctl_as("", {"plans", "list", "--json"});
   BOOST_TEST(read.exit_code == 0, read.output());
+  // The same command reads or acts by its flags: a preview is a read.
+  const char *at = "2030-01-01T00:00:00Z";
+  BOOST_TEST(w.ctl_as("", {"dispatch", "--at", at}).exit_code == 0);
+  BOOST_TEST(w.ctl_as("", {"dispatch", "--at", at, "--execute"}).exit_code == 5);
+  BOOST_TEST(w.ctl_as("", {"audit", "show"}).exit_code == 0);
+  const auto resolve = w.ctl_as("", {"audit", "show", "--resolve"});
+  BOOST_TEST(resolve.exit_code == 5, resolve.output());
+  BOOST_TEST(resolve.err.find("needs role \"auditor\"") != std::string::npos, resolve.err);
 
   const auto r = w.ctl_as("", {"hold", "add", "--subject", "u0", "--reason", "case 1"});
   BOOST_TEST(r.exit_code == 5, r.output());
   BOOST_TEST(r.err.find("needs role \"iam\"") != std::string::npos, r.err);
   BOOST_TEST(r.err.find("unix:nobody") != std::string::npos, r.err);
   const auto refused = w.audit_records("access_refused");
-  BOOST_TEST_REQUIRE(refused.size() == 1u);
-  BOOST_TEST(refused[0].value("actor", "") == "unix:nobody");
-  BOOST_TEST(refused[0]["data"].value("verb", "") == "hold add");
-  BOOST_TEST(refused[0]["data"].value("role", "") == "iam");
+  BOOST_TEST_REQUIRE(refused.size() == 3u); // dispatch --execute, audit show --resolve, hold add
+  BOOST_TEST(refused[2].value("actor", "") == "unix:nobody");
+  BOOST_TEST(refused[2]["data"].value("verb", "") == "hold add");
+  BOOST_TEST(refused[2]["data"].value("role", "") == "iam");
+  BOOST_TEST(refused[1]["data"].value("verb", "") == "audit show --resolve");
   BOOST_TEST(w.audit_records("hold_added").empty());
   // Neither USER nor a flag changes who runs it.
   const auto spoof = reclaim::test::run_process(
