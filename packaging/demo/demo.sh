@@ -82,6 +82,17 @@ type = "webhook"
 url = "$finance_url/hooks/finance"
 secret_file = "$work/sim/finance.key"
 targets = ["finance"]
+
+# Who may act through reclaimctl (docs/admin.md, "Who may do what"): the
+# demo's own Unix user; the directory's admin DN is another person.
+[access.person.demo-operator]
+unix_users = ["$(id -un)"]
+[access.person.directory-admin]
+ldap_dns = ["cn=admin,dc=example,dc=com"]
+[access.roles]
+procurement = ["demo-operator"]
+iam = ["demo-operator"]
+auditor = ["demo-operator"]
 TOML
 chmod 0600 "$work/reclaim.toml"
 reclaimctl() { build/plugin/reclaimctl --config "$work/reclaim.toml" "$@"; }

@@ -1,11 +1,13 @@
 // reclaimctl — the administrator's command line: the journal, plans and
 // actions, approvals, exceptions, dispatch, the inventory, config checks.
 // Exit codes: 0 ok, 1 failure, 2 usage error (bad argument, refused
-// approval), 3 not found; messages on stderr. --json prints JSON on stdout.
+// approval), 3 not found, 5 refused by [access] (the operator lacks the
+// role); messages on stderr. --json prints JSON on stdout.
 #include "config/config.hpp"
 #include "store/journal.hpp"
 #include "policy/planner.hpp"
 #include "reclaim/reclaim.h"
+#include "cli/reclaimctl_access.hpp"
 #include "cli/reclaimctl_audit.hpp"
 #include "cli/reclaimctl_policy.hpp"
 #include "cli/reclaimctl_store.hpp"
@@ -179,11 +181,28 @@ int main(int argc, char **argv) {
     return rc == 0 ? 0 : 2;
   }
 
+  // Who acts comes from the OS (getuid), never from a flag; see config/access.hpp.
+  std::string actor;
+  try {
+    const auto g = reclaim::ctl::check_access(config_path, reclaim::ctl::parsed_verb(app));
+    if (g.exit_code) return *g.exit_code;
+    actor = g.actor;
+  } catch (const std::exception &e) {
+    std::fprintf(stderr, "reclaimctl: %s\n", e.what());
+    return 1;
+  }
+  reclaim::ctl::set_audit_actor(*audit, actor);
   if (auto rc = reclaim::ctl::run_audit_command(config_path, *audit)) return *rc;
   try {
     const auto path = reclaim::resolve_config_path(config_path.c_str());
     const auto cfg = reclaim::load_config(path);
     if (check->parsed()) {
+      try {
+        reclaim::access::check_accounts(cfg.access);
+      } catch (const std::invalid_argument &e) { // an unknown Unix user or group in [access]
+        std::fprintf(stderr, "reclaimctl: %s: %s\n", path.c_str(), e.what());
+        return 2;
+      }
       std::cout << fmt::format("{}: ok (sha256 {}, mode {})\n", path.string(), cfg.sha256,
                                cfg.policy.dry_run ? "dry_run" : "enforce");
       return 0;
@@ -198,11 +217,13 @@ int main(int argc, char **argv) {
       print_events(reclaim::read_events(cfg.journal_path(), f), as_json);
       return 0;
     }
-    if (reclaim::ctl::run_store_command(cfg, store)) {
+    if (reclaim::ctl::run_store_command(cfg, store, actor)) {
       reclaim::ctl::drain_audit(cfg);
       return 0;
     }
-    reclaim::ctl::run_policy_command(cfg, policy);
+    policy.actor = actor;
+    const reclaim::access::resolver who(cfg.access);
+    reclaim::ctl::run_policy_command(cfg, policy, who);
     reclaim::ctl::drain_audit(cfg); // what the command recorded, unless the engine holds the log
     return 0;
   } catch (const reclaim::ctl::usage_error &e) {

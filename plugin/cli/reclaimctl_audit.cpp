@@ -278,9 +278,10 @@ std::shared_ptr<audit_args> add_audit_commands(CLI::App &app) {
   a->prune = audit->add_subcommand("prune", "archive records older than audit.retention (engine stopped)");
   a->prune->add_option("--before", a->seq, "prune up to the newest checkpoint at or below this tree size");
   a->prune->add_option("--archive", a->out_dir, "archive directory")->required();
-  for (auto *c : {a->forget, a->rotate}) c->add_option("--as", a->actor, "the person acting");
   return a;
 }
+
+void set_audit_actor(audit_args &a, const std::string &actor) { a.actor = actor; }
 
 void drain_audit(const config &cfg) {
   if (!cfg.audit.enabled) return;

@@ -22,6 +22,8 @@ std::shared_ptr<audit_args> add_audit_commands(CLI::App &app);
 // audit command was given. Exit codes: 0 ok, 1 tampered or failed,
 // 2 usage, 3 not found, 4 warnings only.
 std::optional<int> run_audit_command(const std::string &config_path, audit_args &a);
+// The authenticated operator the acting commands record (access::resolver).
+void set_audit_actor(audit_args &a, const std::string &actor);
 // Writes queued audit records into the log when no engine holds it.
 void drain_audit(const config &cfg);
 

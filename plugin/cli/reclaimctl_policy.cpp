@@ -27,12 +27,6 @@ namespace {
 
 using json = nlohmann::json;
 
-std::string default_actor() {
-  for (const char *var : {"SUDO_USER", "USER", "LOGNAME"})
-    if (const char *v = std::getenv(var); v != nullptr && *v != '\0') return v;
-  return "";
-}
-
 json plan_json(const plan_row &p) {
   return {{"id", p.id},           {"key", p.plan_key},        {"event_seq", p.event_seq},
           {"subject_id", p.subject_id}, {"subject_name", p.subject_name}, {"from", p.from_state},
@@ -163,7 +157,6 @@ void add_policy_commands(CLI::App &app, policy_args &a) {
       "enforce", "after switching [engine] mode to enforce: re-plan the dry-run plans made since a time, "
                  "through the guard (held for approval when they exceed it)");
   a.plans_enforce->add_option("--since", a.since, "dry-run plans made at or after this time (UTC)")->required();
-  a.plans_enforce->add_option("--as", a.actor, "who requests it (default: $SUDO_USER or $USER)");
   a.plans_enforce->add_flag("--json", a.as_json, "print JSON");
 
   auto *actions = app.add_subcommand("actions", "scheduled actions");
@@ -174,12 +167,10 @@ void add_policy_commands(CLI::App &app, policy_args &a) {
   a.actions_list->add_option("--plan", a.plan_id, "only this plan");
   a.actions_list->add_flag("--json", a.as_json, "print JSON");
 
-  a.approve = app.add_subcommand("approve", "approve a held plan (not by its requester)");
+  a.approve = app.add_subcommand("approve", "approve a held plan (role iam; not the person who requested it)");
   a.approve->add_option("id", a.plan_id, "plan id")->required();
-  a.approve->add_option("--as", a.actor, "who approves (default: $SUDO_USER or $USER)");
   a.reject = app.add_subcommand("reject", "reject a held plan; its actions are cancelled");
   a.reject->add_option("id", a.plan_id, "plan id")->required();
-  a.reject->add_option("--as", a.actor, "who rejects (default: $SUDO_USER or $USER)");
   a.reject->add_option("--reason", a.reason, "why");
 
   auto *exc = app.add_subcommand("exceptions", "temporary extensions for one person and application");
@@ -188,7 +179,6 @@ void add_policy_commands(CLI::App &app, policy_args &a) {
   a.exc_add->add_option("--subject", a.subject, "subject id")->required();
   a.exc_add->add_option("--app", a.app, "application id")->required();
   a.exc_add->add_option("--until", a.until, "expiry, UTC (2026-12-31T00:00:00Z)")->required();
-  a.exc_add->add_option("--approver", a.actor, "the manager who approved it")->required();
   a.exc_add->add_option("--reason", a.reason, "why");
   a.exc_list = exc->add_subcommand("list", "list extensions");
   a.exc_list->add_option("--subject", a.subject, "only this subject id");
@@ -201,9 +191,9 @@ void add_policy_commands(CLI::App &app, policy_args &a) {
   a.hold_add = hold->add_subcommand("add", "put a person on legal hold");
   a.hold_add->add_option("--subject", a.subject, "subject id")->required();
   a.hold_add->add_option("--reason", a.reason, "case reference")->required();
-  a.hold_add->add_option("--as", a.actor, "who (default: $SUDO_USER or $USER)");
   a.hold_remove = hold->add_subcommand("remove", "lift a legal hold; waiting actions become due");
   a.hold_remove->add_option("--subject", a.subject, "subject id")->required();
+  a.hold_remove->add_option("--reason", a.reason, "case reference or why it is lifted");
   a.hold_list = hold->add_subcommand("list", "list legal holds");
   a.hold_list->add_flag("--json", a.as_json, "print JSON");
 
@@ -237,8 +227,7 @@ void add_policy_commands(CLI::App &app, policy_args &a) {
   a.inv_list->add_flag("--json", a.as_json, "print JSON");
 }
 
-bool run_policy_command(const config &cfg, policy_args &a) {
-  if (a.actor.empty()) a.actor = default_actor();
+bool run_policy_command(const config &cfg, policy_args &a, const access::resolver &who) {
   auto need_app = [&](const std::string &id) -> const application & {
     const auto *app = cfg.policy.find_app(id);
     if (app == nullptr) throw usage_error(fmt::format("unknown application \"{}\"", id));
@@ -280,7 +269,16 @@ bool run_policy_command(const config &cfg, policy_args &a) {
     print_actions(h.p.store().actions(a.status, a.subject, a.plan_id), a.as_json);
   } else if (a.approve->parsed()) {
     store_handle h(cfg);
-    h.p.approve(a.plan_id, a.actor);
+    h.p.approve(a.plan_id, a.actor, [&](const std::string &name) {
+      if (name.empty()) return std::string("nobody"); // no requester recorded: nobody to differ from
+      auto key = who.canonical(name);
+      if (key.rfind("unknown:", 0) == 0)
+        throw approval_error(fmt::format(
+            "two-person rule: plan {} was requested by \"{}\", which [access] maps to no person, so reclaim "
+            "cannot tell whether you are them; add it to a person in [access] (docs/admin.md, \"Who may do what\")",
+            a.plan_id, name));
+      return key;
+    });
     std::cout << fmt::format("plan {} approved by {}\n", a.plan_id, a.actor);
   } else if (a.reject->parsed()) {
     store_handle h(cfg);
@@ -316,7 +314,7 @@ bool run_policy_command(const config &cfg, policy_args &a) {
   } else if (a.hold_remove->parsed()) {
     store_handle h(cfg);
     if (!h.p.store().remove_hold(a.subject)) throw not_found_error(fmt::format("no legal hold on {}", a.subject));
-    audit::record_decision(h.j.db(), cfg, "hold_removed", a.actor, a.subject, 0, "");
+    audit::record_decision(h.j.db(), cfg, "hold_removed", a.actor, a.subject, 0, a.reason);
     std::cout << fmt::format("legal hold on {} lifted\n", a.subject);
   } else if (a.hold_list->parsed()) {
     store_handle h(cfg);

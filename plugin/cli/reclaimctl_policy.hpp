@@ -2,6 +2,7 @@
 // actions, exceptions and the inventory (reclaimctl_policy.cpp).
 #pragma once
 
+#include "config/access.hpp"
 #include "config/config.hpp"
 
 #include <CLI/CLI.hpp>
@@ -26,7 +27,8 @@ struct policy_args {
   CLI::App *plans_list{}, *plans_enforce{}, *actions_list{}, *approve{}, *reject{}, *exc_add{}, *exc_list{}, *exc_remove{},
       *hold_add{}, *hold_remove{}, *hold_list{}, *preview{}, *dispatch{}, *inv_assign{}, *inv_grant{},
       *inv_list{};
-  std::string status, subject, actor, reason, app, sku, until, from, to, since;
+  std::string actor; // the authenticated operator (access::resolver::actor), never from a flag
+  std::string status, subject, reason, app, sku, until, from, to, since;
   std::vector<std::string> attrs;
   int64_t plan_id = 0;
   int64_t max = 0;
@@ -35,7 +37,8 @@ struct policy_args {
 };
 
 void add_policy_commands(CLI::App &app, policy_args &a);
-// Runs the parsed policy command; false when none was parsed.
-bool run_policy_command(const config &cfg, policy_args &a);
+// Runs the parsed policy command as a.actor; false when none was parsed.
+// who decides the two-person rule of approve.
+bool run_policy_command(const config &cfg, policy_args &a, const access::resolver &who);
 
 } // namespace reclaim::ctl

@@ -1,7 +1,7 @@
 // reclaimctl_store.cpp — `store check` reports what the engine checks at
 // open and while it runs; `store rebaseline` lets the next catch-up record a
 // fresh baseline where a store with history was, and records who did it
-// (the Unix account running the command, never a name given on the line).
+// (the authenticated operator, never a name given on the line).
 #include "cli/reclaimctl_store.hpp"
 
 #include "audit/audit_log.hpp"
@@ -12,18 +12,8 @@
 
 #include <filesystem>
 #include <iostream>
-#include <pwd.h>
-#include <unistd.h>
 
 namespace reclaim::ctl {
-namespace {
-
-std::string unix_account() {
-  const passwd *pw = ::getpwuid(::geteuid());
-  return pw != nullptr && pw->pw_name != nullptr ? pw->pw_name : fmt::format("uid {}", ::geteuid());
-}
-
-} // namespace
 
 store_args add_store_commands(CLI::App &app) {
   auto *store = app.add_subcommand("store", "the state store: health, a fresh start");
@@ -35,7 +25,7 @@ store_args add_store_commands(CLI::App &app) {
   return a;
 }
 
-bool run_store_command(const config &cfg, const store_args &a) {
+bool run_store_command(const config &cfg, const store_args &a, const std::string &actor) {
   const auto path = cfg.journal_path();
   if (a.check->parsed()) {
     if (!std::filesystem::exists(path)) throw std::runtime_error(fmt::format("{}: no state store yet", path.string()));
@@ -59,7 +49,7 @@ bool run_store_command(const config &cfg, const store_args &a) {
         throw std::runtime_error(fmt::format("{} has a baseline: it is the store with history, nothing to do",
                                              path.string()));
     }
-    const auto who = unix_account();
+    const auto &who = actor;
     if (cfg.audit.enabled)
       audit::enqueue(path, {{"type", "store_rebaselined"}, {"actor", who},
                             {"reason", "explicit fresh baseline where a store with history was"},

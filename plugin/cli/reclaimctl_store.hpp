@@ -14,7 +14,8 @@ struct store_args {
 };
 
 store_args add_store_commands(CLI::App &app);
-// Runs the store command that was parsed; false when none was.
-bool run_store_command(const config &cfg, const store_args &a);
+// Runs the store command that was parsed as actor (the authenticated
+// operator); false when none was.
+bool run_store_command(const config &cfg, const store_args &a, const std::string &actor);
 
 } // namespace reclaim::ctl

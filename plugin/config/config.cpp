@@ -2,6 +2,7 @@
 // Each problem is reported as "file:line:column: key: problem"; keys the
 // engine does not know are errors, so a typo never silently disables a rule.
 #include "audit/audit_config_toml.hpp"
+#include "config/access_toml.hpp"
 #include "config/config.hpp"
 
 #include "ldap/ldap_entry.hpp"
@@ -220,7 +221,7 @@ config load_config(const std::filesystem::path &path) {
   }
   reader r(path.string());
   r.only_keys(root, "", {"engine", "ldap", "application", "tiers", "policy", "legal_hold", "guard", "scheduler", "audit",
-                         "connector"});
+                         "connector", "access"});
   auto section = [&](std::string_view name) -> const toml::table * {
     const auto *n = root.get(name);
     if (n == nullptr) return nullptr;
@@ -234,6 +235,7 @@ config load_config(const std::filesystem::path &path) {
   for (const auto &[name, c] : cfg.connectors) cfg.policy.connector_names.insert(name);
   load_policy(r, root, cfg.policy);
   if (const auto *t = section("audit")) audit::load_audit(r, *t, cfg.engine.state_dir, cfg.audit);
+  if (const auto *t = section("access")) cfg.access = access::load_access(r, *t);
   // The policy reads these from events, so the intake must journal them.
   auto &extra = cfg.ldap.extra_attributes;
   if (!cfg.policy.role_attribute.empty()) extra.push_back(cfg.policy.role_attribute);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "audit/audit_config.hpp"
+#include "config/access.hpp"
 #include "connectors/connector_config.hpp"
 #include "ldap/ldap_mapping.hpp"
 #include "base/log.hpp"
@@ -47,6 +48,7 @@ struct config {
   policy_config policy;
   audit::audit_config audit; // [audit]; disabled when absent
   std::map<std::string, connector_settings> connectors; // [connector.NAME]
+  access::access_config access; // [access]: who may do what through reclaimctl
 
   std::filesystem::path journal_path() const { return engine.state_dir / "journal.sqlite3"; }
 };

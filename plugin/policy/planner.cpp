@@ -440,7 +440,7 @@ std::vector<promotion> planner::promote_dry_run(time_point since, const std::str
     throw approval_error(fmt::format("{} still says mode = \"dry_run\": set [engine] mode = \"enforce\" first "
                                      "(and restart the directory server, so its engine enforces too)",
                                      cfg_.path.string()));
-  if (by.empty()) throw approval_error("a name is required (--as NAME)");
+  if (by.empty()) throw approval_error("a name is required");
   sqlite::transaction tx(journal_.db());
   population_.reset();
   struct replan {
@@ -527,15 +527,17 @@ std::vector<action_row> planner::preview(const std::string &subject, state from,
   return rows;
 }
 
-void planner::approve(int64_t plan_id, const std::string &approver) {
-  if (approver.empty()) throw approval_error("an approver name is required (--as NAME)");
+void planner::approve(int64_t plan_id, const std::string &approver,
+                      const std::function<std::string(const std::string &)> &person) {
+  if (approver.empty()) throw approval_error("an approver name is required");
   sqlite::transaction tx(journal_.db());
   const auto p = store_.plan(plan_id);
   if (!p) throw approval_error(fmt::format("no plan {}", plan_id));
   if (p->status != "held" && p->status != "awaiting_approval")
     throw approval_error(fmt::format("plan {} is {}; only held or awaiting_approval plans can be approved",
                                      plan_id, p->status));
-  if (identity(approver) == identity(p->requested_by))
+  const std::function<std::string(const std::string &)> same = person ? person : identity;
+  if (same(approver) == same(p->requested_by))
     throw approval_error(fmt::format("two-person rule: \"{}\" requested plan {} and cannot approve it",
                                      approver, plan_id));
   store_.set_plan_status(plan_id, "active", fmt::format("approved by {}", approver), approver);
@@ -558,7 +560,7 @@ void planner::approve(int64_t plan_id, const std::string &approver) {
 }
 
 void planner::reject(int64_t plan_id, const std::string &by, const std::string &reason) {
-  if (by.empty()) throw approval_error("a name is required (--as NAME)");
+  if (by.empty()) throw approval_error("a name is required");
   sqlite::transaction tx(journal_.db());
   const auto p = store_.plan(plan_id);
   if (!p) throw approval_error(fmt::format("no plan {}", plan_id));

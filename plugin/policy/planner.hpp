@@ -54,8 +54,11 @@ public:
   std::vector<action_row> preview(const std::string &subject, state from, state to,
                                   const std::map<std::string, std::vector<std::string>> &attrs);
 
-  // Two-person rule: the approver must differ from the requester.
-  void approve(int64_t plan_id, const std::string &approver);
+  // Two-person rule: the approver must differ from the requester. person
+  // maps a recorded name to the person it is (access::resolver::canonical);
+  // without it, names are compared as DNs or lower-cased text.
+  void approve(int64_t plan_id, const std::string &approver,
+               const std::function<std::string(const std::string &)> &person = {});
   void reject(int64_t plan_id, const std::string &by, const std::string &reason);
 
   // Switching from dry_run to enforce: the dry-run plans made since a time

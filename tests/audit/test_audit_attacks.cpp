@@ -4,6 +4,7 @@
 // verify` (or verify-record), asserting the exit code and the message.
 #define BOOST_TEST_MODULE reclaim_audit_cli
 #include "audit_fixture.hpp"
+#include "test_env.hpp"
 
 #include "audit/canonical_json.hpp"
 #include "audit/note.hpp"
@@ -344,11 +345,11 @@ BOOST_AUTO_TEST_CASE(forget_crypto_shreds_and_log_still_verifies) {
   write_text_file(toml, "[engine]\nstate_dir = \"" + dir.path().string() + "\"\n[ldap]\nbase = \"dc=example\"\n"
                         "[audit]\norigin = \"" + origin + "\"\nkey_file = \"" + pem.string() + "\"\npath = \"" +
                         log.string() + "\"\npseudonym_key_file = \"" + (dir / "pseudonym.key").string() +
-                        "\"\nkey_store = \"" + cfg.key_store.string() + "\"\n");
+                        "\"\nkey_store = \"" + cfg.key_store.string() + "\"\n" + operator_access());
   const auto before = ctl({"-c", toml.string(), "audit", "show", "--resolve", "--json"});
   BOOST_TEST_REQUIRE(before.exit_code == 0, before.output());
   BOOST_TEST(before.out.find("User 3") != std::string::npos);
-  const auto f = ctl({"-c", toml.string(), "audit", "forget", "uid=user3", "--as", "dpo"});
+  const auto f = ctl({"-c", toml.string(), "audit", "forget", "uid=user3"});
   BOOST_TEST_REQUIRE(f.exit_code == 0, f.output());
   BOOST_TEST(f.out.find("key deleted") != std::string::npos);
   const auto after = ctl({"-c", toml.string(), "audit", "show", "--resolve", "--json"});
@@ -364,12 +365,12 @@ BOOST_AUTO_TEST_CASE(key_rotation_signs_with_both_then_the_new_key) {
     return "[engine]\nstate_dir = \"" + dir.path().string() + "\"\n[ldap]\nbase = \"dc=example\"\n[audit]\norigin = \"" +
            origin + "\"\nkey_file = \"" + key.string() + "\"\npath = \"" + log.string() +
            "\"\npseudonym_key_file = \"" + (dir / "pseudonym.key").string() + "\"\nkey_store = \"" +
-           cfg.key_store.string() + "\"\n";
+           cfg.key_store.string() + "\"\n" + operator_access();
   };
   write_text_file(toml, config_text(pem));
   const auto new_pem = dir / "new.pem";
   const auto new_vkey = make_key(new_pem, origin);
-  const auto r = ctl({"-c", toml.string(), "audit", "rotate-key", "--new-key", new_pem.string(), "--as", "admin"});
+  const auto r = ctl({"-c", toml.string(), "audit", "rotate-key", "--new-key", new_pem.string()});
   BOOST_TEST_REQUIRE(r.exit_code == 0, r.output());
   const auto keys = dir / "trusted-keys";
   write_text_file(keys, r.out); // comment lines start with '#'
@@ -395,7 +396,7 @@ BOOST_AUTO_TEST_CASE(export_json_csv_and_archive) {
   write_text_file(toml, "[engine]\nstate_dir = \"" + dir.path().string() + "\"\n[ldap]\nbase = \"dc=example\"\n"
                         "[audit]\norigin = \"" + origin + "\"\nkey_file = \"" + pem.string() + "\"\npath = \"" +
                         log.string() + "\"\npseudonym_key_file = \"" + (dir / "pseudonym.key").string() +
-                        "\"\nkey_store = \"" + cfg.key_store.string() + "\"\n");
+                        "\"\nkey_store = \"" + cfg.key_store.string() + "\"\n" + operator_access());
   const auto j = ctl({"-c", toml.string(), "audit", "export", "--from", "2", "--to", "4"});
   BOOST_TEST_REQUIRE(j.exit_code == 0, j.output());
   const auto arr = json::parse(j.out);

@@ -3,6 +3,7 @@
 // warning, an unreadable outbox row recorded as a write failure instead of
 // blocking the log, and [audit] config errors with file:line:col messages.
 #include "audit_fixture.hpp"
+#include "test_env.hpp"
 
 #include "config/config.hpp"
 
@@ -145,7 +146,7 @@ BOOST_AUTO_TEST_CASE(prune_archives_and_the_rest_still_verifies) {
   write_text_file(toml, "[engine]\nstate_dir = \"" + dir.path().string() + "\"\n[ldap]\nbase = \"dc=example\"\n"
                         "[audit]\norigin = \"" + origin + "\"\nkey_file = \"" + pem.string() + "\"\npath = \"" +
                         log.string() + "\"\npseudonym_key_file = \"" + (dir / "pseudonym.key").string() +
-                        "\"\nkey_store = \"" + cfg.key_store.string() + "\"\n");
+                        "\"\nkey_store = \"" + cfg.key_store.string() + "\"\n" + operator_access());
   const auto old_cp = dir / "old-checkpoint";
   fs::copy_file(checkpoints().front(), old_cp);
   const auto point = std::stoull(checkpoints()[1].filename().string());

@@ -1,6 +1,9 @@
 // test_env.cpp — locating the plugin, reclaimctl and the example config.
 #include "test_env.hpp"
 
+#include <pwd.h>
+#include <unistd.h>
+
 #include "temp_dir.hpp"
 
 #include <cstdlib>
@@ -25,6 +28,15 @@ fs::path plugin_path() { return existing("RECLAIM_TEST_PLUGIN"); }
 fs::path reclaimctl_path() { return existing("RECLAIM_TEST_RECLAIMCTL"); }
 fs::path source_dir() { return existing("RECLAIM_TEST_SOURCE_DIR"); }
 
+std::string operator_access() {
+  const passwd *pw = ::getpwuid(::getuid());
+  if (pw == nullptr || pw->pw_name == nullptr) throw std::runtime_error("the test's uid has no passwd entry");
+  return std::string("\n[access.person.operator]\nunix_users = [\"") + pw->pw_name +
+         "\"]\n[access.person.directory-admin]\nldap_dns = [\"cn=admin,dc=example,dc=com\"]\n"
+         "[access.roles]\nhr = [\"operator\"]\niam = [\"operator\"]\nprocurement = [\"operator\"]\n"
+         "auditor = [\"operator\"]\nprivacy = [\"operator\"]\n";
+}
+
 std::string example_config(const fs::path &state_dir) {
   const auto path = source_dir() / "packaging" / "config" / "reclaim.toml";
   const auto text = read_text_file(path);
@@ -40,7 +52,8 @@ std::string example_config(const fs::path &state_dir) {
   // change's event by polling the journal until it is quiet (50 ms), and an
   // idle-priority writer on a saturated CI machine can lag for seconds.
   return std::regex_replace(text, state_dir_line,
-                            "state_dir = \"" + state_dir.string() + "\"\nbackground_priority = \"nice\"");
+                            "state_dir = \"" + state_dir.string() + "\"\nbackground_priority = \"nice\"") +
+         operator_access();
 }
 
 void write_plugin_config(const fs::path &path, const std::string &text, const fs::path &state_dir) {

@@ -17,8 +17,14 @@ std::filesystem::path reclaimctl_path();
 std::filesystem::path source_dir();
 
 // packaging/config/reclaim.toml with [engine].state_dir replaced by
-// state_dir; throws if the example has no state_dir line.
+// state_dir, and operator_access() appended; throws if the example has no
+// state_dir line.
 std::string example_config(const std::filesystem::path &state_dir);
+
+// An [access] table: the Unix user running the tests is person "operator"
+// with every role; the directory's admin DN (which requests the plans the
+// suites make through slapd) is person "directory-admin", a second person.
+std::string operator_access();
 
 // Writes a plugin config (mode 0600, as reclaim requires) and creates
 // state_dir (mode 0700).
