@@ -4,6 +4,7 @@
 // checkpoint, the trusted checkpoint and the saved state at their sizes.
 #include "audit/audit_verify.hpp"
 
+#include "audit/audit_consistency.hpp"
 #include "audit/audit_prune.hpp"
 #include "audit/canonical_json.hpp"
 #include "base/clock.hpp"
@@ -237,6 +238,17 @@ void start_from_base(const pruned_base &b, const std::vector<target> &targets, v
       r.problems.push_back({true, targets[next].where, mismatch(targets[next])});
 }
 
+void check_trusted(const std::vector<target> &targets, const std::vector<hash> &leaves, verify_result &r) {
+  const target *trusted = nullptr, *newest = nullptr;
+  for (const auto &t : targets)
+    if (t.kind == 1) trusted = &t;
+    else if (t.kind == 0 && (!newest || t.size > newest->size)) newest = &t;
+  if (!trusted) return;
+  const auto err = trusted_consistency(leaves, trusted->size, trusted->root, newest ? newest->size : 0,
+                                       newest ? newest->root : empty_root(), newest ? newest->where : "no checkpoint");
+  if (!err.empty()) r.problems.push_back({true, trusted->where, err});
+}
+
 } // namespace
 
 size_t verify_result::errors() const {
@@ -304,6 +316,9 @@ verify_result verify_log(const verify_options &o) {
     start_from_base(*base, targets, r, s, next, index);
     r.pruned = base->size;
   }
+  // The trusted checkpoint is also proved against the newest signed tree.
+  const bool keep_leaves = o.trusted_checkpoint && !base;
+  std::vector<hash> leaves;
   while (!rest.empty()) {
     auto nl = rest.find('\n');
     if (nl == std::string_view::npos) {
@@ -314,6 +329,7 @@ verify_result verify_log(const verify_options &o) {
     check_record(o, r, s, line, index);
     s.prev = s.h.leaf(line);
     s.range.append(s.h, s.prev);
+    if (keep_leaves) leaves.push_back(s.prev);
     ++index;
     for (; next < targets.size() && targets[next].size == index; ++next)
       if (s.range.root(s.h) != targets[next].root) r.problems.push_back({true, targets[next].where, mismatch(targets[next])});
@@ -324,6 +340,7 @@ verify_result verify_log(const verify_options &o) {
   uint64_t newest = 0;
   for (const auto &t : targets)
     if (t.kind == 0) newest = std::max(newest, t.size);
+  if (keep_leaves) check_trusted(targets, leaves, r);
   if (index > newest)
     r.problems.push_back({false, "log", fmt::format("{} record(s) after the newest checkpoint (size {}) are not yet signed",
                                                     index - newest, newest)});
