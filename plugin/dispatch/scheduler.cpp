@@ -137,7 +137,7 @@ void scheduler::record(const action_row &a, const connector_result &r, time_poin
     break;
   }
   static constexpr const char *outcomes[] = {"done", "already_done", "transient_failure", "permanent_failure"};
-  audit::record_outcome(*db_, cfg_, a, outcomes[static_cast<int>(r.what)], r.message);
+  audit::record_outcome(*db_, cfg_, a, outcomes[static_cast<int>(r.what)], r.message, r.retry_after.has_value());
   store_->complete_plan_if_finished(a.plan_id);
 }
 
