@@ -58,15 +58,18 @@ void record_attempt(sqlite::database &db, const config &cfg, const action_row &a
                {"assets", json::array({asset(a, cfg)})}, {"data", {{"attempt", a.attempts}}}});
 }
 
-// The HTTP status the connectors quote as "HTTP nnn" (vendor_api, graph), or 0.
+// The HTTP status a connector quotes ("HTTP 404", "(412)", "status 400"),
+// or 0.
 static int quoted_status(const std::string &message) {
-  for (size_t at = message.find("HTTP "); at != std::string::npos; at = message.find("HTTP ", at + 1)) {
-    const auto d = message.substr(at + 5, 4);
-    if (d.size() >= 3 && std::isdigit(static_cast<unsigned char>(d[0])) &&
-        std::isdigit(static_cast<unsigned char>(d[1])) && std::isdigit(static_cast<unsigned char>(d[2])) &&
-        (d.size() == 3 || !std::isdigit(static_cast<unsigned char>(d[3]))))
-      return std::stoi(d.substr(0, 3));
-  }
+  auto digit = [&](size_t i) { return i < message.size() && std::isdigit(static_cast<unsigned char>(message[i])); };
+  for (const std::string_view mark : {"HTTP ", "(", "status "})
+    for (size_t at = message.find(mark); at != std::string::npos; at = message.find(mark, at + 1)) {
+      const size_t d = at + mark.size();
+      if (!digit(d) || !digit(d + 1) || !digit(d + 2) || digit(d + 3)) continue;
+      if (mark == "(" && (d + 3 >= message.size() || message[d + 3] != ')')) continue; // "(412 bytes)"
+      const int status = std::stoi(message.substr(d, 3));
+      if (status >= 400 && status <= 599) return status;
+    }
   return 0;
 }
 

@@ -125,6 +125,35 @@ BOOST_AUTO_TEST_CASE(all_proofs_round_trip_and_tampering_fails) {
   }
 }
 
+// Bad consistency proofs: every proof one hash short, one too long, each
+// hash changed in turn, sizes swapped; equal sizes only with an empty proof.
+BOOST_AUTO_TEST_CASE(consistency_proofs_of_wrong_length_or_changed_hash_fail) {
+  hasher h;
+  std::vector<hash> leaves;
+  for (int i = 0; i < 24; ++i) leaves.push_back(h.leaf(std::string(1, static_cast<char>(i))));
+  for (uint64_t n = 2; n <= leaves.size(); ++n) {
+    const auto root = tree_root(h, leaves, 0, n);
+    for (uint64_t m = 1; m < n; ++m) {
+      const auto old_root = tree_root(h, leaves, 0, m);
+      const auto p = consistency_proof(h, leaves, m, n);
+      auto shorter = p;
+      shorter.pop_back();
+      BOOST_TEST_REQUIRE(!verify_consistency(h, m, n, old_root, root, shorter), m << "->" << n);
+      auto longer = p;
+      longer.push_back(p.front());
+      BOOST_TEST_REQUIRE(!verify_consistency(h, m, n, old_root, root, longer), m << "->" << n);
+      for (size_t k = 0; k < p.size(); ++k) {
+        auto changed = p;
+        changed[k][31] ^= 0x80;
+        BOOST_TEST_REQUIRE(!verify_consistency(h, m, n, old_root, root, changed), m << "->" << n << " @" << k);
+      }
+      BOOST_TEST_REQUIRE(!verify_consistency(h, n, m, root, old_root, p));
+    }
+    BOOST_TEST(verify_consistency(h, n, n, root, root, {}));
+    BOOST_TEST(!verify_consistency(h, n, n, root, root, {root}));
+  }
+}
+
 BOOST_AUTO_TEST_CASE(an_internal_node_is_not_a_leaf) {
   hasher h;
   const auto leaves = ct_leaves(h);
