@@ -5,11 +5,11 @@ and sharing no code with reclaim: C2SP signed-note / tlog-checkpoint with
 Ed25519 (python3-cryptography), RFC 9162 2.1.1 (the Merkle tree hash) and
 2.1.4.2 (verifying a consistency proof).
 
-  check_consistency.py --origin O --key VKEY [--log FILE] BUNDLE
+  check_consistency.py --origin O --key VKEY [--log FILE] BUNDLE...
 
-Exit 0 and "consistent" when both checkpoints carry a valid signature by
+Exit 0 and "consistent" for each bundle when both checkpoints carry a valid signature by
 VKEY and the proof joins them (and, with --log, both roots are the tree
-hash of the log's first lines); exit 1 with the reason otherwise.
+hash of the log's first lines); exit 1 if any bundle fails, naming it.
 """
 import argparse
 import base64
@@ -159,17 +159,20 @@ def main():
     ap.add_argument("--origin", required=True)
     ap.add_argument("--key", required=True)
     ap.add_argument("--log")
-    ap.add_argument("bundle")
+    ap.add_argument("bundle", nargs="+")
     a = ap.parse_args()
-    with open(a.bundle) as f:
-        bundle = json.load(f)
-    try:
-        check(bundle, a.origin, a.key, a.log)
-    except (Refused, KeyError, ValueError, TypeError) as e:
-        print(f"inconsistent: {e}")
-        return 1
-    print(f"consistent: {bundle['old_size']} -> {bundle['new_size']}")
-    return 0
+    failed = 0
+    for name in a.bundle:
+        with open(name) as f:
+            bundle = json.load(f)
+        try:
+            check(bundle, a.origin, a.key, a.log)
+        except (Refused, KeyError, ValueError, TypeError) as e:
+            print(f"inconsistent: {name}: {e}")
+            failed += 1
+            continue
+        print(f"consistent: {bundle['old_size']} -> {bundle['new_size']}")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
