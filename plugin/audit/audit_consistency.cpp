@@ -101,7 +101,8 @@ std::vector<std::string> verify_consistency_bundle(const json &b, const std::str
   for (const char *k : {"old_checkpoint", "new_checkpoint"})
     if (!b.contains(k) || !b[k].is_string()) return {fmt::format("{}: missing or not a string", k)};
   if (!b.contains("proof") || !b["proof"].is_array()) return {"proof: missing or not an array"};
-  if (b.value("format", "") != "reclaim-audit-consistency/1") return {"format: not reclaim-audit-consistency/1"};
+  if (!b.contains("format") || b["format"] != "reclaim-audit-consistency/1")
+    return {"format: not reclaim-audit-consistency/1"};
   std::vector<std::string> out;
   checkpoint c[2];
   const char *names[2] = {"old_checkpoint", "new_checkpoint"};

@@ -5,6 +5,7 @@
 // `audit verify --trusted-checkpoint`.
 #include "audit_fixture.hpp"
 
+#include "audit/audit_consistency.hpp"
 #include "audit/canonical_json.hpp"
 #include "audit/note.hpp"
 
@@ -145,6 +146,32 @@ BOOST_AUTO_TEST_CASE(bad_arguments_and_checkpoints) {
   // Nothing changed: the log still verifies, the bundle still checks.
   expect(verify(), 0, "0 error(s)");
   expect(verify_bundle(good), 0, "is a prefix");
+}
+
+BOOST_AUTO_TEST_CASE(any_json_value_is_refused_without_throwing) {
+  const auto s = sizes();
+  const auto good = json::parse(read_text_file(bundle_file(std::to_string(s.front()), std::to_string(s.back()))));
+  const auto keys = std::vector<audit::verifier_key>{audit::parse_verifier_key(vkey)};
+  std::vector<json> bad = {json(), json(1), json::array(), json::object()};
+  for (const auto &key : {"format", "old_size", "new_size", "proof", "old_checkpoint", "new_checkpoint"})
+    for (const json &value : {json(), json(-1), json(1.5), json("x"), json::array({1}), json::object()}) {
+      auto b = good;
+      b[key] = value;
+      bad.push_back(b);
+    }
+  auto swapped = good;
+  std::swap(swapped["old_checkpoint"], swapped["new_checkpoint"]);
+  std::swap(swapped["old_size"], swapped["new_size"]);
+  bad.push_back(swapped);
+  for (const auto &b : bad) {
+    bool inconsistent = false;
+    std::vector<std::string> problems;
+    BOOST_CHECK_NO_THROW(problems = audit::verify_consistency_bundle(b, origin, keys, inconsistent));
+    BOOST_TEST(!problems.empty(), b.dump());
+  }
+  bool inconsistent = true;
+  BOOST_TEST(audit::verify_consistency_bundle(good, origin, keys, inconsistent).empty());
+  BOOST_TEST(!inconsistent);
 }
 
 BOOST_AUTO_TEST_CASE(rollback_resigned_with_host_key_caught_by_trusted_checkpoint) {
