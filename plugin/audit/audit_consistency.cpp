@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 
@@ -135,15 +136,39 @@ std::vector<std::string> verify_consistency_bundle(const json &b, const std::str
   return out;
 }
 
-std::string trusted_consistency(const std::vector<hash> &leaves, uint64_t old_size, const hash &old_root,
-                                uint64_t new_size, const hash &new_root, const std::string &new_where) {
+streaming_proof::streaming_proof(uint64_t m, uint64_t n) : ranges_(consistency_ranges(m, n)) {
+  order_.resize(ranges_.size());
+  for (size_t i = 0; i < order_.size(); ++i) order_[i] = i;
+  std::sort(order_.begin(), order_.end(), [&](size_t a, size_t b) { return ranges_[a].first < ranges_[b].first; });
+  roots_.resize(ranges_.size());
+}
+
+void streaming_proof::add(hasher &h, uint64_t index, const hash &leaf) {
+  if (next_ >= order_.size()) return;
+  const auto [begin, end] = ranges_[order_[next_]];
+  if (index < begin) return;
+  cur_.append(h, leaf);
+  if (index + 1 == end) {
+    roots_[order_[next_++]] = cur_.root(h);
+    ++done_;
+    cur_ = compact_range();
+  }
+}
+
+std::optional<std::vector<hash>> streaming_proof::proof() const {
+  if (done_ != ranges_.size()) return std::nullopt;
+  return roots_;
+}
+
+std::string trusted_consistency(const std::optional<std::vector<hash>> &proof, uint64_t old_size,
+                                const hash &old_root, uint64_t new_size, const hash &new_root,
+                                const std::string &new_where) {
   if (old_size > new_size)
     return fmt::format("tree size {} is newer than the log's newest checkpoint ({}, tree size {}): the log was "
                        "rolled back", old_size, new_where, new_size);
-  if (new_size > leaves.size()) return {}; // reported as truncation by the checkpoint itself
+  if (!proof) return {}; // the log is shorter than new_size: reported as truncation by that checkpoint
   hasher h;
-  const auto proof = consistency_proof(h, leaves, old_size, new_size);
-  if (!verify_consistency(h, old_size, new_size, old_root, new_root, proof))
+  if (!verify_consistency(h, old_size, new_size, old_root, new_root, *proof))
     return fmt::format("not consistent with {} (tree size {}): the RFC 9162 consistency proof fails, the log "
                        "was rewritten (fork) below tree size {}", new_where, new_size, old_size);
   return {};

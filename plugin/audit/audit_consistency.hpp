@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -37,10 +38,29 @@ nlohmann::json consistency_bundle(const verify_options &o, const std::string &fr
 std::vector<std::string> verify_consistency_bundle(const nlohmann::json &bundle, const std::string &origin,
                                                    const std::vector<verifier_key> &keys, bool &inconsistent);
 
+// PROOF(m, D[n]) built during one pass over the leaves in order, keeping
+// one compact range at a time (O(log n) memory, no leaf list).
+class streaming_proof {
+public:
+  streaming_proof(uint64_t m, uint64_t n);
+  void add(hasher &h, uint64_t index, const hash &leaf);
+  // The proof once leaf n-1 was added, else nullopt.
+  std::optional<std::vector<hash>> proof() const;
+
+private:
+  std::vector<std::pair<uint64_t, uint64_t>> ranges_; // proof order
+  std::vector<size_t> order_;                          // range indices by begin
+  std::vector<hash> roots_;
+  size_t next_ = 0, done_ = 0;
+  compact_range cur_;
+};
+
 // verify --trusted-checkpoint: the trusted tree (old_size, old_root) must
-// be a prefix of the newest signed tree, proved from the log's leaf hashes.
-// Returns "" or the problem.
-std::string trusted_consistency(const std::vector<hash> &leaves, uint64_t old_size, const hash &old_root,
-                                uint64_t new_size, const hash &new_root, const std::string &new_where);
+// be a prefix of the newest signed tree (new_size, new_root); proof is
+// PROOF(old_size, D[new_size]) from the log's leaves (nullopt when the log
+// is shorter). Returns "" or the problem.
+std::string trusted_consistency(const std::optional<std::vector<hash>> &proof, uint64_t old_size,
+                                const hash &old_root, uint64_t new_size, const hash &new_root,
+                                const std::string &new_where);
 
 } // namespace reclaim::audit

@@ -238,15 +238,12 @@ void start_from_base(const pruned_base &b, const std::vector<target> &targets, v
       r.problems.push_back({true, targets[next].where, mismatch(targets[next])});
 }
 
-void check_trusted(const std::vector<target> &targets, const std::vector<hash> &leaves, verify_result &r) {
+std::pair<const target *, const target *> trusted_and_newest(const std::vector<target> &targets) {
   const target *trusted = nullptr, *newest = nullptr;
   for (const auto &t : targets)
     if (t.kind == 1) trusted = &t;
     else if (t.kind == 0 && (!newest || t.size > newest->size)) newest = &t;
-  if (!trusted) return;
-  const auto err = trusted_consistency(leaves, trusted->size, trusted->root, newest ? newest->size : 0,
-                                       newest ? newest->root : empty_root(), newest ? newest->where : "no checkpoint");
-  if (!err.empty()) r.problems.push_back({true, trusted->where, err});
+  return {trusted, newest};
 }
 
 } // namespace
@@ -317,8 +314,9 @@ verify_result verify_log(const verify_options &o) {
     r.pruned = base->size;
   }
   // The trusted checkpoint is also proved against the newest signed tree.
-  const bool keep_leaves = o.trusted_checkpoint && !base;
-  std::vector<hash> leaves;
+  const auto [trusted, newest_cp] = trusted_and_newest(targets);
+  std::optional<streaming_proof> sp;
+  if (trusted && !base) sp.emplace(trusted->size, newest_cp ? newest_cp->size : 0);
   while (!rest.empty()) {
     auto nl = rest.find('\n');
     if (nl == std::string_view::npos) {
@@ -329,7 +327,7 @@ verify_result verify_log(const verify_options &o) {
     check_record(o, r, s, line, index);
     s.prev = s.h.leaf(line);
     s.range.append(s.h, s.prev);
-    if (keep_leaves) leaves.push_back(s.prev);
+    if (sp) sp->add(s.h, index, s.prev);
     ++index;
     for (; next < targets.size() && targets[next].size == index; ++next)
       if (s.range.root(s.h) != targets[next].root) r.problems.push_back({true, targets[next].where, mismatch(targets[next])});
@@ -340,7 +338,12 @@ verify_result verify_log(const verify_options &o) {
   uint64_t newest = 0;
   for (const auto &t : targets)
     if (t.kind == 0) newest = std::max(newest, t.size);
-  if (keep_leaves) check_trusted(targets, leaves, r);
+  if (sp)
+    if (auto err = trusted_consistency(sp->proof(), trusted->size, trusted->root, newest_cp ? newest_cp->size : 0,
+                                       newest_cp ? newest_cp->root : empty_root(),
+                                       newest_cp ? newest_cp->where : "no checkpoint");
+        !err.empty())
+      r.problems.push_back({true, trusted->where, err});
   if (index > newest)
     r.problems.push_back({false, "log", fmt::format("{} record(s) after the newest checkpoint (size {}) are not yet signed",
                                                     index - newest, newest)});

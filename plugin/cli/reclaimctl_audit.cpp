@@ -275,7 +275,8 @@ std::shared_ptr<audit_args> add_audit_commands(CLI::App &app) {
   audit->require_subcommand(1);
   a->verify = audit->add_subcommand("verify", "verify the whole log (exit 0 ok, 1 tampered, 4 warnings only)");
   add_key_options(a->verify, *a);
-  a->verify->add_option("--trusted-checkpoint", a->trusted_checkpoint, "a checkpoint kept elsewhere (signed note)");
+  a->verify->add_option("--trusted-checkpoint", a->trusted_checkpoint, "a checkpoint kept elsewhere (signed note): the log must "
+                         "contain it and be consistent with it (RFC 9162 proof)");
   a->verify->add_option("--state", a->state, "saved state: checked against, updated when clean");
   a->verify->add_option("--log", a->log, "the log file (default: audit.path)");
   a->verify->add_option("--checkpoints", a->checkpoints, "the checkpoint directory");

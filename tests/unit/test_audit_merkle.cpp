@@ -6,6 +6,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -152,6 +153,25 @@ BOOST_AUTO_TEST_CASE(consistency_proofs_of_wrong_length_or_changed_hash_fail) {
     BOOST_TEST(verify_consistency(h, n, n, root, root, {}));
     BOOST_TEST(!verify_consistency(h, n, n, root, root, {root}));
   }
+}
+
+BOOST_AUTO_TEST_CASE(consistency_ranges_are_the_proof) {
+  hasher h;
+  std::vector<hash> leaves;
+  for (int i = 0; i < 40; ++i) leaves.push_back(h.leaf(std::string(1, static_cast<char>(i))));
+  for (uint64_t n = 1; n <= leaves.size(); ++n)
+    for (uint64_t m = 0; m <= n; ++m) {
+      std::vector<hash> from_ranges;
+      uint64_t last_end = 0;
+      auto ranges = consistency_ranges(m, n);
+      for (const auto &[b, e] : ranges) from_ranges.push_back(tree_root(h, leaves, b, e));
+      BOOST_TEST_REQUIRE((from_ranges == consistency_proof(h, leaves, m, n)), m << "->" << n);
+      std::sort(ranges.begin(), ranges.end());
+      for (const auto &[b, e] : ranges) {
+        BOOST_TEST_REQUIRE(b >= last_end); // disjoint
+        last_end = e;
+      }
+    }
 }
 
 BOOST_AUTO_TEST_CASE(an_internal_node_is_not_a_leaf) {
