@@ -6,6 +6,7 @@
 #include "audit/audit_log.hpp"
 #include "base/states.hpp"
 
+#include <cctype>
 #include <cmath>
 
 namespace reclaim::audit {
@@ -57,12 +58,50 @@ void record_attempt(sqlite::database &db, const config &cfg, const action_row &a
                {"assets", json::array({asset(a, cfg)})}, {"data", {{"attempt", a.attempts}}}});
 }
 
+// The HTTP status a connector quotes ("HTTP 404", "(412)", "status 400"),
+// or 0.
+static int quoted_status(const std::string &message) {
+  auto digit = [&](size_t i) { return i < message.size() && std::isdigit(static_cast<unsigned char>(message[i])); };
+  for (const std::string_view mark : {"HTTP ", "(", "status "})
+    for (size_t at = message.find(mark); at != std::string::npos; at = message.find(mark, at + 1)) {
+      const size_t d = at + mark.size();
+      if (!digit(d) || !digit(d + 1) || !digit(d + 2) || digit(d + 3)) continue;
+      if (mark == "(" && (d + 3 >= message.size() || message[d + 3] != ')')) continue; // "(412 bytes)"
+      const int status = std::stoi(message.substr(d, 3));
+      if (status >= 400 && status <= 599) return status;
+    }
+  return 0;
+}
+
+std::string_view reason_code(const std::string &outcome, const std::string &message, bool throttled) {
+  if (outcome == "done" || outcome == "already_done") return "ok";
+  const int status = quoted_status(message);
+  if (throttled || status == 429 || status == 503) return "throttled";
+  if (status == 404 || status == 410) return "not_found";
+  if (status == 401 || status == 403) return "unauthorized";
+  if (status == 409 || status == 412) return "conflict";
+  if (status >= 500) return "vendor_error";
+  if (status >= 400) return "refused";
+  if (message.find("answer") != std::string::npos) return "bad_answer";
+  if (message.find("certificate") != std::string::npos || message.find("SSL") != std::string::npos ||
+      message.find("TLS") != std::string::npos)
+    return "tls";
+  if (outcome == "permanent_failure" &&
+      (message.find("credential") != std::string::npos || message.find("token") != std::string::npos))
+    return "unauthorized";
+  if (outcome == "transient_failure") return "transport";
+  if (outcome == "permanent_failure") return "refused";
+  return "failed";
+}
+
 void record_outcome(sqlite::database &db, const config &cfg, const action_row &a, const std::string &outcome,
-                    const std::string &message) {
+                    const std::string &message, bool throttled) {
   if (!cfg.audit.enabled) return;
-  enqueue(db, {{"type", "action_outcome"}, {"actor", "engine"}, {"subject_id", a.subject_id},
+  json body = {{"type", "action_outcome"}, {"actor", "engine"}, {"subject_id", a.subject_id},
                {"ids", {{"plan", a.plan_id}, {"action", a.id}}}, {"assets", json::array({asset(a, cfg)})},
-               {"outcome", outcome}, {"reason", message}});
+               {"outcome", outcome}, {"reason", reason_code(outcome, message, throttled)}};
+  if (!message.empty()) body["personal"] = {{"message", message}};
+  enqueue(db, std::move(body));
 }
 
 void record_decision(sqlite::database &db, const config &cfg, const std::string &type, const std::string &actor,

@@ -4,6 +4,7 @@
 // checkpoint, the trusted checkpoint and the saved state at their sizes.
 #include "audit/audit_verify.hpp"
 
+#include "audit/audit_consistency.hpp"
 #include "audit/audit_prune.hpp"
 #include "audit/canonical_json.hpp"
 #include "base/clock.hpp"
@@ -237,6 +238,14 @@ void start_from_base(const pruned_base &b, const std::vector<target> &targets, v
       r.problems.push_back({true, targets[next].where, mismatch(targets[next])});
 }
 
+std::pair<const target *, const target *> trusted_and_newest(const std::vector<target> &targets) {
+  const target *trusted = nullptr, *newest = nullptr;
+  for (const auto &t : targets)
+    if (t.kind == 1) trusted = &t;
+    else if (t.kind == 0 && (!newest || t.size > newest->size)) newest = &t;
+  return {trusted, newest};
+}
+
 } // namespace
 
 size_t verify_result::errors() const {
@@ -304,6 +313,10 @@ verify_result verify_log(const verify_options &o) {
     start_from_base(*base, targets, r, s, next, index);
     r.pruned = base->size;
   }
+  // The trusted checkpoint is also proved against the newest signed tree.
+  const auto [trusted, newest_cp] = trusted_and_newest(targets);
+  std::optional<streaming_proof> sp;
+  if (trusted && !base) sp.emplace(trusted->size, newest_cp ? newest_cp->size : 0);
   while (!rest.empty()) {
     auto nl = rest.find('\n');
     if (nl == std::string_view::npos) {
@@ -314,6 +327,7 @@ verify_result verify_log(const verify_options &o) {
     check_record(o, r, s, line, index);
     s.prev = s.h.leaf(line);
     s.range.append(s.h, s.prev);
+    if (sp) sp->add(s.h, index, s.prev);
     ++index;
     for (; next < targets.size() && targets[next].size == index; ++next)
       if (s.range.root(s.h) != targets[next].root) r.problems.push_back({true, targets[next].where, mismatch(targets[next])});
@@ -324,6 +338,12 @@ verify_result verify_log(const verify_options &o) {
   uint64_t newest = 0;
   for (const auto &t : targets)
     if (t.kind == 0) newest = std::max(newest, t.size);
+  if (sp)
+    if (auto err = trusted_consistency(sp->proof(), trusted->size, trusted->root, newest_cp ? newest_cp->size : 0,
+                                       newest_cp ? newest_cp->root : empty_root(),
+                                       newest_cp ? newest_cp->where : "no checkpoint");
+        !err.empty())
+      r.problems.push_back({true, trusted->where, err});
   if (index > newest)
     r.problems.push_back({false, "log", fmt::format("{} record(s) after the newest checkpoint (size {}) are not yet signed",
                                                     index - newest, newest)});

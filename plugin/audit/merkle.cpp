@@ -87,7 +87,30 @@ void subproof(hasher &h, const std::vector<hash> &leaves, uint64_t m, uint64_t b
     out.push_back(tree_root(h, leaves, begin, begin + k));
   }
 }
+void subproof_ranges(uint64_t m, uint64_t begin, uint64_t end, bool whole,
+                     std::vector<std::pair<uint64_t, uint64_t>> &out) {
+  const uint64_t n = end - begin;
+  if (m == n) {
+    if (!whole) out.emplace_back(begin, end);
+    return;
+  }
+  const uint64_t k = split(n);
+  if (m <= k) {
+    subproof_ranges(m, begin, begin + k, whole, out);
+    out.emplace_back(begin + k, end);
+  } else {
+    subproof_ranges(m - k, begin + k, end, false, out);
+    out.emplace_back(begin, begin + k);
+  }
+}
 } // namespace
+
+std::vector<std::pair<uint64_t, uint64_t>> consistency_ranges(uint64_t m, uint64_t n) {
+  std::vector<std::pair<uint64_t, uint64_t>> out;
+  if (m == 0 || m >= n) return out;
+  subproof_ranges(m, 0, n, true, out);
+  return out;
+}
 
 hash tree_root(hasher &h, const std::vector<hash> &leaves, uint64_t begin, uint64_t end) {
   if (end == begin) return empty_root();

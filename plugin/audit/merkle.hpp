@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace reclaim::audit {
@@ -59,6 +60,10 @@ bool verify_inclusion(hasher &h, const hash &leaf_hash, uint64_t index, uint64_t
 // Consistency proof between the trees of sizes m <= n (RFC 6962 2.1.2).
 std::vector<hash> consistency_proof(hasher &h, const std::vector<hash> &leaves, uint64_t m,
                                     uint64_t n);
+// The subtrees [begin, end) whose roots are PROOF(m, D[n]), in proof order.
+// They are disjoint, so a streaming pass can compute the proof in O(log n)
+// memory.
+std::vector<std::pair<uint64_t, uint64_t>> consistency_ranges(uint64_t m, uint64_t n);
 bool verify_consistency(hasher &h, uint64_t m, uint64_t n, const hash &old_root,
                         const hash &new_root, const std::vector<hash> &proof);
 

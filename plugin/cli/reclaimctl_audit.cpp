@@ -3,6 +3,7 @@
 // it on a copy with --log/--checkpoints/--origin/--key and no config.
 #include "cli/reclaimctl_audit.hpp"
 
+#include "audit/audit_consistency.hpp"
 #include "audit/audit_log.hpp"
 #include "audit/audit_prune.hpp"
 #include "audit/audit_verify.hpp"
@@ -25,6 +26,8 @@ struct audit_args {
       from, to, format = "json", subject, actor = "reclaimctl", new_key, out_dir;
   std::vector<std::string> keys;
   uint64_t seq = 0;
+  CLI::App *consistency{}, *verify_consistency{}; // i15-proofs
+  std::string old_tree, new_tree;
   bool as_json = false, resolve = false;
 };
 
@@ -104,6 +107,32 @@ int run_verify_record(const std::string &cp, audit_args &a) {
     std::cout << fmt::format("record {} is in the log of tree size {} signed by a trusted key\n",
                              b.value("seq", 0), b.value("tree_size", 0));
   return problems.empty() ? 0 : 1;
+}
+
+// Exit 0 printed; 1 a checkpoint does not verify or the log does not match
+// it; 2 usage (OLD > NEW); 3 no such checkpoint.
+int run_consistency(const std::string &cp, audit_args &a) {
+  auto s = load(cp, a, false);
+  if (s.vo.keys.empty()) throw std::invalid_argument("no trusted keys: give --key, --keys or audit.trusted_keys");
+  std::cout << audit::consistency_bundle(s.vo, a.old_tree, a.new_tree).dump(2) << '\n';
+  return 0;
+}
+
+// Exit 0 consistent; 1 a checkpoint does not verify; 2 not a bundle;
+// 5 both checkpoints verify but the proof does not join them.
+int run_verify_consistency(const std::string &cp, audit_args &a) {
+  auto s = load(cp, a, false, false);
+  if (s.vo.keys.empty()) throw std::invalid_argument("no trusted keys: give --key, --keys or audit.trusted_keys");
+  const auto text = a.bundle == "-" ? std::string(std::istreambuf_iterator<char>(std::cin), {}) : slurp(a.bundle);
+  const auto b = json::parse(text, nullptr, false);
+  if (!b.is_object()) throw std::invalid_argument(a.bundle + ": not a JSON consistency bundle");
+  bool inconsistent = false;
+  const auto problems = audit::verify_consistency_bundle(b, s.vo.origin, s.vo.keys, inconsistent);
+  for (const auto &p : problems) std::cout << (inconsistent ? "INCONSISTENT: " : "TAMPERED: ") << p << '\n';
+  if (problems.empty())
+    std::cout << fmt::format("tree size {} is a prefix of tree size {}; both checkpoints signed by a trusted key\n",
+                             b["old_size"].get<uint64_t>(), b["new_size"].get<uint64_t>());
+  return problems.empty() ? 0 : inconsistent ? 5 : 1;
 }
 
 // Decrypts personal data of a record when the caller can open the key store.
@@ -246,7 +275,8 @@ std::shared_ptr<audit_args> add_audit_commands(CLI::App &app) {
   audit->require_subcommand(1);
   a->verify = audit->add_subcommand("verify", "verify the whole log (exit 0 ok, 1 tampered, 4 warnings only)");
   add_key_options(a->verify, *a);
-  a->verify->add_option("--trusted-checkpoint", a->trusted_checkpoint, "a checkpoint kept elsewhere (signed note)");
+  a->verify->add_option("--trusted-checkpoint", a->trusted_checkpoint, "a checkpoint kept elsewhere (signed note): the log must "
+                         "contain it and be consistent with it (RFC 9162 proof)");
   a->verify->add_option("--state", a->state, "saved state: checked against, updated when clean");
   a->verify->add_option("--log", a->log, "the log file (default: audit.path)");
   a->verify->add_option("--checkpoints", a->checkpoints, "the checkpoint directory");
@@ -259,6 +289,19 @@ std::shared_ptr<audit_args> add_audit_commands(CLI::App &app) {
   a->verify_record = audit->add_subcommand("verify-record", "verify a bundle printed by prove");
   a->verify_record->add_option("BUNDLE", a->bundle, "bundle file, - for stdin")->required();
   add_key_options(a->verify_record, *a);
+  a->consistency = audit->add_subcommand("consistency", "print an RFC 9162 consistency proof between two "
+                                         "checkpoints (JSON)");
+  a->consistency->add_option("OLD", a->old_tree, "tree size of a checkpoint in the directory, or a checkpoint file")
+      ->required();
+  a->consistency->add_option("NEW", a->new_tree, "tree size of a checkpoint in the directory, or a checkpoint file")
+      ->required();
+  a->consistency->add_option("--log", a->log, "the log file (default: audit.path)");
+  a->consistency->add_option("--checkpoints", a->checkpoints, "the checkpoint directory");
+  add_key_options(a->consistency, *a);
+  a->verify_consistency = audit->add_subcommand("verify-consistency", "verify a bundle printed by consistency "
+                                                "(exit 0 consistent, 1 bad checkpoint, 5 inconsistent)");
+  a->verify_consistency->add_option("BUNDLE", a->bundle, "bundle file, - for stdin")->required();
+  add_key_options(a->verify_consistency, *a);
   for (auto **c : {&a->show, &a->export_}) {
     const bool ex = c == &a->export_;
     *c = audit->add_subcommand(ex ? "export" : "show", ex ? "export records (json or csv)" : "list records");
@@ -298,6 +341,8 @@ std::optional<int> run_audit_command(const std::string &cp, audit_args &a) {
   try {
     if (a.verify->parsed()) return run_verify(cp, a);
     if (a.verify_record->parsed()) return run_verify_record(cp, a);
+    if (a.consistency->parsed()) return run_consistency(cp, a);
+    if (a.verify_consistency->parsed()) return run_verify_consistency(cp, a);
     if (a.show->parsed()) return run_show(cp, a, false);
     if (a.export_->parsed()) return run_show(cp, a, true);
     if (a.forget->parsed()) return run_forget(cp, a, log);

@@ -138,7 +138,7 @@ void scheduler::record(const action_row &a, const connector_result &r, time_poin
     break;
   }
   static constexpr const char *outcomes[] = {"done", "already_done", "transient_failure", "permanent_failure"};
-  audit::record_outcome(*db_, cfg_, a, outcomes[static_cast<int>(r.what)], r.message);
+  audit::record_outcome(*db_, cfg_, a, outcomes[static_cast<int>(r.what)], r.message, r.retry_after.has_value());
 }
 
 // One claim, one transaction for the checks and "attempted" records of the

@@ -6,6 +6,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -123,6 +124,54 @@ BOOST_AUTO_TEST_CASE(all_proofs_round_trip_and_tampering_fails) {
       BOOST_TEST_REQUIRE(!verify_consistency(h, m, n, tree_root(h, leaves, 0, m), leaves[0], p));
     }
   }
+}
+
+// Bad consistency proofs: every proof one hash short, one too long, each
+// hash changed in turn, sizes swapped; equal sizes only with an empty proof.
+BOOST_AUTO_TEST_CASE(consistency_proofs_of_wrong_length_or_changed_hash_fail) {
+  hasher h;
+  std::vector<hash> leaves;
+  for (int i = 0; i < 24; ++i) leaves.push_back(h.leaf(std::string(1, static_cast<char>(i))));
+  for (uint64_t n = 2; n <= leaves.size(); ++n) {
+    const auto root = tree_root(h, leaves, 0, n);
+    for (uint64_t m = 1; m < n; ++m) {
+      const auto old_root = tree_root(h, leaves, 0, m);
+      const auto p = consistency_proof(h, leaves, m, n);
+      auto shorter = p;
+      shorter.pop_back();
+      BOOST_TEST_REQUIRE(!verify_consistency(h, m, n, old_root, root, shorter), m << "->" << n);
+      auto longer = p;
+      longer.push_back(p.front());
+      BOOST_TEST_REQUIRE(!verify_consistency(h, m, n, old_root, root, longer), m << "->" << n);
+      for (size_t k = 0; k < p.size(); ++k) {
+        auto changed = p;
+        changed[k][31] ^= 0x80;
+        BOOST_TEST_REQUIRE(!verify_consistency(h, m, n, old_root, root, changed), m << "->" << n << " @" << k);
+      }
+      BOOST_TEST_REQUIRE(!verify_consistency(h, n, m, root, old_root, p));
+    }
+    BOOST_TEST(verify_consistency(h, n, n, root, root, {}));
+    BOOST_TEST(!verify_consistency(h, n, n, root, root, {root}));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(consistency_ranges_are_the_proof) {
+  hasher h;
+  std::vector<hash> leaves;
+  for (int i = 0; i < 40; ++i) leaves.push_back(h.leaf(std::string(1, static_cast<char>(i))));
+  for (uint64_t n = 1; n <= leaves.size(); ++n)
+    for (uint64_t m = 0; m <= n; ++m) {
+      std::vector<hash> from_ranges;
+      uint64_t last_end = 0;
+      auto ranges = consistency_ranges(m, n);
+      for (const auto &[b, e] : ranges) from_ranges.push_back(tree_root(h, leaves, b, e));
+      BOOST_TEST_REQUIRE((from_ranges == consistency_proof(h, leaves, m, n)), m << "->" << n);
+      std::sort(ranges.begin(), ranges.end());
+      for (const auto &[b, e] : ranges) {
+        BOOST_TEST_REQUIRE(b >= last_end); // disjoint
+        last_end = e;
+      }
+    }
 }
 
 BOOST_AUTO_TEST_CASE(an_internal_node_is_not_a_leaf) {
