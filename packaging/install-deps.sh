@@ -10,7 +10,7 @@ packages=(
   libxml2-dev libboost-test-dev libfmt-dev libsqlite3-dev sqlite3
   libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libssl-dev openssl
   libhowardhinnant-date-dev tzdata
-  python3
+  python3 python3-cryptography
   libcurl4-openssl-dev
   clang libclang-rt-14-dev
 )
