@@ -8,6 +8,7 @@
 
 #include "audit/canonical_json.hpp"
 #include "audit/witness.hpp"
+#include "engine/engine.hpp"
 #include "http/http_client.hpp"
 #include "test_env.hpp"
 
@@ -116,6 +117,16 @@ struct witness_fixture : audit_fixture {
     return sign(audit::checkpoint_text({origin, n, r.root(h), {}}));
   }
   std::string cp_name(uint64_t n) const { return fmt::format("{:020}", n); }
+  // A config of this log for reclaimctl and the engine, with these witnesses.
+  fs::path config(const std::string &witnesses, const std::string &extra = "") const {
+    const auto conf = dir / "reclaim.toml";
+    write_text_file(conf, fmt::format("[engine]\nstate_dir = \"{}\"\n[ldap]\nbase = \"dc=example,dc=com\"\n"
+                                      "[audit]\norigin = \"{}\"\npath = \"{}\"\nkey_file = \"{}\"\n"
+                                      "pseudonym_key_file = \"{}\"\nwitnesses = [{}]\n{}",
+                                      dir.path().string(), origin, log.string(), pem.string(),
+                                      cfg.pseudonym_key_file.string(), witnesses, extra));
+    return conf;
+  }
 };
 
 void expect(const process_result &r, int code, const std::string &text) {
@@ -164,12 +175,7 @@ BOOST_AUTO_TEST_CASE(checkpoints_are_cosigned_and_verified) {
   BOOST_TEST(count(read_text_file(newest()), "witness.test/w1") == 1u);
   // Through reclaimctl with a config: `reclaimctl audit witness`.
   session(2, 350);
-  const auto conf = dir / "reclaim.toml";
-  write_text_file(conf, fmt::format("[engine]\nstate_dir = \"{}\"\n[ldap]\nbase = \"dc=example,dc=com\"\n[audit]\norigin = \"{}\"\npath = \"{}\"\n"
-                                    "key_file = \"{}\"\npseudonym_key_file = \"{}\"\n"
-                                    "witnesses = [{{ url = \"{}\", key = \"{}\" }}]\n",
-                                    dir.path().string(), origin, log.string(), pem.string(),
-                                    cfg.pseudonym_key_file.string(), w.url, w.vkey));
+  const auto conf = config(fmt::format("{{ url = \"{}\", key = \"{}\" }}", w.url, w.vkey));
   expect(ctl({"--config", conf.string(), "audit", "witness"}), 0,
          fmt::format("witness.test/w1 {}: cosigned tree size {}", w.url, size_of(newest())));
   expect(verify({"--witness", w.vkey}), 0, fmt::format("checkpoint {} cosigned by", size_of(newest())));
@@ -384,6 +390,41 @@ BOOST_AUTO_TEST_CASE(consistency_proofs_checked_by_the_python_witness) {
   const auto other = w.post("/add-checkpoint", audit::add_checkpoint_body(0, {},
       sign(audit::checkpoint_text({"other.example/log", 9, root(9), {}}))));
   BOOST_TEST(other.status == 404);
+}
+
+// The engine runs the sender on its own thread: heartbeat checkpoints get cosigned.
+BOOST_AUTO_TEST_CASE(the_engine_gets_its_checkpoints_cosigned) {
+  reclaim::open_options o;
+  o.config_path = config(fmt::format("{{ url = \"{}\", key = \"{}\" }}", w.url, w.vkey),
+                         "checkpoint_interval = \"PT1S\"\n");
+  o.sink = &log_capture::sink;
+  o.sink_payload = &cap;
+  uint64_t cosigned = 0;
+  {
+    reclaim::engine e(o);
+    for (int i = 0; i < 100 && cosigned < 3; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      const auto st = w.control("GET", "/_control/state");
+      cosigned = st["stats"].value("cosigned", 0);
+    }
+  }
+  BOOST_TEST(cosigned >= 3u, cap.text());
+  // The last checkpoint (signed on close) is sent on the next start, or by reclaimctl.
+  expect(ctl({"--config", o.config_path.string(), "audit", "witness"}), 0, "cosigned tree size");
+  expect(verify({"--witness", w.vkey}), 0, "cosigned by witness.test/w1");
+}
+
+BOOST_AUTO_TEST_CASE(bad_witness_config_is_refused_with_its_place) {
+  expect(ctl({"--config", config(fmt::format("{{ url = \"{}\", key = \"{}\" }}", w.url, vkey)).string(), "audit",
+              "witness"}), 1, "audit.witnesses.key: witness key: this is a log's signing key (type 0x01)");
+  expect(ctl({"--config", config(fmt::format("{{ url = \"http://witness.example.com\", key = \"{}\" }}", w.vkey))
+                              .string(), "audit", "witness"}), 1, "audit.witnesses.url");
+  expect(ctl({"--config", config(fmt::format("{{ url = \"{}\" }}", w.url)).string(), "audit", "witness"}), 1,
+         "audit.witnesses.key: is required");
+  expect(ctl({"--config", config("\"https://w.example\"").string(), "audit", "witness"}), 1,
+         "audit.witnesses: must be an array of tables { url, key }");
+  expect(ctl({"--config", config(fmt::format("{{ url = \"{}\", key = \"{}\", name = \"x\" }}", w.url, w.vkey))
+                              .string(), "audit", "witness"}), 1, "audit.witnesses.name");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
