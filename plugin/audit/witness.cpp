@@ -321,15 +321,30 @@ std::vector<hash> witness_sender::proof(uint64_t from, uint64_t to) {
     const auto b = read_base(cfg_.path);
     s.base = b ? b->size : 0;
   }
-  std::string data(static_cast<size_t>(st.st_size - s.offset), '\0');
-  const ssize_t got = data.empty() ? 0 : ::pread(fd, data.data(), data.size(), s.offset);
+  // In pieces: the first proof after a start reads the whole log.
+  std::string data;
+  for (;;) {
+    const size_t keep = data.size();
+    data.resize(keep + (4u << 20));
+    const ssize_t got = ::pread(fd, data.data() + keep, data.size() - keep, s.offset + static_cast<off_t>(keep));
+    if (got < 0 && errno == EINTR) {
+      data.resize(keep);
+      continue;
+    }
+    if (got < 0) {
+      const int err = errno;
+      ::close(fd);
+      throw std::runtime_error(fmt::format("{}: {}", cfg_.path.string(), std::strerror(err)));
+    }
+    data.resize(keep + static_cast<size_t>(got));
+    size_t pos = 0;
+    for (size_t nl; (nl = data.find('\n', pos)) != std::string::npos; pos = nl + 1)
+      s.leaves.push_back(s.h.leaf(std::string_view(data).substr(pos, nl - pos)));
+    s.offset += static_cast<off_t>(pos);
+    data.erase(0, pos);
+    if (got == 0 || s.leaves.size() >= to + s.base) break;
+  }
   ::close(fd);
-  if (got < 0) throw std::runtime_error(fmt::format("{}: {}", cfg_.path.string(), std::strerror(errno)));
-  data.resize(static_cast<size_t>(got));
-  size_t pos = 0;
-  for (size_t nl; (nl = data.find('\n', pos)) != std::string::npos; pos = nl + 1)
-    s.leaves.push_back(s.h.leaf(std::string_view(data).substr(pos, nl - pos)));
-  s.offset += static_cast<off_t>(pos);
   if (s.base > 0)
     throw std::runtime_error(fmt::format("the log was pruned at size {}: a consistency proof from size {} needs "
                                          "the archived records (the witness must be reset to size 0 for this log)",
