@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <fstream>
 #include <iterator>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -41,7 +42,7 @@ uint64_t be64(std::string_view b) {
 
 // Atomic replace in the same directory: temp (ignored by verify), fsync, rename.
 void replace_file(const std::filesystem::path &p, std::string_view data) {
-  const auto tmp = p.string() + ".cosign.tmp";
+  const auto tmp = fmt::format("{}.{}.cosign.tmp", p.string(), ::getpid());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) throw std::runtime_error(fmt::format("{}: {}", tmp, std::strerror(errno)));
   std::string_view rest = data;
@@ -355,10 +356,22 @@ std::vector<hash> witness_sender::proof(uint64_t from, uint64_t to) {
 }
 
 void witness_sender::store(const newest &n, const std::vector<std::string> &lines) {
-  // Reread: another witness's cosignature may have been added meanwhile.
-  const auto current = slurp(n.file);
-  if (parse_note(current).text != n.text) throw std::runtime_error(n.file.string() + " changed while witnessed");
-  replace_file(n.file, merge_cosignatures(current, lines));
+  // The engine and `reclaimctl audit witness` may both add lines: read,
+  // merge and replace under a lock on the directory.
+  const int dfd = ::open(cfg_.checkpoint_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0 || ::flock(dfd, LOCK_EX) != 0) {
+    if (dfd >= 0) ::close(dfd);
+    throw std::runtime_error(fmt::format("{}: {}", cfg_.checkpoint_dir.string(), std::strerror(errno)));
+  }
+  try {
+    const auto current = slurp(n.file);
+    if (parse_note(current).text != n.text) throw std::runtime_error(n.file.string() + " changed while witnessed");
+    replace_file(n.file, merge_cosignatures(current, lines));
+  } catch (...) {
+    ::close(dfd);
+    throw;
+  }
+  ::close(dfd);
 }
 
 void witness_sender::send(peer &p, const newest &n) {
@@ -443,7 +456,13 @@ void witness_sender::send(peer &p, const newest &n) {
       alert = true;
       break;
     }
-    store(n, good);
+    try {
+      store(n, good);
+    } catch (const std::exception &e) {
+      error = fmt::format("cosigned, but storing the cosignature failed: {}", e.what());
+      alert = true;
+      break;
+    }
     std::lock_guard lock(mu_);
     if (p.st.failures > 0)
       log_.log(log_level::warning, "audit: witness {} cosigns again (tree size {}) after {} failed attempt(s)",
