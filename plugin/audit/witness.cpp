@@ -416,6 +416,9 @@ void witness_sender::send(peer &p, const newest &n) {
         alert = true;
         break;
       }
+      if (p.st.cosigned_size > *size)
+        log_.log(log_level::warning, "audit: witness {} now holds tree size {}, below the {} it cosigned for us "
+                 "before: it lost its state, or is not the witness it was", p.key.name, *size, p.st.cosigned_size);
       p.witness_size = *size; // try again with a proof from the witness's size
       error = fmt::format("409: the witness holds tree size {}", *size);
       continue;

@@ -332,6 +332,27 @@ BOOST_AUTO_TEST_CASE(wrong_keys_and_copied_cosignatures_are_refused) {
   expect(verify({"--witness", w.vkey}), 5, "does not verify (forged, or copied from another checkpoint)");
 }
 
+// The witness keeps its size per origin in a file: a restarted witness
+// still refuses what it refused before and tells its size (409).
+BOOST_AUTO_TEST_CASE(the_witness_state_survives_a_restart) {
+  BOOST_TEST(cosign_now() == 1u);
+  const auto size = size_of(newest());
+  session(3, 800);
+  auto second = std::make_unique<witness_process>(dir.path(), vkey);
+  BOOST_TEST(second->vkey == w.vkey); // same key seed
+  const auto state = second->control("GET", "/_control/state");
+  BOOST_TEST(state["latest"][origin]["size"].get<uint64_t>() == size, state.dump());
+  cfg.witnesses = {{second->url, second->vkey}};
+  audit::witness_sender s(cfg, cap.log);
+  BOOST_TEST(s.run_once(true) == 1u, cap.text());
+  BOOST_TEST(second->control("GET", "/_control/state")["stats"]["refused"].value("409", 0) == 1);
+  // It lost its state: the sender notices the smaller size and starts over from it.
+  second->control("POST", "/_control/state", {{"latest", json::object()}});
+  session(2, 900);
+  BOOST_TEST(s.run_once(true) == 1u, cap.text()); // old N, 409 "0", then old 0
+  BOOST_TEST(cap.text().find("below the") != std::string::npos, cap.text());
+}
+
 BOOST_AUTO_TEST_CASE(a_witness_ahead_of_the_log_is_an_alert) {
   // The witness has seen a larger tree for our origin than the log holds.
   w.control("POST", "/_control/state",
