@@ -10,6 +10,12 @@
 
 namespace reclaim::audit {
 
+// A C2SP tlog-witness (docs/audit.md "Witnesses").
+struct witness_config {
+  std::string url; // submission prefix: add-checkpoint is POSTed to url + "/add-checkpoint"
+  std::string key; // the witness's vkey name+keyid+base64(0x04 || key)
+};
+
 struct audit_config {
   bool enabled = false;
   std::filesystem::path path;           // the JSON Lines log
@@ -25,6 +31,8 @@ struct audit_config {
   std::filesystem::path key_store;      // per-subject AEAD keys (SQLite)
   std::filesystem::path trusted_keys;   // verifier keys for `reclaimctl audit verify`
   std::chrono::milliseconds retention = std::chrono::hours(24 * 365 * 7);
+  std::vector<witness_config> witnesses; // each new checkpoint is sent to them for cosigning
+  std::chrono::milliseconds witness_timeout = std::chrono::seconds(10);
 };
 
 } // namespace reclaim::audit

@@ -7,10 +7,12 @@
 #include "audit/audit_log.hpp"
 #include "audit/audit_prune.hpp"
 #include "audit/audit_verify.hpp"
+#include "audit/witness.hpp"
 #include "base/clock.hpp"
 #include "config/config.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include <fstream>
@@ -21,10 +23,13 @@ namespace reclaim::ctl {
 
 struct audit_args {
   CLI::App *verify{}, *prove{}, *verify_record{}, *show{}, *export_{}, *forget{}, *rotate{},
-      *drain{}, *public_key{}, *prune{};
+      *drain{}, *public_key{}, *prune{}, *witness{};
   std::string trusted_checkpoint, state, keys_file, log, checkpoints, origin, max_gap, bundle,
       from, to, format = "json", subject, actor = "reclaimctl", new_key, out_dir;
   std::vector<std::string> keys;
+  std::vector<std::string> witnesses; // verify --witness
+  size_t witness_quorum = 0;
+  std::string witness_max_age;
   uint64_t seq = 0;
   CLI::App *consistency{}, *verify_consistency{}; // i15-proofs
   std::string old_tree, new_tree;
@@ -75,6 +80,59 @@ std::string slurp(const std::string &p) {
   return std::string((std::istreambuf_iterator<char>(in)), {});
 }
 
+// verify --witness: the options, or nullopt when no witness is named.
+std::optional<audit::witness_check_options> witness_check_options(const audit::verify_options &vo,
+                                                                  const audit_args &a) {
+  if (a.witnesses.empty()) {
+    if (a.witness_quorum || !a.witness_max_age.empty())
+      throw std::invalid_argument("--witness-quorum/--witness-max-age need --witness KEY");
+    return std::nullopt;
+  }
+  audit::witness_check_options o;
+  o.checkpoint_dir = vo.checkpoint_dir;
+  o.origin = vo.origin;
+  o.log_keys = vo.keys;
+  for (const auto &w : a.witnesses) {
+    try {
+      o.witnesses.push_back(audit::read_cosigner_key(w));
+    } catch (const audit::note_error &e) {
+      throw std::invalid_argument(fmt::format("--witness {}: {}", w, e.what()));
+    }
+  }
+  if (a.witness_quorum > o.witnesses.size())
+    throw std::invalid_argument(fmt::format("--witness-quorum {} is more than the {} witness(es) named",
+                                            a.witness_quorum, o.witnesses.size()));
+  o.quorum = a.witness_quorum;
+  if (!a.witness_max_age.empty()) {
+    const auto d = parse_duration(a.witness_max_age);
+    if (!d || d->count() < 1000) throw std::invalid_argument("--witness-max-age: not an ISO 8601 duration of 1 s or more");
+    o.max_age = std::chrono::duration_cast<std::chrono::seconds>(*d);
+  }
+  return o;
+}
+
+bool report_witnesses(const audit::witness_check_options &o) {
+  const auto w = audit::check_witnesses(o);
+  for (const auto &p : w.problems) std::cout << "NOT WITNESSED: " << p << '\n';
+  if (w.problems.empty())
+    std::cout << fmt::format("checkpoint {} cosigned by {}\n", w.size, fmt::join(w.cosigned, ", "));
+  return w.problems.empty();
+}
+
+// Sends the newest checkpoint to the configured witnesses now (the engine
+// does it on its own thread; this is for sites without it, and for tests).
+int run_witness(const std::string &cp, audit_args &a, const logger &log) {
+  auto s = load(cp, a, true);
+  if (s.cfg->audit.witnesses.empty()) throw std::invalid_argument("no witnesses configured (audit.witnesses)");
+  audit::witness_sender sender(s.cfg->audit, log);
+  const auto done = sender.run_once(true);
+  for (const auto &st : sender.status())
+    std::cout << fmt::format("{} {}: {}\n", st.name, st.url,
+                             st.error.empty() ? fmt::format("cosigned tree size {} at {}", st.cosigned_size, st.last_ok)
+                                              : st.error);
+  return done == s.cfg->audit.witnesses.size() ? 0 : 5;
+}
+
 int run_verify(const std::string &cp, audit_args &a) {
   auto s = load(cp, a, false);
   if (s.vo.keys.empty()) throw std::invalid_argument("no trusted keys: give --key, --keys or audit.trusted_keys");
@@ -85,6 +143,7 @@ int run_verify(const std::string &cp, audit_args &a) {
     if (!d) throw std::invalid_argument("--max-gap: not an ISO 8601 duration");
     s.vo.max_gap = *d;
   }
+  const auto witness_options = witness_check_options(s.vo, a);
   const auto r = audit::verify_log(s.vo);
   for (const auto &p : r.problems)
     std::cout << fmt::format("{}: {}: {}\n", p.error ? "TAMPERED" : "WARNING", p.where, p.message);
@@ -92,7 +151,8 @@ int run_verify(const std::string &cp, audit_args &a) {
                            s.vo.log.string(), r.records,
                            r.pruned ? fmt::format(" ({} archived by prune)", r.pruned) : std::string(), r.bytes,
                            r.checkpoints, r.erased, r.errors(), r.warnings());
-  return r.errors() ? 1 : r.warnings() ? 4 : 0;
+  const bool witnessed = !witness_options || report_witnesses(*witness_options);
+  return r.errors() ? 1 : !witnessed ? 5 : r.warnings() ? 4 : 0;
 }
 
 int run_verify_record(const std::string &cp, audit_args &a) {
@@ -273,7 +333,7 @@ std::shared_ptr<audit_args> add_audit_commands(CLI::App &app) {
   auto a = std::make_shared<audit_args>();
   auto *audit = app.add_subcommand("audit", "the signed, tamper-evident audit log");
   audit->require_subcommand(1);
-  a->verify = audit->add_subcommand("verify", "verify the whole log (exit 0 ok, 1 tampered, 4 warnings only)");
+  a->verify = audit->add_subcommand("verify", "verify the whole log (exit 0 ok, 1 tampered, 4 warnings only, 5 not witnessed)");
   add_key_options(a->verify, *a);
   a->verify->add_option("--trusted-checkpoint", a->trusted_checkpoint, "a checkpoint kept elsewhere (signed note): the log must "
                          "contain it and be consistent with it (RFC 9162 proof)");
@@ -281,6 +341,13 @@ std::shared_ptr<audit_args> add_audit_commands(CLI::App &app) {
   a->verify->add_option("--log", a->log, "the log file (default: audit.path)");
   a->verify->add_option("--checkpoints", a->checkpoints, "the checkpoint directory");
   a->verify->add_option("--max-gap", a->max_gap, "warn when checkpoints are further apart (ISO 8601)");
+  a->verify->add_option("--witness", a->witnesses,
+                        "require a cosignature on the newest checkpoint by this witness (vkey or file; repeatable; "
+                        "exit 5 when missing or invalid)");
+  a->verify->add_option("--witness-quorum", a->witness_quorum, "how many of the --witness keys must cosign (default all)");
+  a->verify->add_option("--witness-max-age", a->witness_max_age,
+                        "refuse cosignatures older than this (ISO 8601): catches a rollback to an old cosigned checkpoint");
+  a->witness = audit->add_subcommand("witness", "send the newest checkpoint to audit.witnesses now and print their answers");
   a->prove = audit->add_subcommand("prove", "print a record with its inclusion proof and checkpoint (JSON)");
   a->prove->add_option("SEQ", a->seq, "record sequence number")->required();
   a->prove->add_option("--log", a->log, "the log file (default: audit.path)");
@@ -348,6 +415,7 @@ std::optional<int> run_audit_command(const std::string &cp, audit_args &a) {
     if (a.forget->parsed()) return run_forget(cp, a, log);
     if (a.rotate->parsed()) return run_rotate(cp, a, log);
     if (a.prune->parsed()) return run_prune(cp, a);
+    if (a.witness->parsed()) return run_witness(cp, a, log);
     if (a.prove->parsed()) {
       auto s = load(cp, a, false);
       std::cout << audit::prove(s.vo.log, s.vo.checkpoint_dir, a.seq).dump(2) << '\n';

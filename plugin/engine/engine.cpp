@@ -62,6 +62,10 @@ engine::engine(const open_options &o)
       // outbox meanwhile, and no action runs before its record is queued).
       open_audit(true);
       audit_thread_ = std::thread([this] { guarded("audit", false, [this] { audit_loop(); }); });
+      if (!cfg_.audit.witnesses.empty()) {
+        witnesses_ = std::make_unique<audit::witness_sender>(cfg_.audit, log_);
+        witnesses_->start();
+      }
     }
     writer_ = std::thread([this] { guarded("journal writer", true, [this] { writer_loop(); }); });
     planner_thread_ = std::thread([this] { guarded("planner", false, [this] { planner_loop(); }); });
@@ -86,6 +90,7 @@ engine::~engine() {
 }
 
 void engine::stop_threads() noexcept {
+  if (witnesses_) witnesses_->stop();
   {
     std::lock_guard lock(mu_);
     stop_ = true;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "audit/audit_log.hpp"
+#include "audit/witness.hpp"
 #include "config/config.hpp"
 #include "store/journal.hpp"
 #include "intake/ldap_intake.hpp"
@@ -149,6 +150,7 @@ private:
   // The audit log's single appender and its thread (absent when [audit] is).
   std::unique_ptr<audit::appender> audit_;
   std::thread audit_thread_;
+  std::unique_ptr<audit::witness_sender> witnesses_; // its own thread: a witness never delays the log
   void audit_loop();
   std::atomic<uint64_t> thread_failures_{0};
   std::mutex stop_mu_; // with stop_cv_: a failed thread's backoff, cut short by a stop
