@@ -32,6 +32,8 @@ public:
   // "a256gcm:<base64(nonce || ciphertext || tag)>"; nullopt when the
   // person was forgotten (no key: the data is not written at all).
   std::optional<std::string> seal(const std::string &pseudonym, std::string_view plaintext);
+  // Whether the store holds a key for this pseudonym.
+  bool holds_key(const std::string &pseudonym) { return subject_key(pseudonym).has_value(); }
   // Decrypts; nullopt when the key was deleted (erased).
   std::optional<std::string> open(const std::string &pseudonym, std::string_view sealed);
 

@@ -196,15 +196,15 @@ int64_t audit_rows_naming(sqlite::database &db, const std::set<std::string> &nee
 // are pseudonymous and sealed) before the key goes: written here when no
 // engine holds the log, else waited for while the engine's thread drains.
 void drain_person(sqlite::database &db, const config &cfg, const std::set<std::string> &needles,
-                  const logger &log, std::chrono::milliseconds wait) {
+                  const logger &log, std::chrono::milliseconds wait, const char *state) {
   if (audit_rows_naming(db, needles) == 0) return;
   if (auto ap = audit::appender::try_open(cfg.audit, cfg.journal_path(), log)) ap->drain();
   const auto until = std::chrono::steady_clock::now() + wait;
   while (audit_rows_naming(db, needles) > 0) {
     if (std::chrono::steady_clock::now() >= until)
       throw std::runtime_error(fmt::format("{} queued audit record(s) of this person are not in the log yet "
-                                           "(is the engine's audit thread stuck?); nothing was erased, try again",
-                                           audit_rows_naming(db, needles)));
+                                           "(is the engine's audit thread stuck?); {}",
+                                           audit_rows_naming(db, needles), state));
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
 }
@@ -320,37 +320,49 @@ forget_report forget_person(const config &cfg, const std::string &subject, const
     refuse_if_held(*db, cfg, subject, r.subject_id);
     refuse_if_open(*db, subject, r.subject_id);
     needles = needles_of(*db, r.subject_id);
-    if (cfg.audit.enabled) drain_person(*db, cfg, needles, log, outbox_wait);
+    if (cfg.audit.enabled) drain_person(*db, cfg, needles, log, outbox_wait, "nothing was erased, try again");
   }
   const auto pseudonym = keys.find(r.subject_id);
   const auto legacy = keys.legacy_pseudonym(r.subject_id);
-  json record = {{"type", "forget"}, {"actor", actor}, {"outcome", "erased"}};
-  if (pseudonym) record["subject"] = *pseudonym;
+  std::vector<json> records;
+  if (pseudonym) records.push_back({{"type", "forget"}, {"actor", actor}, {"subject", *pseudonym}, {"outcome", "erased"}});
+  if (keys.holds_key(legacy)) // records of an older log carry the hs256 pseudonym
+    records.push_back({{"type", "forget"}, {"actor", actor}, {"subject", legacy}, {"outcome", "erased"}});
+  if (records.empty()) records.push_back({{"type", "forget"}, {"actor", actor}, {"outcome", "erased"}});
   if (db) {
     db->exec("PRAGMA secure_delete=ON");
     db->exec("BEGIN IMMEDIATE");
     try {
       r.other_rows = scrub_rows(*db, r.subject_id, tag, r);
       r.other_rows += sweep(*db, needles, tag);
-      record["data"] = {{"events", r.events}, {"plans", r.plans}, {"actions", r.actions}, {"other_rows", r.other_rows}};
-      if (cfg.audit.enabled) audit::enqueue(*db, record);
+      for (auto &rec : records) {
+        rec["data"] = {{"events", r.events}, {"plans", r.plans}, {"actions", r.actions}, {"other_rows", r.other_rows}};
+        audit::enqueue(*db, rec);
+      }
       db->exec("COMMIT");
     } catch (...) {
       db->exec("ROLLBACK");
       throw;
     }
-  } else if (cfg.audit.enabled) {
-    audit::enqueue(cfg.journal_path(), record);
+  } else {
+    for (const auto &rec : records) audit::enqueue(cfg.journal_path(), rec);
   }
   // The key goes after the rows: a failure in between leaves the person
   // findable through the key store, so forget can be run again.
   const auto f = keys.forget(r.subject_id);
   r.pseudonym = f.pseudonym.value_or("");
   r.legacy_key = f.legacy_key;
-  if (f.legacy_key && cfg.audit.enabled) // records of an older log carry the hs256 pseudonym
-    audit::enqueue(cfg.journal_path(), {{"type", "forget"}, {"actor", actor}, {"subject", legacy},
-                                        {"outcome", "erased"}});
-  if (db) compact(*db, cfg.journal_path());
+  // The forget records name the pseudonym: into the log (the one place it
+  // may stay) before the compaction wipes the outbox rows they were.
+  if (db) {
+    std::set<std::string> tokens;
+    for (const auto &rec : records)
+      if (rec.contains("subject")) tokens.insert(rec["subject"].get<std::string>());
+    drain_person(*db, cfg, tokens, log, outbox_wait,
+                 "the person is erased, but the outbox still names their pseudonym: run "
+                 "`reclaimctl audit drain`, then `sqlite3 journal.sqlite3 VACUUM`");
+    compact(*db, cfg.journal_path());
+  }
   // Any other SQLite file under state_dir (the key store has no names in it,
   // but is swept and compacted too).
   const auto journal = fs::weakly_canonical(cfg.journal_path());
