@@ -91,26 +91,34 @@ std::set<std::string> resolve(sqlite::database &db, const std::string &subject) 
   return ids;
 }
 
-// Identifying values in an entry or event attributes (JSON): mail-like
-// values go into the store-wide sweep; shorter ones (uid, cn) would match
-// other people's text, so they are only removed with the person's own rows.
-void collect_mail(const json &j, std::set<std::string> &out) {
-  if (j.is_string()) {
-    const auto s = j.get<std::string>();
-    if (s.find('@') != std::string::npos && s.size() >= 5) out.insert(s);
-  } else if (j.is_structured()) {
-    for (const auto &v : j) collect_mail(v, out);
+// Values of the person's address attributes (mail, and what connectors
+// match users by) in an entry or event attributes (JSON): they go into the
+// store-wide sweep. Other values (uid, cn) would match other people's text,
+// so they leave only with the person's own rows.
+void collect_addresses(const json &j, const std::set<std::string> &attributes, std::set<std::string> &out) {
+  if (!j.is_object()) return;
+  for (const auto &[k, v] : j.items()) {
+    if (k == "attributes" || k == "before") {
+      collect_addresses(v, attributes, out);
+    } else if (attributes.count(lower_ascii(k)) && v.is_array()) {
+      for (const auto &x : v)
+        if (x.is_string() && x.get<std::string>().size() >= 5) out.insert(x.get<std::string>());
+    }
   }
 }
 
 // Everything that names the person: id, DNs as written and normalised, mail.
-std::set<std::string> needles_of(sqlite::database &db, const std::string &id) {
+std::set<std::string> needles_of(sqlite::database &db, const config &cfg, const std::string &id) {
   std::set<std::string> dns, out = {id};
+  std::set<std::string> addresses = {"mail", "mailalternateaddress", "userprincipalname", "proxyaddresses"};
+  for (const auto &[name, c] : cfg.connectors)
+    if (!c.user_attribute.empty()) addresses.insert(lower_ascii(c.user_attribute));
   auto add_json = [&](const std::string &text) {
     const auto j = json::parse(text, nullptr, false);
-    if (j.is_discarded()) return;
-    collect_mail(j, out);
-    if (j.is_object() && j.contains("dn") && j["dn"].is_string()) dns.insert(j["dn"].get<std::string>());
+    if (!j.is_object()) return;
+    collect_addresses(j, addresses, out);
+    for (const char *k : {"dn", "previous_dn"})
+      if (j.contains(k) && j[k].is_string()) dns.insert(j[k].get<std::string>());
   };
   if (has_table(db, "subjects_now"))
     for (const auto &q : {"SELECT name FROM subjects_now WHERE subject_id = ?", "SELECT ndn FROM subjects_now WHERE subject_id = ?"})
@@ -319,7 +327,7 @@ forget_report forget_person(const config &cfg, const std::string &subject, const
   if (db) {
     refuse_if_held(*db, cfg, subject, r.subject_id);
     refuse_if_open(*db, subject, r.subject_id);
-    needles = needles_of(*db, r.subject_id);
+    needles = needles_of(*db, cfg, r.subject_id);
     if (cfg.audit.enabled) drain_person(*db, cfg, needles, log, outbox_wait, "nothing was erased, try again");
   }
   const auto pseudonym = keys.find(r.subject_id);
