@@ -309,9 +309,10 @@ forget_report forget_person(const config &cfg, const std::string &subject, const
     db.emplace(cfg.journal_path(), sqlite::durability::full);
     ids = resolve(*db, subject);
   }
-  audit::pseudonymizer keys(cfg.audit.pseudonym_key_file, cfg.audit.key_store);
-  if (ids.empty() && (keys.find(subject) || keys.find(lower_ascii(subject))))
-    ids.insert(keys.find(subject) ? subject : lower_ascii(subject)); // only the audit log knows them
+  std::optional<audit::pseudonymizer> keys; // none without an audit log: only the stores to scrub
+  if (cfg.audit.enabled) keys.emplace(cfg.audit.pseudonym_key_file, cfg.audit.key_store);
+  if (ids.empty() && keys && (keys->find(subject) || keys->find(lower_ascii(subject))))
+    ids.insert(keys->find(subject) ? subject : lower_ascii(subject)); // only the audit log knows them
   if (ids.empty())
     throw std::out_of_range(fmt::format("no person \"{}\" (subject id or DN) in the state store or the "
                                         "audit key store; nothing was erased", subject));
@@ -330,13 +331,15 @@ forget_report forget_person(const config &cfg, const std::string &subject, const
     needles = needles_of(*db, cfg, r.subject_id);
     if (cfg.audit.enabled) drain_person(*db, cfg, needles, log, outbox_wait, "nothing was erased, try again");
   }
-  const auto pseudonym = keys.find(r.subject_id);
-  const auto legacy = keys.legacy_pseudonym(r.subject_id);
   std::vector<json> records;
-  if (pseudonym) records.push_back({{"type", "forget"}, {"actor", actor}, {"subject", *pseudonym}, {"outcome", "erased"}});
-  if (keys.holds_key(legacy)) // records of an older log carry the hs256 pseudonym
-    records.push_back({{"type", "forget"}, {"actor", actor}, {"subject", legacy}, {"outcome", "erased"}});
-  if (records.empty()) records.push_back({{"type", "forget"}, {"actor", actor}, {"outcome", "erased"}});
+  if (keys) {
+    const auto pseudonym = keys->find(r.subject_id);
+    const auto legacy = keys->legacy_pseudonym(r.subject_id);
+    if (pseudonym) records.push_back({{"type", "forget"}, {"actor", actor}, {"subject", *pseudonym}, {"outcome", "erased"}});
+    if (keys->holds_key(legacy)) // records of an older log carry the hs256 pseudonym
+      records.push_back({{"type", "forget"}, {"actor", actor}, {"subject", legacy}, {"outcome", "erased"}});
+    if (records.empty()) records.push_back({{"type", "forget"}, {"actor", actor}, {"outcome", "erased"}});
+  }
   if (db) {
     db->exec("PRAGMA secure_delete=ON");
     db->exec("BEGIN IMMEDIATE");
@@ -352,14 +355,17 @@ forget_report forget_person(const config &cfg, const std::string &subject, const
       db->exec("ROLLBACK");
       throw;
     }
-  } else {
-    for (const auto &rec : records) audit::enqueue(cfg.journal_path(), rec);
+  } else if (!records.empty()) {
+    db.emplace(cfg.journal_path(), sqlite::durability::full);
+    for (const auto &rec : records) audit::enqueue(*db, rec);
   }
   // The key goes after the rows: a failure in between leaves the person
   // findable through the key store, so forget can be run again.
-  const auto f = keys.forget(r.subject_id);
-  r.pseudonym = f.pseudonym.value_or("");
-  r.legacy_key = f.legacy_key;
+  if (keys) {
+    const auto f = keys->forget(r.subject_id);
+    r.pseudonym = f.pseudonym.value_or("");
+    r.legacy_key = f.legacy_key;
+  }
   // The forget records name the pseudonym: into the log (the one place it
   // may stay) before the compaction wipes the outbox rows they were.
   if (db) {
