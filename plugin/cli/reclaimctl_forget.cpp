@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -256,24 +257,36 @@ int64_t scrub_rows(sqlite::database &db, const std::string &id, const std::strin
   return other;
 }
 
-// Every text cell of every table that still contains one of the needles.
+// Every text cell of every table that still contains one of the needles:
+// one UPDATE (one scan) per table, whatever the number of columns and needles.
 int64_t sweep(sqlite::database &db, const std::set<std::string> &needles, const std::string &tag) {
-  std::vector<std::pair<std::string, std::string>> cells;
+  std::map<std::string, std::vector<std::string>> columns;
   {
     auto st = db.prepare("SELECT m.name, c.name FROM sqlite_master m, pragma_table_info(m.name) c"
                          " WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'");
-    while (st.step()) cells.emplace_back(st.text(0), st.text(1));
+    while (st.step()) columns[st.text(0)].push_back(st.text(1));
   }
+  const std::vector<std::string> list(needles.begin(), needles.end());
+  const auto tag_param = fmt::format("?{}", list.size() + 1);
   int64_t n = 0;
-  for (const auto &[table, col] : cells)
-    for (const auto &x : needles) {
-      auto st = db.prepare(fmt::format("UPDATE {0} SET {1} = replace({1}, ?1, ?2)"
-                                       " WHERE typeof({1}) = 'text' AND instr({1}, ?1) > 0",
-                                       quoted(table), quoted(col)));
-      st.bind(1, x).bind(2, tag);
-      st.run();
-      n += db.changes();
+  for (const auto &[table, cols] : columns) {
+    std::string set, where;
+    for (const auto &c : cols) {
+      std::string value = quoted(c), match;
+      for (size_t i = 0; i < list.size(); ++i) {
+        value = fmt::format("replace({}, ?{}, {})", value, i + 1, tag_param);
+        match += fmt::format("{}instr({}, ?{}) > 0", match.empty() ? "" : " OR ", quoted(c), i + 1);
+      }
+      set += fmt::format("{}{} = CASE WHEN typeof({}) = 'text' THEN {} ELSE {} END", set.empty() ? "" : ", ",
+                         quoted(c), quoted(c), value, quoted(c));
+      where += fmt::format("{}(typeof({}) = 'text' AND ({}))", where.empty() ? "" : " OR ", quoted(c), match);
     }
+    auto st = db.prepare(fmt::format("UPDATE {} SET {} WHERE {}", quoted(table), set, where));
+    for (size_t i = 0; i < list.size(); ++i) st.bind(static_cast<int>(i + 1), list[i]);
+    st.bind(static_cast<int>(list.size() + 1), tag);
+    st.run();
+    n += db.changes();
+  }
   return n;
 }
 

@@ -180,10 +180,9 @@ std::string hmac_hex(const std::string &key, const std::string &msg) {
   return hex(mac, len);
 }
 
-// Rows of a read-only query on the audit key store.
-int key_store_count(const std::string &sql, const std::string &arg) {
+// The integer a read-only query on an SQLite file gives (-1: no row).
+int sqlite_int(const fs::path &path, const std::string &sql, const std::string &arg = {}) {
   sqlite3 *db = nullptr;
-  const auto path = d().state_dir() / "audit" / "subject-keys.sqlite3";
   if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
     sqlite3_close(db);
     throw std::runtime_error("cannot open " + path.string());
@@ -191,12 +190,24 @@ int key_store_count(const std::string &sql, const std::string &arg) {
   sqlite3_stmt *st = nullptr;
   int n = -1;
   if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK) {
-    sqlite3_bind_text(st, 1, arg.c_str(), -1, SQLITE_TRANSIENT);
+    if (!arg.empty()) sqlite3_bind_text(st, 1, arg.c_str(), -1, SQLITE_TRANSIENT);
     n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
   }
   sqlite3_finalize(st);
   sqlite3_close(db);
   return n;
+}
+
+// Runs statements on an SQLite file (created when missing).
+void sqlite_exec(const fs::path &path, const std::string &sql, int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) {
+  sqlite3 *db = nullptr;
+  char *err = nullptr;
+  const bool ok = sqlite3_open_v2(path.c_str(), &db, flags, nullptr) == SQLITE_OK &&
+                  sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err) == SQLITE_OK;
+  const std::string msg = err ? err : "";
+  sqlite3_free(err);
+  sqlite3_close(db);
+  if (!ok) throw std::runtime_error(path.string() + ": " + sql + ": " + msg);
 }
 
 // What a refusal must leave as it was: the journal's rows of the person,
@@ -263,6 +274,14 @@ BOOST_AUTO_TEST_CASE(forget_leaves_no_identifier_in_any_store_or_log) {
   const auto plugin_log = d().slapd().plugin_log();
   BOOST_TEST(plugin_log.find("(reclaim): ") != std::string::npos, "info lines are not logged:\n" << plugin_log);
 
+  // Another SQLite file under state_dir (a host's own store, say) that
+  // quotes the person among other rows.
+  const auto other = d().state_dir() / "extra" / "host.sqlite3";
+  fs::create_directories(other.parent_path());
+  sqlite_exec(other, "PRAGMA journal_mode=WAL; CREATE TABLE notes(note TEXT, n INTEGER);"
+                     "INSERT INTO notes VALUES ('owner " + dn + "', 1), ('mail " + mail + "', 2),"
+                     " ('id " + id + "', 3), ('keep me', 4);");
+
   // A DN in another spelling names the same person.
   const auto r = ctl().run({"audit", "forget", "UID=Gone.Alice, ou=people,DC=example,dc=com."});
   BOOST_TEST_REQUIRE(r.exit_code == 0, r.output());
@@ -271,16 +290,20 @@ BOOST_AUTO_TEST_CASE(forget_leaves_no_identifier_in_any_store_or_log) {
   const std::vector<fs::path> logs = {d().slapd().plugin_log_path()};
   const auto found = search(d().state_dir(), logs, needles);
   BOOST_TEST(found.empty(), "after forget, still found:\n" << show(found));
+  // The other file's rows are there, only the person is gone from them.
+  BOOST_TEST(sqlite_int(other, "SELECT count(*) FROM notes WHERE note = 'keep me' AND n = 4") == 1);
+  BOOST_TEST(sqlite_int(other, "SELECT count(*) FROM notes WHERE note LIKE '%forgotten-%'") == 3);
   // The random pseudonym stays only inside the signed log's records.
   const auto elsewhere = search(d().state_dir(), logs, {pseudonym, pseudonym.substr(pseudonym.find(':') + 1)},
                                 {"audit.jsonl"});
   BOOST_TEST(elsewhere.empty(), "the pseudonym outside the audit log:\n" << show(elsewhere));
   // Nothing kept maps the person to it any more.
+  const auto key_store = d().state_dir() / "audit" / "subject-keys.sqlite3";
   std::string msg = "reclaim person lookup v1";
   msg.push_back('\0');
   msg += id;
-  BOOST_TEST(key_store_count("SELECT count(*) FROM persons WHERE lookup = ?", hmac_hex(key, msg)) == 0);
-  BOOST_TEST(key_store_count("SELECT count(*) FROM persons WHERE pseudonym = ?", pseudonym) == 0);
+  BOOST_TEST(sqlite_int(key_store, "SELECT count(*) FROM persons WHERE lookup = ?", hmac_hex(key, msg)) == 0);
+  BOOST_TEST(sqlite_int(key_store, "SELECT count(*) FROM persons WHERE pseudonym = ?", pseudonym) == 0);
 
   // The log verifies, the records read as erased, the forget record is there.
   // Stopped, the engine signs a last checkpoint over everything.
