@@ -79,7 +79,8 @@ struct forget_env {
     o.seed_ldif = seed_ldif(person("gone.alice", "alice.secret@example.com") +
                             person("held.bob", "bob.secret@example.com") +
                             person("dirheld.carol", "carol.secret@example.com") +
-                            person("stays.dave", "dave.secret@example.com"));
+                            person("stays.dave", "dave.secret@example.com") +
+                            person("noaudit.erin", "erin.secret@example.com"));
     dir = std::make_unique<directory>(o, "forget");
     write_plugin_config(dir->config_path(), forget_config(dir->state_dir()), dir->state_dir());
     dir->start();
@@ -141,8 +142,8 @@ struct finding {
 
 // Every file under root (and extra files) whose bytes hold a needle, compared
 // case-insensitively; skip: files whose name is one of these.
-std::vector<finding> search(const fs::path &root, const std::vector<fs::path> &extra,
-                            const std::vector<std::string> &needles, const std::set<std::string> &skip = {}) {
+std::vector<finding> files_holding(const fs::path &root, const std::vector<fs::path> &extra,
+                                   const std::vector<std::string> &needles, const std::set<std::string> &skip = {}) {
   std::vector<fs::path> files = extra;
   for (const auto &e : fs::recursive_directory_iterator(root))
     if (e.is_regular_file()) files.push_back(e.path());
@@ -270,7 +271,7 @@ BOOST_AUTO_TEST_CASE(forget_leaves_no_identifier_in_any_store_or_log) {
   // Before: the identifiers are where the test looks (or it could not fail).
   const std::vector<std::string> needles = {dn, id, mail, legacy};
   for (const auto &n : {dn, id, mail})
-    BOOST_TEST(!search(d().state_dir(), {}, {n}).empty(), n << " is nowhere before forget");
+    BOOST_TEST(!files_holding(d().state_dir(), {}, {n}).empty(), n << " is nowhere before forget");
   const auto plugin_log = d().slapd().plugin_log();
   BOOST_TEST(plugin_log.find("(reclaim): ") != std::string::npos, "info lines are not logged:\n" << plugin_log);
 
@@ -288,13 +289,13 @@ BOOST_AUTO_TEST_CASE(forget_leaves_no_identifier_in_any_store_or_log) {
   wait_outbox_empty();
 
   const std::vector<fs::path> logs = {d().slapd().plugin_log_path()};
-  const auto found = search(d().state_dir(), logs, needles);
+  const auto found = files_holding(d().state_dir(), logs, needles);
   BOOST_TEST(found.empty(), "after forget, still found:\n" << show(found));
   // The other file's rows are there, only the person is gone from them.
   BOOST_TEST(sqlite_int(other, "SELECT count(*) FROM notes WHERE note = 'keep me' AND n = 4") == 1);
   BOOST_TEST(sqlite_int(other, "SELECT count(*) FROM notes WHERE note LIKE '%forgotten-%'") == 3);
   // The random pseudonym stays only inside the signed log's records.
-  const auto elsewhere = search(d().state_dir(), logs, {pseudonym, pseudonym.substr(pseudonym.find(':') + 1)},
+  const auto elsewhere = files_holding(d().state_dir(), logs, {pseudonym, pseudonym.substr(pseudonym.find(':') + 1)},
                                 {"audit.jsonl"});
   BOOST_TEST(elsewhere.empty(), "the pseudonym outside the audit log:\n" << show(elsewhere));
   // Nothing kept maps the person to it any more.
@@ -385,6 +386,29 @@ BOOST_AUTO_TEST_CASE(unknown_subject_is_an_error_and_changes_nothing) {
     BOOST_TEST(r.err.find("no person") != std::string::npos, r.err);
     expect_unchanged(before, id, dn, "forget " + subject);
   }
+}
+
+// A site without an audit log still keeps the person in its stores.
+BOOST_AUTO_TEST_CASE(forget_without_an_audit_log_scrubs_the_stores) {
+  const auto dn = person_dn("noaudit.erin");
+  const auto id = uuid("noaudit.erin");
+  terminate("noaudit.erin");
+  wait_plan(id);
+  ctl().dispatch();
+  ctl().dispatch(utc_in_days(31));
+  wait_outbox_empty();
+  auto text = slurp(ctl().config());
+  text = text.substr(0, text.find("\n[audit]")) + "\n";
+  const auto no_audit = d().dir().path() / "no-audit.toml";
+  write_plugin_config(no_audit, text, d().state_dir());
+  const auto log_before = slurp(d().state_dir() / "audit" / "audit.jsonl");
+  const std::vector<std::string> needles = {dn, id, "erin.secret@example.com"};
+  BOOST_TEST(!files_holding(d().state_dir(), {}, needles, {"audit.jsonl"}).empty());
+  const auto r = run_process({reclaimctl_path().string(), "--config", no_audit.string(), "audit", "forget", dn});
+  BOOST_TEST_REQUIRE(r.exit_code == 0, r.output());
+  const auto found = files_holding(d().state_dir(), {d().slapd().plugin_log_path()}, needles, {"audit.jsonl"});
+  BOOST_TEST(found.empty(), "after forget, still found:\n" << show(found));
+  BOOST_TEST(slurp(d().state_dir() / "audit" / "audit.jsonl") == log_before, "the audit log was written");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
