@@ -370,6 +370,16 @@ BOOST_AUTO_TEST_CASE(refused_under_a_hold_placed_in_the_directory) {
   BOOST_TEST(r.err.find("businessCategory = legal-hold") != std::string::npos, r.err);
   BOOST_TEST(lower(r.err).find(lower(slapd_instance::root_dn)) != std::string::npos, "who placed it: " << r.err);
   expect_unchanged(before, id, dn, "forget under a directory hold");
+  // The holds table's row lifted by hand: the directory still says hold.
+  const auto lifted = ctl().run({"hold", "remove", "--subject", id});
+  BOOST_TEST_REQUIRE(lifted.exit_code == 0, lifted.output());
+  wait_outbox_empty();
+  const auto before_entry = take(id, dn);
+  const auto e = ctl().run({"audit", "forget", dn});
+  BOOST_TEST(e.exit_code == 2, e.output());
+  BOOST_TEST(e.err.find("legal hold placed in the directory (businessCategory = legal-hold)") != std::string::npos, e.err);
+  BOOST_TEST(lower(e.err).find(lower(slapd_instance::root_dn)) != std::string::npos, "who placed it: " << e.err);
+  expect_unchanged(before_entry, id, dn, "forget under the directory's value alone");
 }
 
 BOOST_AUTO_TEST_CASE(unknown_subject_is_an_error_and_changes_nothing) {
