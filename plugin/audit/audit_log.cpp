@@ -297,7 +297,8 @@ void appender::append_raw(std::string_view body, int64_t outbox_id) {
     }
   }
   if (!personal.empty() && !pseudonym.empty())
-    out.emplace_back("pii", own(canonical(pseudo_->seal(std::string(pseudonym), personal))));
+    if (auto sealed = pseudo_->seal(std::string(pseudonym), personal)) // none: forgotten meanwhile
+      out.emplace_back("pii", own(canonical(*sealed)));
   // "time" is when the record entered the log and never goes backwards.
   const auto t = now();
   if (t != last_now_) {
@@ -325,6 +326,8 @@ void appender::append_raw(std::string_view body, int64_t outbox_id) {
   range_.append(hasher_, last_leaf_);
   buffer_ += '\n';
   ++since_checkpoint_;
+  // A forgotten person's id gets a new pseudonym if it ever comes back.
+  if (member(top, "type") == "\"forget\"") pseudonym_cache_.clear();
 }
 
 // The records first (fdatasync), then the checkpoints that cover them.

@@ -1,5 +1,6 @@
-// pseudonym.cpp — HMAC pseudonyms and per-subject AEAD with OpenSSL 3; the
-// key store is SQLite with secure_delete so a forgotten key is overwritten.
+// pseudonym.cpp — random per-person pseudonyms and per-person AEAD with
+// OpenSSL 3; the key store is SQLite with secure_delete and a truncated WAL
+// after a forget, so a forgotten row is overwritten, not just unlinked.
 #include "audit/pseudonym.hpp"
 
 #include "audit/merkle.hpp"
@@ -76,44 +77,91 @@ pseudonymizer::pseudonymizer(const std::filesystem::path &key_file,
   // sqlite::database creates the store, -wal and -shm 0600 (or repairs them).
   store_ = std::make_unique<sqlite::database>(key_store, sqlite::durability::full);
   store_->exec("PRAGMA secure_delete=ON");
+  // subject_keys: keys of the hs256 pseudonyms of logs written before
+  // persons existed; read for those records, never written any more.
   store_->exec("CREATE TABLE IF NOT EXISTS subject_keys (pseudonym TEXT PRIMARY KEY, key TEXT NOT NULL)");
+  store_->exec("CREATE TABLE IF NOT EXISTS persons ("
+               "lookup TEXT PRIMARY KEY, pseudonym TEXT NOT NULL UNIQUE, key TEXT NOT NULL)");
 }
 
 pseudonymizer::~pseudonymizer() = default;
 
-std::string pseudonymizer::pseudonym(std::string_view subject_id) const {
+namespace {
+
+std::string hmac_sha256(const std::string &key, std::string_view data) {
   unsigned char mac[32];
   unsigned len = 0;
-  HMAC(EVP_sha256(), key_.data(), static_cast<int>(key_.size()),
-       reinterpret_cast<const unsigned char *>(subject_id.data()), subject_id.size(), mac, &len);
-  return fmt::format("hs256:{}:{}", key_id_, hex_bytes({reinterpret_cast<char *>(mac), len}));
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char *>(data.data()), data.size(), mac, &len);
+  return std::string(reinterpret_cast<char *>(mac), len);
 }
 
-std::optional<std::string> pseudonymizer::subject_key(const std::string &p, bool create) {
-  auto &sel = store_->cached("SELECT key FROM subject_keys WHERE pseudonym = ?");
+std::string random_bytes(size_t n) {
+  std::string out(n, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char *>(out.data()), static_cast<int>(n)) != 1)
+    throw std::runtime_error("RAND_bytes failed");
+  return out;
+}
+
+std::string unhex(const std::string &hx) {
+  std::string out;
+  for (size_t i = 0; i + 1 < hx.size(); i += 2)
+    out.push_back(static_cast<char>(std::stoi(hx.substr(i, 2), nullptr, 16)));
+  return out;
+}
+
+} // namespace
+
+std::string pseudonymizer::legacy_pseudonym(std::string_view subject_id) const {
+  return fmt::format("hs256:{}:{}", key_id_, hex_bytes(hmac_sha256(key_, subject_id)));
+}
+
+// Domain-separated from the legacy pseudonym, so the lookup column never
+// equals a pseudonym written in an old log.
+std::string pseudonymizer::lookup(std::string_view subject_id) const {
+  std::string msg = "reclaim person lookup v1";
+  msg.push_back('\0');
+  msg.append(subject_id);
+  return hex_bytes(hmac_sha256(key_, msg));
+}
+
+std::optional<std::string> pseudonymizer::find(std::string_view subject_id) {
+  auto &sel = store_->cached("SELECT pseudonym FROM persons WHERE lookup = ?");
+  sel.bind(1, lookup(subject_id));
+  std::optional<std::string> p;
+  if (sel.step()) p = sel.text(0);
+  sel.reset();
+  return p;
+}
+
+std::string pseudonymizer::pseudonym(std::string_view subject_id) {
+  if (auto p = find(subject_id)) return *p;
+  // OR IGNORE: another process may have made this person's row meanwhile.
+  store_->cached("INSERT OR IGNORE INTO persons (lookup, pseudonym, key) VALUES (?, ?, ?)")
+      .bind(1, lookup(subject_id))
+      .bind(2, "rnd:" + hex_bytes(random_bytes(16)))
+      .bind(3, hex_bytes(random_bytes(32)))
+      .run();
+  auto p = find(subject_id);
+  if (!p) throw std::runtime_error("key store: the pseudonym just made cannot be read back");
+  return *p;
+}
+
+std::optional<std::string> pseudonymizer::subject_key(const std::string &p) {
+  auto &sel = store_->cached(p.rfind("rnd:", 0) == 0 ? "SELECT key FROM persons WHERE pseudonym = ?"
+                                                      : "SELECT key FROM subject_keys WHERE pseudonym = ?");
   sel.bind(1, p);
   std::optional<std::string> key;
-  if (sel.step()) {
-    const auto hx = sel.text(0);
-    key.emplace();
-    for (size_t i = 0; i + 1 < hx.size(); i += 2)
-      key->push_back(static_cast<char>(std::stoi(hx.substr(i, 2), nullptr, 16)));
-  }
+  if (sel.step()) key = unhex(sel.text(0));
   sel.reset();
-  if (key || !create) return key;
-  key.emplace(32, '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char *>(key->data()), 32) != 1)
-    throw std::runtime_error("RAND_bytes failed");
-  auto &ins = store_->cached("INSERT INTO subject_keys (pseudonym, key) VALUES (?, ?)");
-  ins.bind(1, p).bind(2, hex_bytes(*key)).run();
   return key;
 }
 
-std::string pseudonymizer::seal(const std::string &p, std::string_view plaintext) {
-  const auto key = subject_key(p, true);
-  std::string nonce(12, '\0'), tag;
-  if (RAND_bytes(reinterpret_cast<unsigned char *>(nonce.data()), 12) != 1)
-    throw std::runtime_error("RAND_bytes failed");
+std::optional<std::string> pseudonymizer::seal(const std::string &p, std::string_view plaintext) {
+  const auto key = subject_key(p);
+  if (!key) return std::nullopt;
+  const auto nonce = random_bytes(12);
+  std::string tag;
   const auto ct = gcm(true, *key, nonce, plaintext, p, tag);
   if (!ct) throw std::runtime_error("AES-256-GCM encryption failed");
   return "a256gcm:" + base64(nonce + *ct + tag);
@@ -122,18 +170,24 @@ std::string pseudonymizer::seal(const std::string &p, std::string_view plaintext
 std::optional<std::string> pseudonymizer::open(const std::string &p, std::string_view sealed) {
   if (sealed.substr(0, 8) != "a256gcm:") return std::nullopt;
   const auto raw = unbase64(sealed.substr(8));
-  const auto key = subject_key(p, false);
+  const auto key = subject_key(p);
   if (!raw || raw->size() < 28 || !key) return std::nullopt;
   std::string tag = raw->substr(raw->size() - 16);
   return gcm(false, *key, raw->substr(0, 12), std::string_view(*raw).substr(12, raw->size() - 28), p, tag);
 }
 
-bool pseudonymizer::forget(const std::string &p) {
-  auto &del = store_->cached("DELETE FROM subject_keys WHERE pseudonym = ?");
-  del.bind(1, p).run();
-  const bool existed = store_->changes() > 0;
-  store_->exec("PRAGMA wal_checkpoint(TRUNCATE)");
-  return existed;
+pseudonymizer::forgotten pseudonymizer::forget(std::string_view subject_id) {
+  forgotten f;
+  f.pseudonym = find(subject_id);
+  store_->cached("DELETE FROM persons WHERE lookup = ?").bind(1, lookup(subject_id)).run();
+  store_->cached("DELETE FROM subject_keys WHERE pseudonym = ?").bind(1, legacy_pseudonym(subject_id)).run();
+  f.legacy_key = store_->changes() > 0;
+  // secure_delete zeroed the cells in the file; the WAL may still hold the
+  // pages as they were before, until it is checkpointed and truncated.
+  auto st = store_->prepare("PRAGMA wal_checkpoint(TRUNCATE)");
+  if (st.step() && st.integer(0) != 0)
+    throw std::runtime_error("key store: its WAL could not be truncated (busy); run forget again");
+  return f;
 }
 
 } // namespace reclaim::audit

@@ -4,6 +4,8 @@
 #include "cli/reclaimctl_audit.hpp"
 
 #include "audit/audit_consistency.hpp"
+#include "cli/reclaimctl_forget.hpp"
+
 #include "audit/audit_log.hpp"
 #include "audit/audit_prune.hpp"
 #include "audit/audit_verify.hpp"
@@ -269,16 +271,23 @@ void drain_now(const config &cfg, const logger &log) {
   if (auto ap = audit::appender::try_open(cfg.audit, cfg.journal_path(), log)) ap->drain();
 }
 
+// Works without an audit log too: the stores still hold the person.
 int run_forget(const std::string &cp, audit_args &a, const logger &log) {
-  auto s = load(cp, a, true);
-  audit::pseudonymizer p(s.cfg->audit.pseudonym_key_file, s.cfg->audit.key_store);
-  const auto pseudonym = p.pseudonym(a.subject);
-  const bool existed = p.forget(pseudonym);
-  audit::enqueue(s.cfg->journal_path(), {{"type", "forget"}, {"actor", a.actor}, {"subject", pseudonym},
-                                         {"outcome", existed ? "key_deleted" : "no_key"}});
-  drain_now(*s.cfg, log);
-  std::cout << fmt::format("{}: {}\n", pseudonym, existed ? "key deleted; personal data erased" : "no key held");
-  return 0;
+  const auto cfg = load_config(resolve_config_path(cp.empty() ? nullptr : cp.c_str()));
+  try {
+    const auto r = forget_person(cfg, a.subject, a.actor, log);
+    if (cfg.audit.enabled) drain_now(cfg, log);
+    std::cout << fmt::format("{}: erased from the state store ({} events, {} plans, {} actions, {} other rows); "
+                             "{}\n",
+                             a.subject, r.events, r.plans, r.actions, r.other_rows,
+                             r.pseudonym.empty() && !r.legacy_key
+                                 ? "no audit key held"
+                                 : "pseudonym and key deleted; personal data in the audit log erased");
+    return 0;
+  } catch (const forget_refused &e) {
+    std::fprintf(stderr, "reclaimctl: refused: %s\n", e.what());
+    return 2;
+  }
 }
 
 // Records older than audit.retention (or before --before) go to the archive.
@@ -379,8 +388,9 @@ std::shared_ptr<audit_args> add_audit_commands(CLI::App &app) {
   a->show->add_flag("--json", a->as_json, "print a JSON array");
   a->export_->add_option("--format", a->format, "json or csv")->check(CLI::IsMember({"json", "csv"}));
   a->export_->add_option("--archive", a->out_dir, "also copy the checkpoints into DIR/checkpoints");
-  a->forget = audit->add_subcommand("forget", "delete a subject's key (crypto-shredding), recorded in the log");
-  a->forget->add_option("SUBJECT", a->subject, "subject id")->required();
+  a->forget = audit->add_subcommand("forget", "erase a person from every store; their audit records become "
+                                              "unlinkable (refused under a legal hold)");
+  a->forget->add_option("SUBJECT", a->subject, "subject id (entryUUID) or DN")->required();
   a->rotate = audit->add_subcommand("rotate-key", "record a new signing key and sign with both");
   a->rotate->add_option("--new-key", a->new_key, "PEM Ed25519 private key (0600)")->required();
   a->drain = audit->add_subcommand("drain", "write queued records now (unless the engine holds the log)");

@@ -108,8 +108,8 @@ void scheduler::record(const action_row &a, const connector_result &r, time_poin
   switch (r.what) {
   case connector_result::outcome::done:
     store_->finish(a.id, "done", r.message, r.before_image);
-    log_.log(log_level::info, "action {} {} on {} for {}: done: {}", a.id, action_kind_name(a.kind), a.app,
-             a.subject_id, r.message);
+    log_.log(log_level::info, "action {} {} on {} (plan {}): done", a.id, action_kind_name(a.kind), a.app, a.plan_id);
+    log_.log(log_level::debug, "action {}: {}", a.id, r.message); // may quote the person
     break;
   case connector_result::outcome::already_done:
     store_->finish(a.id, "already_done", r.message, r.before_image);

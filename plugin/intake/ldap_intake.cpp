@@ -24,7 +24,8 @@ std::string subject_id_of(const entry &e, const logger &log) {
   auto uuid = lower_ascii(e.first("entryUUID"));
   if (!uuid.empty()) return uuid;
   auto ndn = normalize_dn(e.dn).value_or(e.dn);
-  log.log(log_level::warning, "entry \"{}\" has no entryUUID; using its DN as subject id", e.dn);
+  log.log(log_level::warning, "an entry has no entryUUID; using its DN as subject id (debug level names it)");
+  log.log(log_level::debug, "entry \"{}\" has no entryUUID", e.dn);
   return "dn:" + ndn;
 }
 
@@ -294,7 +295,8 @@ bool apply_modify(journal &j, const mapping_config &cfg, const change &c, const 
                   std::vector<change> *unread) {
   const auto ndn = normalize_dn(c.dn);
   if (!ndn) {
-    log.log(log_level::warning, "modify of \"{}\" ignored: the DN does not parse", c.dn);
+    log.log(log_level::warning, "a modify ignored: its DN does not parse (debug level names it)");
+    log.log(log_level::debug, "modify of \"{}\" ignored: the DN does not parse", c.dn);
     return false;
   }
   if (!dn_is_under(*ndn, cfg.base_norm)) return false;

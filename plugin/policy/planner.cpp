@@ -196,7 +196,7 @@ std::optional<int64_t> planner::plan_reclaim(const event_record &ev, const plan_
     } else if (store_.advance_open_due(in.subject_id, p.app, p.kind, p.target, p.due,
                                        fmt::format("due {} since event {} ({})", format_utc(p.due), ev.seq,
                                                    state_name(to))) > 0) {
-      log_.log(log_level::info, "{}: {} {} brought forward to {} by event {}", ev.subject_name, p.app,
+      log_.log(log_level::info, "{} {} brought forward to {} by event {}", p.app,
                action_kind_name(p.kind), format_utc(p.due), ev.seq);
     }
   }
@@ -238,8 +238,8 @@ std::optional<int64_t> planner::plan_reclaim(const event_record &ev, const plan_
   if (!id) return std::nullopt;
   audit::record_plan(journal_.db(), cfg_, *id, plan, rows);
   if (plan.status == "held")
-    log_.log(log_level::error, "ALERT guard tripped: plan {} for {} held: {}", *id, ev.subject_name, plan.reason);
-  log_.log(log_level::info, "plan {} ({}): {} {} -> {}: {} actions, {}", *id, plan.kind, ev.subject_name,
+    log_.log(log_level::error, "ALERT guard tripped: plan {} for event {} held: {}", *id, ev.seq, plan.reason);
+  log_.log(log_level::info, "plan {} ({}): event {} {} -> {}: {} actions, {}", *id, plan.kind, ev.seq,
            plan.from_state, plan.to_state, rows.size(), plan.status);
   return id;
 }
@@ -255,7 +255,7 @@ void planner::plan_restore(const event_record &ev, const plan_input &in) {
   const auto cancelled = store_.cancel_open_actions(
       ev.subject_id, fmt::format("cancelled: {} reactivated (event {})", ev.subject_name, ev.seq));
   if (!cancelled.empty()) {
-    log_.log(log_level::info, "{}: {} pending actions cancelled by reactivation", ev.subject_name, cancelled.size());
+    log_.log(log_level::info, "event {}: {} pending actions cancelled by reactivation", ev.seq, cancelled.size());
     store_.close_emptied_plans(ev.subject_id, fmt::format("cancelled: {} reactivated (event {})", ev.subject_name, ev.seq));
   }
   const auto entitled = entitled_apps(cfg_.policy, in.attrs);
@@ -281,8 +281,8 @@ void planner::plan_restore(const event_record &ev, const plan_input &in) {
     rows.push_back(std::move(a));
   }
   if (too_old > 0)
-    log_.log(log_level::info, "{}: {} executed actions not restored (beyond restore_within; the joiner process grants)",
-             ev.subject_name, too_old);
+    log_.log(log_level::info, "event {}: {} executed actions not restored (beyond restore_within; the joiner process grants)",
+             ev.seq, too_old);
   // What ran before this reactivation no longer stands for what the person
   // holds: a later departure plans everything again.
   store_.retire_executed(ev.subject_id, {}, ev.seq);
@@ -307,7 +307,7 @@ void planner::plan_restore(const event_record &ev, const plan_input &in) {
   }
   if (const auto id = store_.insert_plan(plan, rows)) {
     audit::record_plan(journal_.db(), cfg_, *id, plan, rows);
-    log_.log(log_level::info, "plan {} (restore): {} reactivated: {} actions", *id, ev.subject_name, rows.size());
+    log_.log(log_level::info, "plan {} (restore): event {} reactivated: {} actions", *id, ev.seq, rows.size());
   }
 }
 
@@ -316,8 +316,8 @@ void planner::reentitle(const event_record &ev, const std::set<std::string> &app
       ev.subject_id, apps, "reclaim", "transferred",
       fmt::format("cancelled: {} is entitled to it again (event {})", ev.subject_name, ev.seq));
   if (!cancelled.empty())
-    log_.log(log_level::info, "{}: {} pending transfer reclaims cancelled, the role holds them again (event {})",
-             ev.subject_name, cancelled.size(), ev.seq);
+    log_.log(log_level::info, "event {}: {} pending transfer reclaims cancelled, the role holds them again",
+             ev.seq, cancelled.size());
   store_.retire_executed(ev.subject_id, apps, ev.seq);
 }
 
@@ -341,12 +341,12 @@ void planner::plan_event(const event_record &ev) {
     const auto reason = fmt::format("{} (event {})", by_directory, ev.seq);
     store_.add_hold({ev.subject_id, reason, ev.actor, now()});
     audit::record_decision(journal_.db(), cfg_, "hold_added", ev.actor, ev.subject_id, 0, reason);
-    log_.log(log_level::info, "{}: legal hold placed by {} ({})", ev.subject_name, ev.actor, reason);
+    log_.log(log_level::info, "event {}: legal hold placed by {} ({})", ev.seq, ev.actor, reason);
   } else if (hold_now == hold_signal::removed && held && held->reason.rfind(by_directory, 0) == 0) {
     store_.remove_hold(ev.subject_id);
     audit::record_decision(journal_.db(), cfg_, "hold_removed", ev.actor, ev.subject_id, 0,
                            fmt::format("{} removed (event {})", by_directory, ev.seq));
-    log_.log(log_level::info, "{}: legal hold lifted by {} ({} removed)", ev.subject_name, ev.actor, by_directory);
+    log_.log(log_level::info, "event {}: legal hold lifted by {} ({} removed)", ev.seq, ev.actor, by_directory);
   }
   if (ev.current == state::reactivated) {
     plan_restore(ev, in);
@@ -359,8 +359,8 @@ void planner::plan_event(const event_record &ev) {
   // parse is reported and the event planned from its own time.
   const auto effective = effective_time(cfg_.policy, in);
   if (!effective.problem.empty())
-    log_.log(log_level::warning, "event {} ({}): {}; due times count from the event time {}", ev.seq,
-             ev.subject_name, effective.problem, format_utc(ev.time));
+    log_.log(log_level::warning, "event {}: {}; due times count from the event time {}", ev.seq,
+             effective.problem, format_utc(ev.time));
   in.effective = effective.time;
   // A date before the person's last return or rehire belongs to an earlier
   // change HR left on the entry, not to this one.
@@ -370,8 +370,8 @@ void planner::plan_event(const event_record &ev) {
     for (const auto &earlier : journal_.events(f)) {
       if (earlier.seq >= ev.seq) break;
       if (earlier.current != state::reactivated || earlier.time <= *in.effective) continue;
-      log_.log(log_level::warning, "event {} ({}): {} {} is before the reactivation of event {} ({}): left from an "
-               "earlier change; due times count from the event time", ev.seq, ev.subject_name,
+      log_.log(log_level::warning, "event {}: {} {} is before the reactivation of event {} ({}): left from an "
+               "earlier change; due times count from the event time", ev.seq,
                cfg_.policy.effective_date_attribute, format_utc(*in.effective), earlier.seq, format_utc(earlier.time));
       in.effective.reset();
       break;
@@ -385,7 +385,7 @@ void planner::plan_event(const event_record &ev) {
     const auto n = store_.cancel_open_for(ev.subject_id, {}, "restore", "",
                                           fmt::format("cancelled: {} is {} (event {})", ev.subject_name,
                                                       state_name(ev.current), ev.seq));
-    if (!n.empty()) log_.log(log_level::info, "{}: {} pending restores cancelled", ev.subject_name, n.size());
+    if (!n.empty()) log_.log(log_level::info, "event {}: {} pending restores cancelled", ev.seq, n.size());
   }
   plan_reclaim(ev, in, fmt::format("event:{}", ev.seq), ev.current, plan_actions(cfg_.policy, in));
   // A future contract end date schedules the contract_ended plan for then.
@@ -399,12 +399,12 @@ void planner::plan_event(const event_record &ev) {
       const auto key = fmt::format("contract:{}:{}", ev.subject_id, to_unix_ms(*end));
       if (const auto n = store_.cancel_other_contract_plans(
               ev.subject_id, key, fmt::format("cancelled: contract end moved to {}", format_utc(*end))))
-        log_.log(log_level::info, "{}: contract end moved; {} actions of the earlier date cancelled", ev.subject_name, n);
+        log_.log(log_level::info, "event {}: contract end moved; {} actions of the earlier date cancelled", ev.seq, n);
       plan_reclaim(ev, contract, key, state::contract_ended, plan_actions(cfg_.policy, contract));
     } else if (!cfg_.policy.end_date_attribute.empty()) {
       // The end date was removed (or no longer parses): its pending plan goes.
       if (const auto n = store_.cancel_other_contract_plans(ev.subject_id, "", "cancelled: contract end date removed"))
-        log_.log(log_level::info, "{}: contract end removed; {} actions cancelled", ev.subject_name, n);
+        log_.log(log_level::info, "event {}: contract end removed; {} actions cancelled", ev.seq, n);
     }
   }
 }
