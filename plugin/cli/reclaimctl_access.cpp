@@ -1,7 +1,7 @@
 // reclaimctl_access.cpp — authorises a parsed reclaimctl command: the verb
 // table and resolver are in config/access.cpp; here the operator is read
 // from the OS and a refusal is printed, recorded (access_refused) and
-// turned into exit code 5.
+// turned into exit code 77 (EX_NOPERM).
 #include "cli/reclaimctl_access.hpp"
 
 #include "audit/audit_log.hpp"

@@ -12,7 +12,7 @@
 
 namespace reclaim::ctl {
 
-inline constexpr int exit_refused = 5;
+inline constexpr int exit_refused = 77; // EX_NOPERM (sysexits.h): apart from every command's own codes
 
 // "approve", "hold add", "dispatch --at" (a preview), "audit show --resolve"…
 std::string parsed_verb(const CLI::App &app);

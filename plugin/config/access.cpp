@@ -38,6 +38,7 @@ const std::vector<std::pair<std::string_view, std::optional<role>>> verbs = {
     {"audit verify-record", std::nullopt},
     {"audit prove", std::nullopt},
     {"audit consistency", std::nullopt},
+    {"audit verify-consistency", std::nullopt},
     {"audit show", std::nullopt},
     {"audit public-key", std::nullopt},
     {"audit show --resolve", role::auditor}, // decrypts personal data
@@ -53,6 +54,7 @@ const std::vector<std::pair<std::string_view, std::optional<role>>> verbs = {
     {"store rebaseline", role::iam},
     {"audit drain", role::iam},
     {"audit rotate-key", role::iam},
+    {"audit witness", role::iam}, // adds cosignatures to checkpoint notes
     {"inventory assign", role::procurement},
     {"inventory grant", role::procurement},
     {"audit forget", role::privacy},

@@ -124,7 +124,8 @@ struct witness_fixture : audit_fixture {
                                       "[audit]\norigin = \"{}\"\npath = \"{}\"\nkey_file = \"{}\"\n"
                                       "pseudonym_key_file = \"{}\"\nwitnesses = [{}]\n{}",
                                       dir.path().string(), origin, log.string(), pem.string(),
-                                      cfg.pseudonym_key_file.string(), witnesses, extra));
+                                      cfg.pseudonym_key_file.string(), witnesses, extra) +
+                              operator_access());
     return conf;
   }
 };

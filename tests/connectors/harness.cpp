@@ -22,7 +22,8 @@ store_harness::store_harness(const std::string &toml_body) {
   std::filesystem::permissions(state, std::filesystem::perms::owner_all);
   const auto text = fmt::format("[engine]\nstate_dir = \"{}\"\nmode = \"enforce\"\n\n[ldap]\nbase = \"dc=example,dc=com\"\n\n"
                                 "[scheduler]\nmax_attempts = 4\nretry_initial = \"PT1S\"\nretry_max = \"PT10S\"\n\n{}",
-                                state.string(), toml_body);
+                                state.string(), toml_body) +
+                    reclaim::test::operator_access();
   reclaim::test::write_text_file(dir_.path() / "reclaim.toml", text);
   cfg_ = std::make_unique<config>(load_config(dir_.path() / "reclaim.toml"));
   journal j(cfg_->journal_path(), sqlite::durability::normal); // creates the schema

@@ -408,7 +408,7 @@ BOOST_AUTO_TEST_CASE(forget_without_an_audit_log_scrubs_the_stores) {
   ctl().dispatch(utc_in_days(31));
   wait_outbox_empty();
   auto text = slurp(ctl().config());
-  text = text.substr(0, text.find("\n[audit]")) + "\n";
+  text = text.substr(0, text.find("\n[audit]")) + "\n" + operator_access();
   const auto no_audit = d().dir().path() / "no-audit.toml";
   write_plugin_config(no_audit, text, d().state_dir());
   const auto log_before = slurp(d().state_dir() / "audit" / "audit.jsonl");

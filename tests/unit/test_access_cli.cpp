@@ -1,6 +1,6 @@
 // test_access_cli.cpp — reclaimctl run as other Unix identities (setpriv
 // --reuid/--regid/--groups), so the operator really differs at the OS level:
-// an unknown user is refused `hold add` (exit 5, an access_refused record in
+// an unknown user is refused `hold add` (exit 77, an access_refused record in
 // the signed log, no hold), the person who requested a held plan (through
 // a mapped group) cannot approve it, a second person can. Needs root.
 #include "config/config.hpp"
@@ -130,14 +130,14 @@ BOOST_AUTO_TEST_CASE(an_unknown_user_may_read_but_not_act) {
   // The same command reads or acts by its flags: a preview is a read.
   const char *at = "2030-01-01T00:00:00Z";
   BOOST_TEST(w.ctl_as("", {"dispatch", "--at", at}).exit_code == 0);
-  BOOST_TEST(w.ctl_as("", {"dispatch", "--at", at, "--execute"}).exit_code == 5);
+  BOOST_TEST(w.ctl_as("", {"dispatch", "--at", at, "--execute"}).exit_code == 77);
   BOOST_TEST(w.ctl_as("", {"audit", "show"}).exit_code == 0);
   const auto resolve = w.ctl_as("", {"audit", "show", "--resolve"});
-  BOOST_TEST(resolve.exit_code == 5, resolve.output());
+  BOOST_TEST(resolve.exit_code == 77, resolve.output());
   BOOST_TEST(resolve.err.find("needs role \"auditor\"") != std::string::npos, resolve.err);
 
   const auto r = w.ctl_as("", {"hold", "add", "--subject", "u0", "--reason", "case 1"});
-  BOOST_TEST(r.exit_code == 5, r.output());
+  BOOST_TEST(r.exit_code == 77, r.output());
   BOOST_TEST(r.err.find("needs role \"iam\"") != std::string::npos, r.err);
   BOOST_TEST(r.err.find("unix:nobody") != std::string::npos, r.err);
   const auto refused = w.audit_records("access_refused");
@@ -151,7 +151,7 @@ BOOST_AUTO_TEST_CASE(an_unknown_user_may_read_but_not_act) {
   const auto spoof = reclaim::test::run_process(
       {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "env", "USER=root", "SUDO_USER=root",
        RECLAIMCTL_PATH, "--config", w.config_path.string(), "approve", std::to_string(w.plan_id)});
-  BOOST_TEST(spoof.exit_code == 5, spoof.output());
+  BOOST_TEST(spoof.exit_code == 77, spoof.output());
   const auto as = w.ctl_as(std::to_string(users), {"approve", std::to_string(w.plan_id), "--as", "bob"});
   BOOST_TEST(as.exit_code == 2, as.output()); // --as is gone: a usage error
   BOOST_TEST(w.plan_status() == "held/");

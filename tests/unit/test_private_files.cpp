@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <unistd.h>
 
 namespace fs = std::filesystem;
@@ -39,6 +40,13 @@ unsigned mode_of(const fs::path &p) {
 }
 
 // Every test runs with the usual umask, the one that made 0644 files.
+// This process's user as the one person, with the iam role.
+std::string iam_operator() {
+  const passwd *pw = ::getpwuid(::getuid());
+  return fmt::format("\n[access.person.operator]\nunix_users = [\"{}\"]\n[access.roles]\niam = [\"operator\"]\n",
+                     pw != nullptr ? pw->pw_name : "root");
+}
+
 struct usual_umask {
   mode_t old = ::umask(022);
   ~usual_umask() { ::umask(old); }
@@ -159,14 +167,14 @@ BOOST_AUTO_TEST_CASE(repairing_a_store_in_use_keeps_this_process_s_sqlite_locks)
   BOOST_TEST(WEXITSTATUS(status) == 0, "this process lost its lock on the -shm file's DMS byte");
 }
 
-BOOST_AUTO_TEST_CASE(reclaimctl_audit_forget_on_a_fresh_state_dir_leaves_only_private_files) {
+BOOST_AUTO_TEST_CASE(reclaimctl_on_a_fresh_state_dir_leaves_only_private_files) {
   usual_umask u;
   const char *ctl = std::getenv("RECLAIM_TEST_RECLAIMCTL");
   BOOST_TEST_REQUIRE(ctl != nullptr, "RECLAIM_TEST_RECLAIMCTL is not set (tests/unit/CMakeLists.txt sets it)");
   temp_dir d;
   const auto cfg = reclaim::unit::load_toml(
-      d, reclaim::unit::config_text(d) + "\n[audit]\norigin = \"unit.example/audit\"\n");
-  const auto cmd = fmt::format("'{}' --config '{}' audit forget 'uid=alice,ou=People,dc=example,dc=com' "
+      d, reclaim::unit::config_text(d) + "\n[audit]\norigin = \"unit.example/audit\"\n" + iam_operator());
+  const auto cmd = fmt::format("'{}' --config '{}' hold add --subject alice --reason case-1 "
                                ">/dev/null 2>&1 </dev/null",
                                ctl, cfg.path.string());
   const int rc = std::system(cmd.c_str());
@@ -197,12 +205,12 @@ BOOST_AUTO_TEST_CASE(files_root_creates_in_the_service_users_state_dir_belong_to
   BOOST_TEST_REQUIRE(ctl != nullptr);
   temp_dir d;
   const auto cfg = reclaim::unit::load_toml(
-      d, reclaim::unit::config_text(d) + "\n[audit]\norigin = \"unit.example/audit\"\n");
+      d, reclaim::unit::config_text(d) + "\n[audit]\norigin = \"unit.example/audit\"\n" + iam_operator());
   const auto state = cfg.engine.state_dir;
   fs::create_directories(state);
   BOOST_TEST_REQUIRE(::chmod(state.c_str(), 0700) == 0);
   BOOST_TEST_REQUIRE(::chown(state.c_str(), 12345, 12346) == 0);
-  const auto cmd = fmt::format("'{}' --config '{}' audit forget 'uid=alice,ou=People,dc=example,dc=com' "
+  const auto cmd = fmt::format("'{}' --config '{}' hold add --subject alice --reason case-1 "
                                ">/dev/null 2>&1 </dev/null", ctl, cfg.path.string());
   const int rc = std::system(cmd.c_str());
   BOOST_TEST_REQUIRE(rc != -1);
