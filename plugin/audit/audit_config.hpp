@@ -33,6 +33,9 @@ struct audit_config {
   std::chrono::milliseconds retention = std::chrono::hours(24 * 365 * 7);
   std::vector<witness_config> witnesses; // each new checkpoint is sent to them for cosigning
   std::chrono::milliseconds witness_timeout = std::chrono::seconds(10);
+  // How long a stop keeps draining the outbox (not in reclaim.toml: the
+  // host's stop must stay short; what is left is appended at the next start).
+  std::chrono::milliseconds stop_drain = std::chrono::seconds(2);
 };
 
 } // namespace reclaim::audit

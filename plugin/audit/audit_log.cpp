@@ -174,7 +174,7 @@ appender::~appender() {
     // A stop must not wait for a large backlog (the host is shutting down):
     // what is left stays committed in the outbox and is appended at the next
     // start, after its log_start record.
-    drain(std::chrono::steady_clock::now() + stop_drain);
+    drain(std::chrono::steady_clock::now() + cfg_.stop_drain);
     auto &left = db_->cached("SELECT count(*) FROM audit_outbox WHERE id > ?");
     left.bind(1, last_outbox_);
     const int64_t waiting = left.step() ? left.integer(0) : 0;

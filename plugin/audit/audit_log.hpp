@@ -41,7 +41,7 @@ public:
                                             const logger &log);
   // Waits for the lock.
   appender(const audit_config &cfg, const std::filesystem::path &state_db, const logger &log);
-  ~appender(); // drains for at most stop_drain, appends log_stop, signs a final checkpoint
+  ~appender(); // drains for at most cfg.stop_drain, appends log_stop, signs a final checkpoint
   appender(const appender &) = delete;
   appender &operator=(const appender &) = delete;
 
@@ -62,8 +62,6 @@ public:
   const std::vector<signer> &signers() const { return signers_; }
 
 private:
-  static constexpr std::chrono::seconds stop_drain{2};
-
   appender(const audit_config &cfg, const std::filesystem::path &state_db, const logger &log,
            bool wait);
   void recover();
