@@ -25,7 +25,6 @@
 namespace reclaim::audit {
 namespace {
 
-constexpr std::string_view em_dash = "\xE2\x80\x94";
 constexpr char cosigner_type = '\x04';
 
 std::string slurp(const std::filesystem::path &p) {
