@@ -6,6 +6,8 @@
 #include "audit/witness.hpp"
 #include "fuzz_support.hpp"
 
+#include <algorithm>
+
 using namespace reclaim;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -65,15 +67,25 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   try {
     merged = audit::merge_cosignatures(note_bytes, good);
   } catch (const audit::note_error &) {
-    return 0; // e.g. more than max_note_signatures
+    return 0; // more than max_note_signatures: refused, the file is left as it was
   }
+  // What merge writes must read back (else the checkpoint file is lost): the
+  // same text, each cosigner once, its last line kept.
+  audit::note m;
   try {
-    const auto m = audit::parse_note(merged);
-    if (m.text != n->text) std::abort();
-    for (const auto &l : good)
-      if (merged.find(l) == std::string::npos) std::abort();
+    m = audit::parse_note(merged);
   } catch (const audit::note_error &) {
-    if (n->sigs.size() + good.size() <= audit::max_note_signatures) std::abort(); // merge wrote a bad note
+    std::abort();
   }
+  if (m.text != n->text) std::abort();
+  for (size_t i = 0; i < m.sigs.size(); ++i)
+    for (size_t j = i + 1; j < m.sigs.size(); ++j)
+      if (m.sigs[i].name == m.sigs[j].name && m.sigs[i].id == m.sigs[j].id &&
+          std::any_of(good.begin(), good.end(), [&](const std::string &l) {
+            const auto s = audit::parse_note(n->text + "\n" + l).sigs.at(0);
+            return s.name == m.sigs[i].name && s.id == m.sigs[i].id;
+          }))
+        std::abort();
+  if (merged.find(good.back()) == std::string::npos) std::abort();
   return 0;
 }
