@@ -50,6 +50,11 @@ inline audit::signer fuzz_signer() {
   return audit::signer::from_seed(std::string(32, '\x2a'), std::string(origin));
 }
 
+// The fixed Ed25519 key of the witness whose cosignatures the seeds carry.
+inline audit::signer fuzz_witness_signer() {
+  return audit::signer::from_seed(std::string(32, '\x57'), "fuzz.example/witness");
+}
+
 inline std::vector<std::string_view> split_parts(std::string_view in, size_t max_parts) {
   std::vector<std::string_view> out;
   while (out.size() + 1 < max_parts) {

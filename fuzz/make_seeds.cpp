@@ -2,9 +2,11 @@
 // it again after a format change: build-fuzz/fuzz/make_seeds fuzz/corpus).
 // Logs, checkpoints and bundles are real: chained records, RFC 6962 roots,
 // Ed25519 signatures by the fixed fuzzing key, a pruned base from prune().
+#include "audit/audit_consistency.hpp"
 #include "audit/audit_prune.hpp"
 #include "audit/audit_verify.hpp"
 #include "audit/canonical_json.hpp"
+#include "audit/witness.hpp"
 #include "base/clock.hpp"
 #include "intake/ldap_intake.hpp"
 #include "fuzz_support.hpp"
@@ -61,6 +63,16 @@ struct log_builder {
   }
 };
 
+// A cosignature/v1 line: "— name base64(keyid || timestamp || signature)\n".
+std::string cosignature_line(const audit::signer &w, std::string_view note_text, uint64_t t) {
+  // The cosigner key id, not the signer's log key id (type byte 0x04, not 0x01).
+  const auto id = audit::cosigner_key_id(w.name(), w.public_key());
+  std::string raw;
+  for (int i = 24; i >= 0; i -= 8) raw += static_cast<char>((id >> i) & 0xff);
+  for (int i = 56; i >= 0; i -= 8) raw += static_cast<char>((t >> i) & 0xff);
+  return "\xE2\x80\x94 " + w.name() + " " + audit::base64(raw + w.sign(audit::cosigned_message(note_text, t))) + "\n";
+}
+
 std::string join(const std::vector<std::string> &parts) {
   std::string out;
   for (size_t i = 0; i < parts.size(); ++i) out += (i ? std::string(fuzz::part_separator) : "") + parts[i];
@@ -112,6 +124,35 @@ int main(int argc, char **argv) {
   seed("proof_bundle", "record-0", audit::prove(cfg.path, cfg.checkpoint_dir, 0).dump());
   seed("proof_bundle", "issue-proof-number", R"({"proof":6})");
   seed("proof_bundle", "issue-checkpoint-number", R"({"checkpoint":1})");
+
+  // Consistency bundles between the checkpoints 3 and 8 (and 8 to 8).
+  {
+    audit::verify_options o;
+    o.log = cfg.path;
+    o.checkpoint_dir = cfg.checkpoint_dir;
+    o.origin = std::string(fuzz::origin);
+    o.keys = {audit::parse_verifier_key(s.verifier_key())};
+    seed("consistency_bundle", "3-to-8", audit::consistency_bundle(o, "3", "8").dump());
+    seed("consistency_bundle", "8-to-8", audit::consistency_bundle(o, "8", "8").dump());
+    auto swapped = audit::consistency_bundle(o, "3", "8");
+    std::swap(swapped["old_checkpoint"], swapped["new_checkpoint"]);
+    seed("consistency_bundle", "swapped", swapped.dump());
+  }
+
+  // Witness answers and cosigned notes: vkey, note, answer lines, raw signature.
+  {
+    const auto w = fuzz::fuzz_witness_signer();
+    const audit::cosigner_key wk{w.name(), audit::cosigner_key_id(w.name(), w.public_key()), w.public_key()};
+    const auto &note8 = b.notes[1].second;
+    const auto text8 = audit::parse_note(note8).text;
+    const auto older = cosignature_line(w, text8, 1'800'000'000);
+    const auto newer = cosignature_line(w, text8, 1'800'000'060);
+    const auto sig = audit::parse_note(text8 + "\n" + newer).sigs.at(0).sig;
+    seed("witness", "answer", join({wk.text(), note8, newer, sig}));
+    seed("witness", "replace-older", join({wk.text() + "\n", audit::merge_cosignatures(note8, {older}), newer + s.signature_line(text8)}));
+    seed("witness", "log-key", join({s.verifier_key(), note8, s.signature_line(text8)}));
+    seed("witness", "vkey-only", wk.text());
+  }
 
   audit::prune(cfg, 3, dir / "archive");
   seed("audit_log", "pruned", join({slurp(cfg.path), slurp(cfg.path.string() + ".base"), "",

@@ -25,7 +25,6 @@
 namespace reclaim::audit {
 namespace {
 
-constexpr std::string_view em_dash = "\xE2\x80\x94";
 constexpr char cosigner_type = '\x04';
 
 std::string slurp(const std::filesystem::path &p) {
@@ -140,21 +139,43 @@ std::string add_checkpoint_body(uint64_t old_size, const std::vector<hash> &proo
 
 std::string merge_cosignatures(std::string_view note_bytes, const std::vector<std::string> &lines) {
   const auto n = parse_note(note_bytes);
+  // A witness may answer several valid lines (other timestamps): one per
+  // cosigner is kept, the last, so that a chatty witness cannot grow the
+  // note past what parse_note reads.
   std::vector<note_signature> fresh;
-  for (const auto &l : lines) fresh.push_back(parse_note(n.text + "\n" + l).sigs.at(0));
+  std::vector<std::string_view> keep;
+  for (const auto &l : lines) {
+    auto s = parse_note(n.text + "\n" + l).sigs.at(0);
+    bool dup = false;
+    for (size_t i = 0; i < fresh.size() && !dup; ++i)
+      if (fresh[i].name == s.name && fresh[i].id == s.id) {
+        keep[i] = l;
+        dup = true;
+      }
+    if (!dup) {
+      fresh.push_back(std::move(s));
+      keep.push_back(l);
+    }
+  }
   const auto split = note_bytes.rfind("\n\n");
   std::string out(note_bytes.substr(0, split + 2));
   std::string_view sigs = note_bytes.substr(split + 2);
+  size_t count = keep.size();
   while (!sigs.empty()) {
     const auto nl = sigs.find('\n');
     const auto line = sigs.substr(0, nl + 1);
     const auto s = parse_note(n.text + "\n" + std::string(line)).sigs.at(0);
     const bool replaced = std::any_of(fresh.begin(), fresh.end(),
                                       [&](const note_signature &f) { return f.name == s.name && f.id == s.id; });
-    if (!replaced) out += line;
+    if (!replaced) {
+      out += line;
+      ++count;
+    }
     sigs.remove_prefix(nl + 1);
   }
-  for (const auto &l : lines) out += l;
+  if (count > max_note_signatures)
+    throw note_error(fmt::format("cosigned note would have {} signatures, more than {}", count, max_note_signatures));
+  for (const auto &l : keep) out += l;
   return out;
 }
 

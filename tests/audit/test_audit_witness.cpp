@@ -451,3 +451,55 @@ BOOST_AUTO_TEST_CASE(bad_witness_config_is_refused_with_its_place) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+namespace {
+
+// A cosignature/v1 line by w over note_text at time t.
+std::string cosignature_line(const audit::signer &w, const std::string &note_text, uint64_t t) {
+  const auto id = audit::cosigner_key_id(w.name(), w.public_key());
+  std::string raw;
+  for (int i = 24; i >= 0; i -= 8) raw += static_cast<char>((id >> i) & 0xff);
+  for (int i = 56; i >= 0; i -= 8) raw += static_cast<char>((t >> i) & 0xff);
+  return "\xE2\x80\x94 " + w.name() + " " + audit::base64(raw + w.sign(audit::cosigned_message(note_text, t))) + "\n";
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(witness_merge)
+
+// A witness that answers many valid lines (one per timestamp) made
+// merge_cosignatures write a note of more than max_note_signatures lines,
+// which parse_note then refused: the checkpoint file was lost.
+BOOST_AUTO_TEST_CASE(many_lines_of_one_witness_keep_one) {
+  const auto log = audit::signer::from_seed(std::string(32, '\x01'), "merge.test/log");
+  const auto w = audit::signer::from_seed(std::string(32, '\x02'), "merge.test/w");
+  const std::string text = "merge.test/log\n5\n" + audit::base64(std::string(32, 'r')) + "\n";
+  const std::string note = text + "\n" + log.signature_line(text) + cosignature_line(w, text, 1);
+  std::vector<std::string> lines;
+  for (uint64_t t = 10; t < 10 + 2 * audit::max_note_signatures; ++t) lines.push_back(cosignature_line(w, text, t));
+  std::string merged;
+  BOOST_REQUIRE_NO_THROW(merged = audit::merge_cosignatures(note, lines));
+  audit::note n;
+  BOOST_REQUIRE_NO_THROW(n = audit::parse_note(merged));
+  BOOST_TEST(n.sigs.size() == 2u, merged);
+  BOOST_TEST(merged.find(lines.back()) != std::string::npos);
+  BOOST_TEST(n.text == text);
+}
+
+// Distinct cosigners past the limit: refused (store reports it), never a
+// note that cannot be read back.
+BOOST_AUTO_TEST_CASE(too_many_cosigners_are_refused) {
+  const auto log = audit::signer::from_seed(std::string(32, '\x01'), "merge.test/log");
+  const std::string text = "merge.test/log\n5\n" + audit::base64(std::string(32, 'r')) + "\n";
+  const std::string note = text + "\n" + log.signature_line(text);
+  std::vector<std::string> lines;
+  for (size_t i = 0; i < audit::max_note_signatures; ++i)
+    lines.push_back(cosignature_line(
+        audit::signer::from_seed(std::string(31, '\x03') + static_cast<char>(i), fmt::format("merge.test/w{}", i)),
+        text, 1));
+  BOOST_CHECK_THROW(audit::merge_cosignatures(note, lines), audit::note_error);
+  lines.pop_back();
+  BOOST_TEST(audit::parse_note(audit::merge_cosignatures(note, lines)).sigs.size() == audit::max_note_signatures);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
