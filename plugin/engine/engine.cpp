@@ -25,14 +25,29 @@ namespace {
 // bounded, see queue_limit_bytes) instead of slowing every client. Where
 // SCHED_IDLE is refused (or [engine] background_priority = "nice"), the
 // thread runs at nice +10 instead.
-void background_thread(const std::string &name, bool idle, int nice_level) {
+} // namespace
+
+void engine::background_thread(const std::string &name, bool idle, int nice_level) {
   pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
   sched_param none{};
   if (!idle || pthread_setschedparam(pthread_self(), SCHED_IDLE, &none) != 0)
     setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), nice_level); // Linux: per thread
+  std::lock_guard lock(tids_mu_);
+  tids_.push_back(gettid());
 }
 
-} // namespace
+// A stop must not wait for threads the host starves: at idle priority on a
+// saturated CPU the journal writer took more than 10 s to finish its last
+// batch (slapd was then killed). Back to normal priority for the way out;
+// where the host may not raise priority (RLIMIT_NICE) nothing changes.
+void engine::leave_background_priority() noexcept {
+  std::lock_guard lock(tids_mu_);
+  for (const pid_t tid : tids_) {
+    sched_param none{};
+    ::sched_setscheduler(tid, SCHED_OTHER, &none);
+    ::setpriority(PRIO_PROCESS, static_cast<id_t>(tid), 0);
+  }
+}
 
 engine::engine(const open_options &o)
     : cfg_(load_config(o.config_path)), log_(o.sink, o.sink_payload, log_level::info),
@@ -100,6 +115,7 @@ void engine::stop_threads() noexcept {
     std::lock_guard lock(stop_mu_);
   }
   stop_cv_.notify_all();
+  leave_background_priority();
   if (writer_.joinable()) writer_.join();
   {
     std::lock_guard lock(work_mu_);
@@ -197,6 +213,9 @@ void engine::thread_failed(const char *what, const char *reason, std::chrono::mi
 
 // Drains the outbox about five times a second and signs heartbeat
 // checkpoints; a failure is an ALERT and is retried (the rows stay queued).
+// Each drain stops after 250 ms so a stop is seen even with a large backlog
+// (a drain until the outbox was empty kept slapd from stopping for more than
+// 10 s after a burst); with rows left it goes on without sleeping.
 void engine::open_audit(bool say_if_locked) {
   audit_ = audit::appender::try_open(cfg_.audit, cfg_.journal_path(), log_);
   if (!audit_) {
@@ -215,8 +234,9 @@ void engine::audit_loop() {
     try {
       if (!audit_) open_audit(false);
       if (audit_) {
-        audit_->drain();
+        const auto n = audit_->drain(std::chrono::steady_clock::now() + std::chrono::milliseconds(250));
         audit_->tick();
+        if (n > 0) continue; // perhaps more: check for a stop, then drain on
       }
     } catch (const std::exception &e) {
       log_.log(log_level::error, "audit: ALERT: {}", e.what());

@@ -13,6 +13,7 @@
 #include "dispatch/scheduler.hpp"
 
 #include <atomic>
+#include <sys/types.h>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -84,6 +85,8 @@ private:
   void guarded(const char *what, bool drain_at_stop, const std::function<void()> &loop) noexcept;
   void thread_failed(const char *what, const char *reason, std::chrono::milliseconds backoff) noexcept;
   void stop_threads() noexcept;
+  void background_thread(const std::string &name, bool idle, int nice_level);
+  void leave_background_priority() noexcept;
   void check_store();
   sqlite::store_error corrupt_store(std::string_view detail) const;
   void say_store_lost() noexcept;
@@ -147,6 +150,8 @@ private:
   std::atomic<bool> recovered_{false}; // interrupted actions requeued: workers may claim
   std::thread planner_thread_;
   std::vector<std::thread> workers_;
+  std::mutex tids_mu_;
+  std::vector<pid_t> tids_; // the engine's threads, for leave_background_priority
   // The audit log's single appender and its thread (absent when [audit] is).
   std::unique_ptr<audit::appender> audit_;
   std::thread audit_thread_;
