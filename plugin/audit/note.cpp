@@ -157,21 +157,32 @@ std::optional<uint64_t> parse_u64(std::string_view digits) {
   return v;
 }
 
-verifier_key parse_verifier_key(std::string_view text) {
+vkey_parts split_vkey(std::string_view text, std::string_view what) {
   const auto p1 = text.find('+');
   const auto p2 = p1 == std::string_view::npos ? p1 : text.find('+', p1 + 1);
-  if (p2 == std::string_view::npos) throw note_error("verifier key: expected name+keyid+key");
-  verifier_key v;
+  if (p2 == std::string_view::npos) throw note_error(fmt::format("{}: expected name+keyid+key", what));
+  vkey_parts v;
   v.name = std::string(text.substr(0, p1));
   const auto hex = text.substr(p1 + 1, p2 - p1 - 1);
-  const auto key = unbase64(text.substr(p2 + 1));
-  if (!valid_key_name(v.name) || hex.size() != 8 ||
+  if (v.name.empty() || v.name.find_first_of(" \t\n") != std::string::npos || hex.size() != 8 ||
       hex.find_first_not_of("0123456789abcdef") != std::string_view::npos)
-    throw note_error("verifier key: bad name or key id");
-  if (!key || key->size() != 33 || (*key)[0] != '\x01')
-    throw note_error("verifier key: not an Ed25519 key (0x01 || 32 bytes)");
+    throw note_error(fmt::format("{}: bad name or key id", what));
+  const auto key = unbase64(text.substr(p2 + 1));
+  if (!key || key->size() != 33) throw note_error(fmt::format("{}: not base64 of a type byte and 32 bytes", what));
+  v.type = (*key)[0];
   v.pub = key->substr(1);
   std::from_chars(hex.data(), hex.data() + hex.size(), v.id, 16); // 8 hex digits: fits
+  return v;
+}
+
+verifier_key parse_verifier_key(std::string_view text) {
+  auto p = split_vkey(text, "verifier key");
+  if (!valid_key_name(p.name)) throw note_error("verifier key: bad name or key id");
+  if (p.type != '\x01') throw note_error("verifier key: not an Ed25519 key (0x01 || 32 bytes)");
+  verifier_key v;
+  v.name = std::move(p.name);
+  v.pub = std::move(p.pub);
+  v.id = p.id;
   if (v.id != key_id(v.name, v.pub)) throw note_error("verifier key: key id does not match key");
   return v;
 }

@@ -65,6 +65,15 @@ struct verifier_key {
 // are zero-padded) that fits in 64 bits; nullopt for anything else.
 std::optional<uint64_t> parse_u64(std::string_view digits);
 
+// The parts of a signed-note verifier key name+hexid+base64(type||32 bytes),
+// shared by log keys and witness keys; throws note_error prefixed with what.
+struct vkey_parts {
+  std::string name;
+  uint32_t id = 0;
+  char type = 0;
+  std::string pub; // 32 bytes
+};
+vkey_parts split_vkey(std::string_view text, std::string_view what);
 // Parses name+hexid+base64(0x01||pub); throws note_error.
 verifier_key parse_verifier_key(std::string_view text);
 bool ed25519_verify(std::string_view pub32, std::string_view msg, std::string_view sig64);

@@ -85,23 +85,15 @@ std::string cosigner_key::text() const {
 
 cosigner_key parse_cosigner_key(std::string_view text) {
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
-  const auto p1 = text.find('+');
-  const auto p2 = p1 == std::string_view::npos ? p1 : text.find('+', p1 + 1);
-  if (p2 == std::string_view::npos) throw note_error("witness key: expected name+keyid+key");
+  auto p = split_vkey(text, "witness key");
   cosigner_key k;
-  k.name = std::string(text.substr(0, p1));
-  const auto hex = text.substr(p1 + 1, p2 - p1 - 1);
-  const auto key = unbase64(text.substr(p2 + 1));
-  if (k.name.empty() || k.name.find_first_of(" \t\n") != std::string::npos || hex.size() != 8 ||
-      hex.find_first_not_of("0123456789abcdef") != std::string_view::npos)
-    throw note_error("witness key: bad name or key id");
-  if (!key || key->size() != 33) throw note_error("witness key: not base64 of a type byte and 32 bytes");
-  if ((*key)[0] == '\x01')
+  k.name = std::move(p.name);
+  if (p.type == '\x01')
     throw note_error("witness key: this is a log's signing key (type 0x01), not a witness cosignature key "
                      "(type 0x04, C2SP tlog-cosignature)");
-  if ((*key)[0] != cosigner_type) throw note_error("witness key: not an Ed25519 cosignature key (type 0x04)");
-  k.pub = key->substr(1);
-  std::from_chars(hex.data(), hex.data() + hex.size(), k.id, 16);
+  if (p.type != cosigner_type) throw note_error("witness key: not an Ed25519 cosignature key (type 0x04)");
+  k.pub = std::move(p.pub);
+  k.id = p.id;
   if (k.id != cosigner_key_id(k.name, k.pub)) throw note_error("witness key: key id does not match key");
   return k;
 }
@@ -259,6 +251,15 @@ void witness_sender::stop() noexcept {
   if (thread_.joinable()) thread_.join();
 }
 
+// Even a failure to log must not leave the thread (std::terminate would
+// take the directory server with it).
+void witness_sender::say_failure(const char *what) noexcept {
+  try {
+    log_.log(log_level::error, "audit: ALERT: witnesses: {}", what);
+  } catch (...) {
+  }
+}
+
 void witness_sender::loop(std::chrono::milliseconds poll) {
   std::unique_lock lock(mu_);
   while (!stop_) {
@@ -266,9 +267,9 @@ void witness_sender::loop(std::chrono::milliseconds poll) {
     try {
       run_once();
     } catch (const std::exception &e) { // nothing leaves this thread
-      log_.log(log_level::error, "audit: ALERT: witnesses: {}", e.what());
+      say_failure(e.what());
     } catch (...) {
-      log_.log(log_level::error, "audit: ALERT: witnesses: unknown failure");
+      say_failure("unknown failure");
     }
     lock.lock();
     cv_.wait_for(lock, poll, [this] { return stop_; });

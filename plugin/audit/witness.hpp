@@ -89,6 +89,7 @@ private:
   void store(const newest &n, const std::vector<std::string> &lines);
   void write_status();
   void loop(std::chrono::milliseconds poll);
+  void say_failure(const char *what) noexcept;
 
   audit_config cfg_;
   const logger &log_;
