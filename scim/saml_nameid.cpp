@@ -158,6 +158,10 @@ std::optional<time_point> parse_instant(const std::string &s) {
   date::sys_time<std::chrono::microseconds> tp;
   in >> date::parse("%Y-%m-%dT%H:%M:%S", tp);
   if (in.fail() || in.peek() != std::char_traits<char>::eof()) return std::nullopt;
+  // system_clock counts nanoseconds in 64 bits: 1677 to 2262. Refuse what
+  // would overflow the conversion rather than wrap.
+  using namespace date::literals;
+  if (tp < date::sys_days(1970_y / 1 / 1) || tp >= date::sys_days(2200_y / 1 / 1)) return std::nullopt;
   return std::chrono::time_point_cast<time_point::duration>(tp);
 }
 #pragma GCC diagnostic pop

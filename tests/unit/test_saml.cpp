@@ -17,11 +17,13 @@
 #include <xmlsec/xmldsig.h>
 #include <xmlsec/xmlsec.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <sstream>
+#include <thread>
 
 namespace reclaim::saml {
 // Lets Boost.Test print reasons in failure messages.
@@ -481,6 +483,50 @@ BOOST_AUTO_TEST_CASE(expired_and_future_issue_instants_are_refused) {
   msg skewed; // within the skew: fine
   skewed.instant = instant(f.now - 4min);
   BOOST_TEST(verify_manage_name_id(signed_request(skewed, f.now, test_keys().rsa), f.trust, f.now).terminate);
+}
+
+BOOST_AUTO_TEST_CASE(issue_instant_must_be_a_utc_date_time) {
+  fixture f;
+  auto no_z = instant(f.now);
+  no_z.pop_back();
+  for (const auto &bad : {no_z, no_z + "+01:00", std::string("9999-12-31T23:59:59Z"), std::string("yesterday"),
+                          std::string("2026-13-40T25:61:61Z")}) {
+    msg m;
+    m.instant = bad;
+    BOOST_TEST(refusal(signed_request(m, f.now, test_keys().rsa), f) == reason::missing_field, bad);
+  }
+  msg fraction; // fractional seconds are allowed
+  fraction.instant = no_z + ".123456Z";
+  BOOST_TEST(verify_manage_name_id(signed_request(fraction, f.now, test_keys().rsa), f.trust, f.now).terminate);
+}
+
+BOOST_AUTO_TEST_CASE(verification_runs_on_several_threads_at_once) {
+  fixture f; // as in reclaim-scimd's worker threads: one trust, one replay store
+  std::vector<std::string> messages;
+  for (int i = 0; i < 40; ++i) {
+    msg m;
+    m.id = fmt::format("_req{}", i);
+    m.name_id = fmt::format("user{}@example.org", i);
+    messages.push_back(signed_request(m, f.now, test_keys().rsa));
+  }
+  std::atomic<int> accepted{0}, refused{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (std::size_t i = 0; i < messages.size(); ++i) {
+        // every thread tries every message: each ID is accepted exactly once
+        const auto &xml = messages[(i + static_cast<std::size_t>(t) * 10) % messages.size()];
+        try {
+          verify_manage_name_id(xml, f.trust, f.now);
+          ++accepted;
+        } catch (const saml_error &e) {
+          if (e.code() == reason::replayed) ++refused;
+        }
+      }
+    });
+  for (auto &th : threads) th.join();
+  BOOST_TEST(accepted.load() == 40);
+  BOOST_TEST(refused.load() == 120);
 }
 
 BOOST_AUTO_TEST_CASE(replayed_id_is_refused) {
