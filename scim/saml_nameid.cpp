@@ -150,8 +150,10 @@ template <class F> void each_element(xmlNode *n, F &&f) {
 
 // GCC 12 sees date.h's fractional-seconds reader as possibly uninitialised
 // once inlined here (a false positive: it is assigned before use).
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 std::optional<time_point> parse_instant(const std::string &s) {
   if (s.size() < 20 || s.back() != 'Z') return std::nullopt;
   std::istringstream in(s.substr(0, s.size() - 1));
@@ -164,7 +166,9 @@ std::optional<time_point> parse_instant(const std::string &s) {
   if (tp < date::sys_days(1970_y / 1 / 1) || tp >= date::sys_days(2200_y / 1 / 1)) return std::nullopt;
   return std::chrono::time_point_cast<time_point::duration>(tp);
 }
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 
 std::string format_instant(time_point t) {
   return date::format("%Y-%m-%dT%H:%M:%SZ", std::chrono::floor<std::chrono::seconds>(t));
