@@ -114,10 +114,11 @@ struct verified_request {
   bool soap = false;      // arrived in a SOAP envelope (answer in one)
 };
 
-// A SOAP-enveloped or bare ManageNameIDRequest. Throws saml_error only.
+// A SOAP-enveloped or bare ManageNameIDRequest. Throws saml_error (and
+// std::bad_alloc) only; the replay store is asked last, for a valid request.
 verified_request verify_manage_name_id(std::string_view xml, const idp_trust &trust, time_point now);
 // The HTTP-POST binding: the value of the SAMLRequest form field, already
-// form-decoded by the host (base64 of the XML). Throws saml_error only.
+// form-decoded by the host (base64 of the XML). Throws as above.
 verified_request verify_manage_name_id_post(std::string_view saml_request, const idp_trust &trust,
                                             time_point now);
 

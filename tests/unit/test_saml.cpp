@@ -421,6 +421,28 @@ BOOST_AUTO_TEST_CASE(signature_not_a_child_of_the_root_is_refused) {
   BOOST_TEST(refusal(xml, f) == reason::signature_not_child);
 }
 
+BOOST_AUTO_TEST_CASE(wrapping_across_the_soap_envelope_is_refused) {
+  fixture f;
+  const auto inner = signed_request(msg{}, f.now, test_keys().rsa);
+  const auto sig = cut(inner, "<ds:Signature", "</ds:Signature>");
+  const auto moved = replace(inner, sig, "");
+  // The signed request hides in the SOAP Header; the Body holds the forgery.
+  const auto forged = replace(attacker_root("_evil", sig, "", f.now), "<samlp:Extensions></samlp:Extensions>", "");
+  const auto xml = R"(<SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/"><SOAP-ENV:Header>)" +
+                   moved + "</SOAP-ENV:Header><SOAP-ENV:Body>" + forged + "</SOAP-ENV:Body></SOAP-ENV:Envelope>";
+  BOOST_TEST(xmlsec_alone_accepts(xml, test_keys().rsa));
+  BOOST_TEST(refusal(xml, f) == reason::reference_not_root);
+  // Two elements in the Body: which one is the request is not guessed.
+  const auto two = R"(<SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/"><SOAP-ENV:Body>)" +
+                   inner + forged + "</SOAP-ENV:Body></SOAP-ENV:Envelope>";
+  BOOST_TEST(refusal(two, f) == reason::not_manage_name_id);
+}
+
+BOOST_AUTO_TEST_CASE(key_of_the_wrong_type_is_refused) {
+  fixture f({&test_keys().ec}); // the IdP's key is P-256; an RSA signature cannot match it
+  BOOST_TEST(refusal(signed_request(msg{}, f.now, test_keys().rsa), f) == reason::bad_signature);
+}
+
 BOOST_AUTO_TEST_CASE(two_signatures_are_refused) {
   fixture f;
   const auto xml = signed_request(msg{}, f.now, test_keys().rsa);
