@@ -58,6 +58,15 @@ using key_ptr = std::unique_ptr<xmlSecKey, key_free>;
 
 [[noreturn]] void fail(reason r, const std::string &detail) { throw saml_error(r, detail); }
 
+// A value from the message as it appears in a refusal's detail (which the
+// host logs): at most 80 bytes, anything but printable ASCII as '?'.
+std::string shown(std::string_view v) {
+  std::string out;
+  for (char c : v.substr(0, 80)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
+  if (v.size() > 80) out += "...";
+  return out;
+}
+
 // xmlsec1 reports through one process-wide callback; keep the last message
 // of this thread for the refusal's detail instead of printing to stderr.
 thread_local std::string last_xmlsec_error;
@@ -198,7 +207,7 @@ xmlNode *find_request(xmlDoc *doc, bool &soap) {
   if (!is(req, protocol_ns, "ManageNameIDRequest"))
     fail(reason::not_manage_name_id,
          fmt::format("the message is {}, not samlp:ManageNameIDRequest",
-                     req ? reinterpret_cast<const char *>(req->name) : "empty"));
+                     req ? shown(reinterpret_cast<const char *>(req->name)) : "empty"));
   return req;
 }
 
@@ -216,10 +225,10 @@ void register_unique_id(xmlDoc *doc, xmlNode *req, const std::string &id) {
       xmlFree(v);
     }
   });
-  if (count != 1) fail(reason::duplicate_id, fmt::format("ID \"{}\" occurs {} times", id, count));
+  if (count != 1) fail(reason::duplicate_id, fmt::format("ID \"{}\" occurs {} times", shown(id), count));
   xmlAttr *a = xmlHasNsProp(req, x("ID"), nullptr);
   if (!a || !xmlAddID(nullptr, doc, x(id.c_str()), a))
-    fail(reason::duplicate_id, fmt::format("ID \"{}\" is already an ID in the document", id));
+    fail(reason::duplicate_id, fmt::format("ID \"{}\" is already an ID in the document", shown(id)));
 }
 
 // The signature's shape, before any cryptography.
@@ -244,31 +253,31 @@ xmlNode *check_signature_shape(xmlDoc *doc, xmlNode *req, const std::string &id)
   if (algorithm(c14n[0], "CanonicalizationMethod") != alg_exc_c14n)
     fail(reason::bad_transform, "canonicalization must be exclusive c14n");
   const auto sm = algorithm(method[0], "SignatureMethod");
-  if (weak(sm)) fail(reason::weak_algorithm, fmt::format("signature method {} (SHA-1)", sm));
+  if (weak(sm)) fail(reason::weak_algorithm, fmt::format("signature method {} (SHA-1)", shown(sm)));
   if (sm != alg_rsa_sha256 && sm != alg_ecdsa_sha256)
-    fail(reason::unsupported_algorithm, fmt::format("signature method {}", sm));
+    fail(reason::unsupported_algorithm, fmt::format("signature method {}", shown(sm)));
   auto refs = children(info, dsig_ns, "Reference");
   if (refs.size() != 1)
     fail(reason::reference_not_root, fmt::format("{} References, exactly one is allowed", refs.size()));
   const auto uri = attr(refs[0], "URI");
   if (!uri || *uri != "#" + id)
     fail(reason::reference_not_root, fmt::format("Reference URI \"{}\" is not \"#{}\" (the request)",
-                                                 uri.value_or(""), id));
+                                                 shown(uri.value_or("")), shown(id)));
   for (xmlNode *ts : children(refs[0], dsig_ns, "Transforms")) {
     int enveloped = 0, exc = 0;
     for (xmlNode *t : elements(ts)) {
       const auto a = is(t, dsig_ns, "Transform") ? algorithm(t, "Transform") : std::string("?");
       if (a == alg_enveloped) ++enveloped;
       else if (a == alg_exc_c14n) ++exc;
-      else fail(reason::bad_transform, fmt::format("transform {} is not allowed", a));
+      else fail(reason::bad_transform, fmt::format("transform {} is not allowed", shown(a)));
     }
     if (enveloped > 1 || exc > 1) fail(reason::bad_transform, "a transform occurs twice");
   }
   auto digest = children(refs[0], dsig_ns, "DigestMethod");
   if (digest.size() != 1) fail(reason::bad_signature, "the Reference needs one DigestMethod");
   const auto dm = algorithm(digest[0], "DigestMethod");
-  if (weak(dm)) fail(reason::weak_algorithm, fmt::format("digest method {} (SHA-1)", dm));
-  if (dm != alg_sha256) fail(reason::unsupported_algorithm, fmt::format("digest method {}", dm));
+  if (weak(dm)) fail(reason::weak_algorithm, fmt::format("digest method {} (SHA-1)", shown(dm)));
+  if (dm != alg_sha256) fail(reason::unsupported_algorithm, fmt::format("digest method {}", shown(dm)));
   return sig;
 }
 
@@ -318,7 +327,7 @@ std::string required_attr(xmlNode *n, const char *name) {
 time_point required_instant(xmlNode *n, const char *name) {
   const auto text = required_attr(n, name);
   const auto t = parse_instant(text);
-  if (!t) fail(reason::missing_field, fmt::format("{} \"{}\" is not a UTC xs:dateTime", name, text));
+  if (!t) fail(reason::missing_field, fmt::format("{} \"{}\" is not a UTC xs:dateTime", name, shown(text)));
   return *t;
 }
 
@@ -345,10 +354,10 @@ verified_request read_request(xmlNode *req, const idp_trust &trust, time_point n
   out.terminate = true;
 
   if (out.issuer != trust.entity_id)
-    fail(reason::wrong_issuer, fmt::format("Issuer \"{}\" is not \"{}\"", out.issuer, trust.entity_id));
+    fail(reason::wrong_issuer, fmt::format("Issuer \"{}\" is not \"{}\"", shown(out.issuer), trust.entity_id));
   if (out.destination != trust.destination)
     fail(reason::wrong_destination,
-         fmt::format("Destination \"{}\" is not \"{}\"", out.destination, trust.destination));
+         fmt::format("Destination \"{}\" is not \"{}\"", shown(out.destination), trust.destination));
   if (out.issue_instant > now + trust.max_skew)
     fail(reason::not_yet_valid, fmt::format("IssueInstant {} is in the future", format_instant(out.issue_instant)));
   if (out.issue_instant < now - trust.max_skew)
@@ -563,7 +572,7 @@ verified_request verify_manage_name_id(std::string_view xml, const idp_trust &tr
   out.soap = soap;
   const auto expires = out.issue_instant + trust.max_skew;
   if (!trust.remember_once(out.id, expires))
-    fail(reason::replayed, fmt::format("request ID \"{}\" was accepted before", out.id));
+    fail(reason::replayed, fmt::format("request ID \"{}\" was accepted before", shown(out.id)));
   return out;
 }
 

@@ -481,6 +481,17 @@ BOOST_AUTO_TEST_CASE(wrong_issuer_is_refused) {
   msg m;
   m.issuer = "https://evil.example.org/saml";
   BOOST_TEST(refusal(signed_request(m, f.now, test_keys().rsa), f) == reason::wrong_issuer);
+  // what the host logs carries no line break or long text from the message
+  msg inject;
+  inject.issuer = "evil\nreclaim: accepted " + std::string(500, 'x');
+  try {
+    verify_manage_name_id(signed_request(inject, f.now, test_keys().rsa), f.trust, f.now);
+    BOOST_FAIL("accepted");
+  } catch (const saml_error &e) {
+    BOOST_TEST(e.code() == reason::wrong_issuer);
+    BOOST_TEST(std::string(e.what()).find('\n') == std::string::npos, e.what());
+    BOOST_TEST(std::string(e.what()).size() < 300u);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(wrong_destination_is_refused) {
