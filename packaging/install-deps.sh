@@ -13,7 +13,7 @@ packages=(
   python3 python3-cryptography
   libcurl4-openssl-dev
   clang libclang-rt-14-dev
-  libxmlsec1-dev libxmlsec1-openssl
+  libxmlsec1-dev libxmlsec1-openssl xmlsec1
 )
 [[ ${1:-} == --bench ]] && packages+=(389-ds-base)
 

@@ -616,6 +616,37 @@ BOOST_AUTO_TEST_CASE(signed_response_verifies_with_the_sp_certificate) {
   BOOST_TEST(plain.find("urn:oasis:names:tc:SAML:2.0:status:Requester") != std::string::npos);
 }
 
+// Interoperability with the xmlsec1 command-line tool (Debian package
+// xmlsec1), as an IdP's tooling would sign and an IdP would verify.
+BOOST_AUTO_TEST_CASE(xmlsec1_cli_signs_requests_we_accept_and_verifies_our_responses) {
+  fixture f;
+  auto &k = test_keys();
+  const auto dir = k.dir;
+  std::ofstream(dir / "key.pem") << k.rsa.key_pem;
+  std::ofstream(dir / "cert.pem") << k.ec.cert_pem;
+  std::ofstream(dir / "template.xml") << request_xml(msg{}, f.now);
+  const auto sign_cmd = fmt::format(
+      "xmlsec1 --sign --privkey-pem {0}/key.pem --id-attr:ID {1}:ManageNameIDRequest --output {0}/signed.xml "
+      "{0}/template.xml",
+      dir.string(), protocol_ns);
+  BOOST_REQUIRE_MESSAGE(std::system(sign_cmd.c_str()) == 0, "xmlsec1 --sign failed (package xmlsec1)");
+  const auto r = verify_manage_name_id(slurp(dir / "signed.xml"), f.trust, f.now);
+  BOOST_TEST(r.name.value == "alice@example.org");
+
+  const signing_key sp(k.ec.key_pem, k.ec.cert_pem);
+  const auto resp = manage_name_id_response(r, "Success", sp_entity, "_resp1", f.now, &sp);
+  const auto verify = [&](const std::string &text) {
+    std::ofstream(dir / "response.xml") << text;
+    const auto cmd = fmt::format(
+        "xmlsec1 --verify --pubkey-cert-pem {0}/cert.pem --id-attr:ID {1}:ManageNameIDResponse {0}/response.xml "
+        ">/dev/null 2>&1",
+        dir.string(), protocol_ns);
+    return std::system(cmd.c_str()) == 0;
+  };
+  BOOST_TEST(verify(resp));
+  BOOST_TEST(!verify(replace(resp, "Success", "Requester")));
+}
+
 BOOST_AUTO_TEST_CASE(metadata_is_checked) {
   idp_trust t;
   parse_idp_metadata(metadata({&test_keys().rsa}), t);
