@@ -190,6 +190,7 @@ BOOST_AUTO_TEST_CASE(split_intake_plugin_and_engine_host) {
   BOOST_TEST(plugin_log().find("role intake") != std::string::npos, plugin_log());
 
   auto h = std::make_unique<host>(e.dir->dir().path(), e.dir->config_path(), "engine");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000)); // past the host's first planning pass
   e.terminate("split.1");
   e.terminate("split.2");
   e.wait_reclaimed({ids[0], ids[1]}, "engine host running");
