@@ -296,24 +296,36 @@ void engine::planner_loop() {
       } catch (const std::exception &e) {
         log_.log(log_level::warning, "planner: data_version unreadable: {}", e.what());
       }
-      if (!external) continue;
+      if (!external) {
+        // Between passes, too: the other engines' leases (cheap: a
+        // directory listing and one flock per engine every 2 s).
+        if (recovered_.load(std::memory_order_acquire) &&
+            std::chrono::steady_clock::now() - engines_checked_ >= std::chrono::seconds(2)) {
+          try {
+            recover_running(false, j.get());
+          } catch (const std::exception &e) {
+            log_.log(log_level::error, "requeuing interrupted actions failed (retried): {}", e.what());
+          }
+        }
+        continue;
+      }
     }
     last_pass = std::chrono::steady_clock::now();
     try {
+      if (!p) {
+        j = std::make_unique<journal>(cfg_.journal_path(), sqlite::durability::normal);
+        p = std::make_unique<planner>(cfg_, *j, log_);
+      }
       if (!recovered_.load(std::memory_order_acquire)) {
         // Actions a crash left "running" go back to the queue before any
         // worker claims one; connectors' check-before-act makes the replay
         // harmless. Here, not at open: it needs the write lock, which
         // another process may hold (the open must not fail or wait for it).
-        recover_running(true);
+        recover_running(true, j.get());
         recovered_.store(true, std::memory_order_release);
         kick_workers();
       } else if (std::chrono::steady_clock::now() - engines_checked_ >= std::chrono::seconds(2)) {
-        recover_running(false);
-      }
-      if (!p) {
-        j = std::make_unique<journal>(cfg_.journal_path(), sqlite::durability::normal);
-        p = std::make_unique<planner>(cfg_, *j, log_);
+        recover_running(false, j.get());
       }
       if (store_lost(j->db())) {
         say_store_lost();
@@ -342,7 +354,7 @@ void engine::planner_loop() {
 // are requeued once no other engine lives on the state_dir: a live one may
 // be acting on its own running actions, which must not run twice. This
 // process's workers pause meanwhile (their claims are not requeued either).
-void engine::recover_running(bool at_start) {
+void engine::recover_running(bool at_start, journal *j) {
   engines_checked_ = std::chrono::steady_clock::now();
   int dead = 0;
   const int peers = live_engines(cfg_.engine.state_dir, lease_->name(), &dead);
@@ -352,7 +364,9 @@ void engine::recover_running(bool at_start) {
     if (at_start || dead > 0)
       log_.log(log_level::info,
                "{} other engine process(es) run on {}: actions left running by a stopped one are requeued when "
-               "this is the only one", peers, cfg_.engine.state_dir.string());
+               "this is the only one, or once they have been running for {} minutes", peers,
+               cfg_.engine.state_dir.string(), stale_running.count());
+    if (j) requeue_stale(*j);
     return;
   }
   scheduler recover(cfg_, log_);
@@ -380,6 +394,25 @@ void engine::recover_running(bool at_start) {
     log_.log(log_level::warning, "{} actions interrupted by a stop{} were requeued", n,
              at_start ? "" : " of another engine process on the state_dir");
   if (n > 0) kick_workers();
+}
+
+// With other engines alive, an action a dead one left running is told from
+// theirs by its age: a claim older than stale_running is no call in flight
+// (HTTP calls time out long before; a live engine records every outcome),
+// and the connectors' check-before-act makes a rare replay harmless.
+void engine::requeue_stale(journal &j) {
+  const auto t = std::chrono::steady_clock::now();
+  if (t - stale_checked_ < std::chrono::seconds(5)) return;
+  stale_checked_ = t;
+  const auto wall = now();
+  auto &st = j.db().cached("UPDATE actions SET status = 'pending', outcome = 'requeued: left running by an engine "
+                           "process that stopped', updated_ms = ?2 WHERE status = 'running' AND updated_ms < ?1");
+  st.bind(1, to_unix_ms(wall - stale_running)).bind(2, to_unix_ms(wall)).run();
+  if (const auto n = j.db().changes(); n > 0) {
+    log_.log(log_level::warning, "{} actions running for more than {} minutes (their engine process stopped) were "
+             "requeued", n, stale_running.count());
+    kick_workers();
+  }
 }
 
 bool engine::act_once(scheduler &s) {

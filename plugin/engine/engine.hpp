@@ -101,7 +101,8 @@ private:
   void open_audit(bool say_if_locked);
   void planner_loop();
   bool others_wrote(sqlite::database &db);
-  void recover_running(bool at_start);
+  void recover_running(bool at_start, journal *j);
+  void requeue_stale(journal &j);
   bool act_once(scheduler &s);
   void watch_engines();
   void worker_loop(int index);
@@ -164,6 +165,7 @@ private:
   // when no other engine lives: a live one may be acting on them.
   std::unique_ptr<engine_lease> lease_;
   bool orphans_possible_ = false;                                // planner thread only
+  std::chrono::steady_clock::time_point stale_checked_{};        // planner thread only
   std::chrono::steady_clock::time_point engines_checked_{};      // planner / writer thread
   std::optional<bool> engine_seen_;                              // intake: an engine lived at the last look
   // Workers pause while the planner requeues interrupted actions, so none of
@@ -201,6 +203,10 @@ private:
 // so the directory, the durable source, fills the gap.
 // Approximate memory a queued change holds (for queue_limit_bytes).
 size_t approx_bytes(const ldap::change &c);
+
+// An action claimed ("running") longer ago than this, while other engine
+// processes share the state_dir, was left by one that stopped.
+inline constexpr std::chrono::minutes stale_running{15};
 
 // Nice level of the engine's own threads (journal writer, planner,
 // dispatch workers) relative to the host's.

@@ -293,22 +293,31 @@ BOOST_AUTO_TEST_CASE(running_actions_of_a_live_engine_are_not_requeued) {
   e.terminate("req.1");
   e.wait_reclaimed({id}, "slapd alone");
   // A grace-period action, as if slapd's engine had claimed it just now.
+  // A second one claimed an hour ago: no live engine acts that long on one
+  // action, so it was left by one that died.
   const auto pending = number(*e.ctl, "SELECT min(id) FROM actions WHERE status = 'pending'");
+  const auto stale = number(*e.ctl, "SELECT max(id) FROM actions WHERE status = 'pending'");
   BOOST_TEST_REQUIRE(pending > 0);
+  BOOST_TEST_REQUIRE(stale > pending);
   {
     sqlite3 *db = nullptr;
     BOOST_TEST_REQUIRE(sqlite3_open((e.dir->state_dir() / "journal.sqlite3").c_str(), &db) == SQLITE_OK);
     sqlite3_busy_timeout(db, 10000);
-    const auto sql = "UPDATE actions SET status = 'running', attempts = attempts + 1 WHERE id = " + std::to_string(pending);
+    const auto sql = "UPDATE actions SET status = 'running', attempts = attempts + 1, updated_ms = "
+                     "CAST(strftime('%s','now') AS INTEGER) * 1000 WHERE id = " + std::to_string(pending) +
+                     "; UPDATE actions SET status = 'running', attempts = attempts + 1, updated_ms = "
+                     "(CAST(strftime('%s','now') AS INTEGER) - 3600) * 1000 WHERE id = " + std::to_string(stale);
     BOOST_TEST_REQUIRE(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK, sqlite3_errmsg(db));
     sqlite3_close(db);
   }
-  const auto status = [&] {
-    return e.ctl->query("SELECT status FROM actions WHERE id = " + std::to_string(pending)).at(0).at(0);
+  const auto status_of = [&](int64_t action) {
+    return e.ctl->query("SELECT status FROM actions WHERE id = " + std::to_string(action)).at(0).at(0);
   };
+  const auto status = [&] { return status_of(pending); };
   host h(e.dir->dir().path(), e.dir->config_path(), "engine");
   std::this_thread::sleep_for(std::chrono::milliseconds(3000));
   BOOST_TEST(status() == "running", "an engine starting beside a live one requeued its running action\n" << h.log());
+  BOOST_TEST(status_of(stale) == "pending", "an action running for an hour was not requeued\n" << h.log());
   e.dir->slapd().kill_hard();
   std::string now;
   for (int i = 0; i < 100 && (now = status()) == "running"; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
