@@ -311,7 +311,7 @@ run_one() {
     *)
       mkdir -m 0700 "$run/state"
       local source_config="$config"
-      [[ "$variant" != with ]] && source_config="${also_config[$variant]}"
+      [[ "$variant" != with && "$variant" != split ]] && source_config="${also_config[$variant]}"
       local state_dir="$run/state"
       if [[ -n "$state_root" ]]; then
         state_dir="$state_root/$(basename -- "$run")/state"
