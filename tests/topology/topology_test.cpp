@@ -39,7 +39,7 @@ std::string read_file(const fs::path &p) {
 
 // The example config, enforcing, with extra lines after [engine]'s
 // log_level and [guard] max_events replaced.
-// A poll interval of 10 s: what another process journals must be noticed
+// A poll interval of 30 s: what another process journals must be noticed
 // without it (PRAGMA data_version on the planner's tick).
 std::string config_text(const fs::path &state_dir, const std::string &engine_lines, int max_events = 20) {
   std::istringstream in(example_config(state_dir));
@@ -47,7 +47,7 @@ std::string config_text(const fs::path &state_dir, const std::string &engine_lin
   for (std::string l; std::getline(in, l);) {
     if (l.rfind("mode = ", 0) == 0) l = "mode = \"enforce\"";
     else if (l.rfind("max_events = ", 0) == 0) l = "max_events = " + std::to_string(max_events);
-    else if (l.rfind("poll_interval = ", 0) == 0) l = "poll_interval = \"PT10S\"";
+    else if (l.rfind("poll_interval = ", 0) == 0) l = "poll_interval = \"PT30S\"";
     out += l + "\n";
     if (l.rfind("log_level = ", 0) == 0 && !engine_lines.empty()) out += engine_lines + "\n";
   }
@@ -117,10 +117,10 @@ struct env {
       if (a.value("app", "") == "m365" && a.value("action", "") == "reclaim_licence") return a.value("status", "");
     return "";
   }
-  // Waits (5 s at most: less than the poll interval) until every subject's
+  // Waits (15 s at most: half the poll interval) until every subject's
   // m365 licence reclaim is done.
   void wait_reclaimed(const std::vector<std::string> &subjects, const std::string &context) {
-    for (int i = 0; i < 50; ++i) {
+    for (int i = 0; i < 150; ++i) {
       bool all = true;
       for (const auto &s : subjects) all = all && reclaim_status(s) == "done";
       if (all) return;
@@ -128,7 +128,7 @@ struct env {
     }
     std::string state;
     for (const auto &s : subjects) state += s + ": \"" + reclaim_status(s) + "\"\n";
-    BOOST_FAIL(context << ": licences not reclaimed in 5 s:\n" << state << "plugin log:\n" << dir->slapd().plugin_log());
+    BOOST_FAIL(context << ": licences not reclaimed in 15 s:\n" << state << "plugin log:\n" << dir->slapd().plugin_log());
   }
   json audit_records() {
     std::vector<json> out;
