@@ -20,6 +20,13 @@
 # capacity figure for the worst-case load (--mix status). --rate R paces the
 # load at R modifies/s (all connections together), to check that the lag
 # stays bounded at a given rate of status changes.
+# --split adds the variant "split" (issue 16): the plugin's config gets
+# [engine] role = "intake" (slapd only journals) and a second process,
+# tests/topology/engine_host (a reclaim.h-only host, as reclaim-scimd is)
+# opened with RECLAIM_OPEN_ROLE_ENGINE on the same config and state_dir,
+# plans, dispatches and appends the audit log beside slapd. Its CPU is not
+# counted as other load; --lag samples and drains its lag as for "with".
+# The verdict uses the same targets for it (>= 0.95x, p99 <= 1.10x).
 #
 #   bench/slapd_plugin_overhead.sh [--rounds 3] [--seconds 10] [--warmup 3]
 #       [--threads 8] [--entries 10000] [--modes "durable dbnosync"]
@@ -28,6 +35,7 @@
 #       [--max-wait 900] [--noisy-limit 20] [--repeats 2] [--nice -10]
 #       [--config TOML] [--also LABEL=TOML ...] [--state-root DIR]
 #       [--mix status|realistic] [--enforce] [--lag] [--drain 60] [--rate R]
+#       [--split]
 # The plugin's config is a copy of --config (default $RECLAIM_BENCH_CONFIG or
 # packaging/config/reclaim.toml) with state_dir pointed into the run; each
 # --also LABEL=TOML adds a plugin variant with another config (e.g. a
@@ -52,7 +60,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 rounds=3 seconds=10 warmup=3 threads=8 entries=10000 modes="durable dbnosync"
 null_plugin="" ppolicy="" plugin="" build_dir="$root/build" workdir="" keep="" no_build="" perf_runs=""
 max_wait=900 noisy_limit=20 repeats=2 nice_level="" state_root=""
-mix=status enforce="" lag="" drain=60 rate=""
+mix=status enforce="" lag="" drain=60 rate="" split=""
 config="${RECLAIM_BENCH_CONFIG:-$root/packaging/config/reclaim.toml}"
 declare -A also_config=()
 also_labels=()
@@ -86,6 +94,7 @@ while [[ $# -gt 0 ]]; do
     --lag) lag=yes ;;
     --drain) drain="$2"; shift ;;
     --rate) rate="$2"; shift ;;
+    --split) split=yes ;;
     --also)
       [[ "$2" =~ ^([a-z0-9_-]+)=(.+)$ && "${BASH_REMATCH[1]}" != with* && "${BASH_REMATCH[1]}" != without && "${BASH_REMATCH[1]}" != null ]] ||
         { echo "--also needs LABEL=FILE (label: a-z 0-9 _ -, not with/without/null)" >&2; exit 2; }
@@ -137,6 +146,9 @@ if [[ -z "$no_build" ]]; then
   log "building ldap_modify_load and reclaim"
   cmake --build "$build_dir" -j2 --target ldap_modify_load >"$workdir/build.log" 2>&1 ||
     { log "building ldap_modify_load with cmake failed:"; tail -n 15 "$workdir/build.log" >&2; }
+  if [[ -n "$split" ]] && ! cmake --build "$build_dir" -j2 --target engine_host >"$workdir/build.log" 2>&1; then
+    log "building engine_host failed:"; tail -n 15 "$workdir/build.log" >&2
+  fi
   if [[ -z "$plugin" ]] && ! cmake --build "$build_dir" -j2 --target reclaim >"$workdir/build.log" 2>&1; then
     log "building the plugin failed:"; tail -n 15 "$workdir/build.log" >&2
   fi
@@ -149,6 +161,12 @@ if [[ ! -x "$loadgen" ]]; then
     die "cannot build ldap_modify_load"
 fi
 plugin="$(find_plugin)"
+engine_host=""
+if [[ -n "$split" ]]; then
+  engine_host="$(find "$build_dir" -name engine_host -type f -perm -u+x 2>/dev/null | head -n 1)"
+  [[ -n "$engine_host" ]] || die "--split needs tests/topology/engine_host (cmake --build $build_dir --target engine_host)"
+  cp -- "$engine_host" "$workdir/engine_host" && engine_host="$workdir/engine_host" || die "cannot copy engine_host"
+fi
 [[ -n "$plugin" && -f "$plugin" ]] || die "libreclaim.so.1 not found under $build_dir (build it: cmake -S . -B build -DRECLAIM_DEVELOPER=ON && cmake --build build -j2)"
 
 # --- work area and the database every run starts from ---------------------
@@ -180,7 +198,9 @@ target_tput=0.95 target_p99=1.10
 [[ -n "$lag" ]] && ! command -v sqlite3 >/dev/null && die "--lag needs the sqlite3 shell (apt-get install sqlite3)"
 variants=(without)
 [[ -n "$null_so" ]] && variants+=(null)
-variants+=(with "${also_labels[@]}")
+variants+=(with)
+[[ -n "$split" ]] && variants+=(split)
+variants+=("${also_labels[@]}")
 
 clk_tck="$(getconf CLK_TCK 2>/dev/null || echo 100)"
 # "busy total" jiffies of the whole machine (all CPUs) from /proc/stat.
@@ -291,7 +311,7 @@ run_one() {
     *)
       mkdir -m 0700 "$run/state"
       local source_config="$config"
-      [[ "$variant" != with ]] && source_config="${also_config[$variant]}"
+      [[ "$variant" != with && "$variant" != split ]] && source_config="${also_config[$variant]}"
       local state_dir="$run/state"
       if [[ -n "$state_root" ]]; then
         state_dir="$state_root/$(basename -- "$run")/state"
@@ -302,13 +322,23 @@ run_one() {
       # dispatched, and dispatch is part of what is measured.
       [[ -n "$enforce" ]] && edits+=(-e 's|^([[:space:]]*mode[[:space:]]*=).*|\1 "enforce"|'
         -e 's|^([[:space:]]*max_events[[:space:]]*=).*|\1 0|' -e 's|^([[:space:]]*max_percent[[:space:]]*=).*|\1 0.0|')
+      [[ "$variant" == split ]] && edits+=(-e 's|^\[engine\][[:space:]]*$|[engine]\nrole = "intake"|')
       sed -E "${edits[@]}" "$source_config" >"$run/reclaim.toml"
       chmod 0600 "$run/reclaim.toml"
       opts+=(--plugin "$plugin" --plugin-config "$run/reclaim.toml") ;;
   esac
   current="$run"
   slapd_sandbox_start "$run" "${opts[@]}" || die "slapd did not start ($mode, $variant)"
-  local pid="$SLAPD_SANDBOX_PID" m0 m1 p0 p1 w0 w1 json
+  local pid="$SLAPD_SANDBOX_PID" m0 m1 p0 p1 w0 w1 json host_pid="" h0=0 h1=0
+  if [[ "$variant" == split ]]; then
+    # The engine's process beside slapd (LD_LIBRARY_PATH: the same private
+    # copy of the library slapd loaded).
+    LD_LIBRARY_PATH="$workdir" "$engine_host" --config "$run/reclaim.toml" --role engine --ready "$run/host.ready" \
+      2>"$run/engine_host.log" &
+    host_pid=$!
+    for _ in $(seq 300); do [[ -f "$run/host.ready" ]] && break; sleep 0.05; done
+    [[ -f "$run/host.ready" ]] || die "engine_host did not start: $(tail -n 5 "$run/engine_host.log")"
+  fi
   local perf_pid=""
   if [[ -n "$profile" ]]; then
     perf record -q -e cpu-clock -F 1000 -g -p "$pid" -o "$run.perf.data" -- sleep "$((warmup + seconds))" \
@@ -331,13 +361,19 @@ run_one() {
     sampler=$!
   fi
   m0="$(machine_jiffies)"; p0="$(process_jiffies "$pid")"; w0="$(process_written "$pid")"
+  [[ -n "$host_pid" ]] && h0="$(process_jiffies "$host_pid")"
   json="$("$loadgen" --uri "$SLAPD_SANDBOX_URI" --threads "$threads" --entries "$entries" --mix "$mix" ${rate:+--rate "$rate"} \
             --warmup "$warmup" --duration "$seconds" --label "$mode/$variant/$round")" ||
     log "load generator reported a failure: $json"
   m1="$(machine_jiffies)"; p1="$(process_jiffies "$pid")"; w1="$(process_written "$pid")"
+  [[ -n "$host_pid" ]] && h1="$(process_jiffies "$host_pid")"
   local lag_line=""
   if [[ -n "$sampler" ]]; then
     lag_line="$(drain_lag "$run/state/journal.sqlite3" "$run/lag.tsv" "$sampler" "$mode" "$variant" "$round")"
+  fi
+  if [[ -n "$host_pid" ]]; then
+    kill -TERM "$host_pid" 2>/dev/null; wait "$host_pid" 2>/dev/null
+    grep -qiE 'ALERT|failed' "$run/engine_host.log" && log "engine_host log has complaints: $(grep -ciE 'ALERT|failed' "$run/engine_host.log") lines"
   fi
   # Share of slapd's CPU taken by its busiest thread: far above 1/threads
   # means one (plugin background) thread, not the operation threads.
@@ -379,9 +415,9 @@ run_one() {
   # and the share of the machine that neither slapd nor the load took: other
   # tenants, builds, the hypervisor (steal). High values mean a noisy run.
   read -r us_per_op other < <(awk -v m0="$m0" -v m1="$m1" -v p0="$p0" -v p1="$p1" \
-      -v hz="$clk_tck" -v n="${all_ops:-0}" -v g="${gen_cpu:-0}" 'BEGIN {
+      -v hz="$clk_tck" -v n="${all_ops:-0}" -v g="${gen_cpu:-0}" -v hj="$((h1 - h0))" 'BEGIN {
     split(m0, a, " "); split(m1, b, " ")
-    busy = b[1] - a[1]; total = b[2] - a[2]; slapd = p1 - p0
+    busy = b[1] - a[1] - hj; total = b[2] - a[2]; slapd = p1 - p0
     us = n > 0 ? slapd / hz * 1e6 / n : 0
     other = total > 0 ? (busy - slapd - g * hz) / total * 100 : 0
     if (other < 0) other = 0
@@ -487,13 +523,13 @@ summary() {
           d = cell[M[m] SUBSEP r SUBSEP V[v] SUBSEP 6]; e = cell[M[m] SUBSEP r SUBSEP "without" SUBSEP 6]
           pr = pr sprintf(" %.3f", c > 0 ? a / c : 0); pp = pp sprintf(" %.3f", e > 0 ? d / e : 0)
         }
-        if (V[v] == "with") {
+        if (V[v] == "with" || V[v] == "split") {
           vt = (rt >= tt) ? "met" : "MISSED"; vp = (rp <= tp) ? "met" : "MISSED"
           # A verdict needs both variants measured on a quiet machine.
           if (median(b SUBSEP 10) > noisy + 0 || median(k SUBSEP 10) > noisy + 0) {
             vt = vt ", but NOT RELIABLE: other load above " noisy "%"; vp = vp ", but NOT RELIABLE" }
-          printf "%s, with/without: throughput %.3fx (target >= %s: %s), p99 %.3fx (target <= %s: %s), slapd CPU per modify %.2fx\n",
-            M[m], rt, tt, vt, rp, tp, vp, rc
+          printf "%s, %s/without: throughput %.3fx (target >= %s: %s), p99 %.3fx (target <= %s: %s), slapd CPU per modify %.2fx\n",
+            M[m], V[v], rt, tt, vt, rp, tp, vp, rc
         } else {
           printf "%s, %s/without: throughput %.3fx, p99 %.3fx, slapd CPU per modify %.2fx\n", M[m], V[v], rt, rp, rc
         }

@@ -211,11 +211,17 @@ int reclaim_engine_open(reclaim_engine **out, const reclaim_open_options *option
   return guarded([&] {
     if (out == nullptr) return fail(RECLAIM_ERR_INVALID_ARGUMENT, "out is NULL");
     if (int rc = check_struct(options, "options"); rc != RECLAIM_OK) return rc;
-    if (options->flags & ~RECLAIM_OPEN_VALIDATE_ONLY)
+    constexpr uint32_t roles = RECLAIM_OPEN_ROLE_ENGINE | RECLAIM_OPEN_ROLE_INTAKE;
+    if (options->flags & ~(RECLAIM_OPEN_VALIDATE_ONLY | roles))
       return fail(RECLAIM_ERR_INVALID_ARGUMENT, "unknown flags in options.flags");
+    if ((options->flags & roles) == roles)
+      return fail(RECLAIM_ERR_INVALID_ARGUMENT,
+                  "options.flags: RECLAIM_OPEN_ROLE_ENGINE and RECLAIM_OPEN_ROLE_INTAKE exclude each other");
     reclaim::open_options o;
     o.config_path = reclaim::resolve_config_path(options->config_path);
     o.validate_only = (options->flags & RECLAIM_OPEN_VALIDATE_ONLY) != 0;
+    if (options->flags & RECLAIM_OPEN_ROLE_ENGINE) o.role = reclaim::engine_role::engine;
+    if (options->flags & RECLAIM_OPEN_ROLE_INTAKE) o.role = reclaim::engine_role::intake;
     o.sink = options->log;
     o.sink_payload = options->log_payload;
     auto handle = std::make_unique<reclaim_engine>();

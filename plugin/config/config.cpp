@@ -29,9 +29,29 @@ namespace {
 constexpr std::initializer_list<state> resting_states = {
     state::active, state::leave, state::terminated, state::contract_ended};
 
+} // namespace
+
+const char *engine_role_name(engine_role r) {
+  switch (r) {
+  case engine_role::intake: return "intake";
+  case engine_role::engine: return "engine";
+  case engine_role::all: break;
+  }
+  return "all";
+}
+
+namespace {
+
 void load_engine(const reader &r, const toml::table &t, engine_config &out) {
   r.only_keys(t, "engine",
-              {"state_dir", "log_level", "mode", "queue_limit_bytes", "background_priority", "batch_window"});
+              {"state_dir", "log_level", "mode", "queue_limit_bytes", "background_priority", "batch_window", "role"});
+  if (auto v = r.str(t, "engine", "role")) {
+    if (*v == "all") out.role = engine_role::all;
+    else if (*v == "intake") out.role = engine_role::intake;
+    else if (*v == "engine") out.role = engine_role::engine;
+    else
+      r.fail(t.get("role")->source(), "engine.role", fmt::format("\"{}\" is not one of all, intake, engine", *v));
+  }
   if (auto v = r.str(t, "engine", "batch_window")) {
     const auto d = parse_duration(*v);
     if (!d || *d < std::chrono::milliseconds(1) || *d > std::chrono::seconds(10))

@@ -28,6 +28,15 @@ public:
   using config_error::config_error;
 };
 
+// Which of the engine's work this process does when several hosts share one
+// state_dir ([engine] role, or a host's RECLAIM_OPEN_ROLE_* flag):
+// all: everything in-process (the default); intake: map and journal only
+// (no planner, dispatcher, audit appender or witness threads); engine:
+// everything, for every host journalling into the state_dir.
+enum class engine_role { all, intake, engine };
+
+const char *engine_role_name(engine_role r);
+
 struct engine_config {
   std::filesystem::path state_dir = "/var/lib/reclaim";
   log_level level = log_level::info;
@@ -38,6 +47,7 @@ struct engine_config {
   bool idle_priority = true;
   // The journal writer commits at most once per window.
   std::chrono::milliseconds batch_window{10};
+  engine_role role = engine_role::all;
 };
 
 struct config {

@@ -52,6 +52,7 @@ void engine::leave_background_priority() noexcept {
 engine::engine(const open_options &o)
     : cfg_(load_config(o.config_path)), log_(o.sink, o.sink_payload, log_level::info),
       validate_only_(o.validate_only) {
+  if (o.role) cfg_.engine.role = *o.role;
   log_.set_level(cfg_.engine.level);
   ldap_attrs_ = ldap::needed_attributes(cfg_.ldap);
   if (validate_only_) return;
@@ -68,23 +69,26 @@ engine::engine(const open_options &o)
   // them back from the WAL (pread copies were a fifth of its CPU).
   writer_journal_->db().exec("PRAGMA cache_size=-16384");
   check_store();
+  const bool intake_only = cfg_.engine.role == engine_role::intake;
+  if (!intake_only) lease_ = std::make_unique<engine_lease>(cfg_.engine.state_dir);
+  else watch_engines();
   try {
-    if (cfg_.audit.enabled) {
+    if (cfg_.audit.enabled && !intake_only) {
       // Opened here so a bad key or path stops the start with its message.
       // The engine may open on a directory operation thread, so it never
       // waits for the log's lock: if reclaimctl holds it right now, the audit
       // thread takes the log over when it is free (records wait in the
       // outbox meanwhile, and no action runs before its record is queued).
+      // The witness sender runs beside the appender, so in the one process
+      // that holds the log's lock (open_audit starts it).
+      if (!cfg_.audit.witnesses.empty()) witnesses_ = std::make_unique<audit::witness_sender>(cfg_.audit, log_);
       open_audit(true);
       audit_thread_ = std::thread([this] { guarded("audit", false, [this] { audit_loop(); }); });
-      if (!cfg_.audit.witnesses.empty()) {
-        witnesses_ = std::make_unique<audit::witness_sender>(cfg_.audit, log_);
-        witnesses_->start();
-      }
     }
     writer_ = std::thread([this] { guarded("journal writer", true, [this] { writer_loop(); }); });
-    planner_thread_ = std::thread([this] { guarded("planner", false, [this] { planner_loop(); }); });
-    if (cfg_.policy.scheduler.in_process)
+    if (!intake_only)
+      planner_thread_ = std::thread([this] { guarded("planner", false, [this] { planner_loop(); }); });
+    if (cfg_.policy.scheduler.in_process && !intake_only)
       for (int i = 0; i < cfg_.policy.scheduler.workers; ++i)
         workers_.emplace_back([this, i] { guarded("dispatch worker", false, [this, i] { worker_loop(i); }); });
   } catch (...) {
@@ -93,10 +97,14 @@ engine::engine(const open_options &o)
     stop_threads();
     throw;
   }
-  log_.log(log_level::info, "engine started in {} mode{}: config {} (sha256 {}), journal {}",
+  log_.log(log_level::info, "engine started in {} mode{}, role {}{}: config {} (sha256 {}), journal {}",
            cfg_.policy.dry_run ? "dry_run" : "enforce",
-           cfg_.policy.dry_run ? " (plans are recorded, no connector is called)" : "", cfg_.path.string(),
-           cfg_.sha256, cfg_.journal_path().string());
+           cfg_.policy.dry_run ? " (plans are recorded, no connector is called)" : "",
+           engine_role_name(cfg_.engine.role),
+           intake_only ? " (journals only: another process with role engine or all plans, dispatches and "
+                         "appends the audit log)"
+                       : "",
+           cfg_.path.string(), cfg_.sha256, cfg_.journal_path().string());
 }
 
 engine::~engine() {
@@ -105,7 +113,6 @@ engine::~engine() {
 }
 
 void engine::stop_threads() noexcept {
-  if (witnesses_) witnesses_->stop();
   {
     std::lock_guard lock(mu_);
     stop_ = true;
@@ -127,6 +134,7 @@ void engine::stop_threads() noexcept {
   for (auto &w : workers_)
     if (w.joinable()) w.join();
   if (audit_thread_.joinable()) audit_thread_.join();
+  if (witnesses_) witnesses_->stop(); // after the audit thread, which may start it
 }
 
 // At open: a corrupt store is refused with what to do (a bounded check: a
@@ -219,11 +227,14 @@ void engine::thread_failed(const char *what, const char *reason, std::chrono::mi
 void engine::open_audit(bool say_if_locked) {
   audit_ = audit::appender::try_open(cfg_.audit, cfg_.journal_path(), log_);
   if (!audit_) {
+    // Another engine sharing the state_dir appends (its lock is the lease);
+    // this process's records reach the log through the shared outbox.
     if (say_if_locked)
-      log_.log(log_level::warning, "audit: {} is locked by another process; taking it over when it is free",
-             cfg_.audit.path.string());
+      log_.log(log_level::info, "audit: another process holds {} and appends the records of every host sharing "
+               "the state_dir; this one takes the log over when it is free", cfg_.audit.path.string());
     return;
   }
+  if (witnesses_) witnesses_->start();
   audit_->append({{"type", "config_loaded"}, {"actor", "engine"},
                   {"policy", {{"config_sha256", cfg_.sha256}}}, {"data", {{"path", cfg_.path.string()}}}});
 }
@@ -264,33 +275,64 @@ void engine::planner_loop() {
   // (schema), which another connection may hold past the busy timeout.
   std::unique_ptr<journal> j;
   std::unique_ptr<planner> p;
+  // Events journalled by another process sharing the state_dir (a plugin
+  // with role intake, another host) come with no kick: every tick, between
+  // the full passes of each poll interval, a pass runs when another
+  // connection has committed (PRAGMA data_version, no I/O).
+  const auto tick = std::min(cfg_.policy.scheduler.poll, std::chrono::milliseconds(100));
+  auto last_pass = std::chrono::steady_clock::now();
   for (;;) {
     uint64_t seen;
+    bool kicked;
     {
       std::unique_lock lock(work_mu_);
-      work_cv_.wait_for(lock, cfg_.policy.scheduler.poll, [&] { return kicks_ != planned_kicks_; });
+      kicked = work_cv_.wait_for(lock, tick, [&] { return kicks_ != planned_kicks_; });
       seen = kicks_;
     }
+    bool external = false;
+    if (!kicked && p && std::chrono::steady_clock::now() - last_pass < cfg_.policy.scheduler.poll) {
+      try {
+        external = others_wrote(j->db());
+      } catch (const std::exception &e) {
+        log_.log(log_level::warning, "planner: data_version unreadable: {}", e.what());
+      }
+      if (!external) {
+        // Between passes, too: the other engines' leases (cheap: a
+        // directory listing and one flock per engine every 2 s).
+        if (recovered_.load(std::memory_order_acquire) &&
+            std::chrono::steady_clock::now() - engines_checked_ >= std::chrono::seconds(2)) {
+          try {
+            recover_running(false, j.get());
+          } catch (const std::exception &e) {
+            log_.log(log_level::error, "requeuing interrupted actions failed (retried): {}", e.what());
+          }
+        }
+        continue;
+      }
+    }
+    last_pass = std::chrono::steady_clock::now();
     try {
+      if (!p) {
+        j = std::make_unique<journal>(cfg_.journal_path(), sqlite::durability::normal);
+        p = std::make_unique<planner>(cfg_, *j, log_);
+      }
       if (!recovered_.load(std::memory_order_acquire)) {
         // Actions a crash left "running" go back to the queue before any
         // worker claims one; connectors' check-before-act makes the replay
         // harmless. Here, not at open: it needs the write lock, which
         // another process may hold (the open must not fail or wait for it).
-        scheduler recover(cfg_, log_);
-        if (const auto n = recover.requeue_running())
-          log_.log(log_level::warning, "{} actions interrupted by a stop were requeued", n);
+        recover_running(true, j.get());
         recovered_.store(true, std::memory_order_release);
         kick_workers();
-      }
-      if (!p) {
-        j = std::make_unique<journal>(cfg_.journal_path(), sqlite::durability::normal);
-        p = std::make_unique<planner>(cfg_, *j, log_);
+      } else if (std::chrono::steady_clock::now() - engines_checked_ >= std::chrono::seconds(2)) {
+        recover_running(false, j.get());
       }
       if (store_lost(j->db())) {
         say_store_lost();
       } else {
-        if (p->plan_pending([this] { return stopping(); }) > 0) kick_workers();
+        // Another process's planner may have planned what this one's
+        // workers can run: they look, too.
+        if (p->plan_pending([this] { return stopping(); }) > 0 || external) kick_workers();
         tend_wal(j->db());
         watch_config();
       }
@@ -306,6 +348,117 @@ void engine::planner_loop() {
     planned_cv_.notify_all();
     if (stopping()) return;
   }
+}
+
+// Actions left "running" by an engine that died (killed -9, power loss)
+// are requeued once no other engine lives on the state_dir: a live one may
+// be acting on its own running actions, which must not run twice. This
+// process's workers pause meanwhile (their claims are not requeued either).
+void engine::recover_running(bool at_start, journal *j) {
+  engines_checked_ = std::chrono::steady_clock::now();
+  int dead = 0;
+  const int peers = live_engines(cfg_.engine.state_dir, lease_->name(), &dead);
+  if (at_start || dead > 0) orphans_possible_ = true;
+  if (!orphans_possible_) return;
+  if (peers > 0) {
+    if (at_start || dead > 0)
+      log_.log(log_level::info,
+               "{} other engine process(es) run on {}: actions left running by a stopped one are requeued when "
+               "this is the only one, or once they have been running for {} minutes", peers,
+               cfg_.engine.state_dir.string(), stale_running.count());
+    if (j) requeue_stale(*j);
+    return;
+  }
+  scheduler recover(cfg_, log_);
+  int64_t n = 0;
+  {
+    std::unique_lock lock(act_mu_);
+    act_paused_ = true;
+    act_cv_.wait(lock, [&] { return acting_ == 0; });
+  }
+  try {
+    n = recover.requeue_running();
+  } catch (...) {
+    std::lock_guard lock(act_mu_);
+    act_paused_ = false;
+    act_cv_.notify_all();
+    throw;
+  }
+  {
+    std::lock_guard lock(act_mu_);
+    act_paused_ = false;
+  }
+  act_cv_.notify_all();
+  orphans_possible_ = false;
+  if (n > 0)
+    log_.log(log_level::warning, "{} actions interrupted by a stop{} were requeued", n,
+             at_start ? "" : " of another engine process on the state_dir");
+  if (n > 0) kick_workers();
+}
+
+// With other engines alive, an action a dead one left running is told from
+// theirs by its age: a claim older than stale_running is no call in flight
+// (HTTP calls time out long before; a live engine records every outcome),
+// and the connectors' check-before-act makes a rare replay harmless.
+void engine::requeue_stale(journal &j) {
+  const auto t = std::chrono::steady_clock::now();
+  if (t - stale_checked_ < std::chrono::seconds(5)) return;
+  stale_checked_ = t;
+  const auto wall = now();
+  auto &st = j.db().cached("UPDATE actions SET status = 'pending', outcome = 'requeued: left running by an engine "
+                           "process that stopped', updated_ms = ?2 WHERE status = 'running' AND updated_ms < ?1");
+  st.bind(1, to_unix_ms(wall - stale_running)).bind(2, to_unix_ms(wall)).run();
+  if (const auto n = j.db().changes(); n > 0) {
+    log_.log(log_level::warning, "{} actions running for more than {} minutes (their engine process stopped) were "
+             "requeued", n, stale_running.count());
+    kick_workers();
+  }
+}
+
+bool engine::act_once(scheduler &s) {
+  {
+    std::unique_lock lock(act_mu_);
+    act_cv_.wait(lock, [&] { return !act_paused_; });
+    ++acting_;
+  }
+  struct done_acting {
+    engine &e;
+    ~done_acting() {
+      {
+        std::lock_guard lock(e.act_mu_);
+        --e.acting_;
+      }
+      e.act_cv_.notify_all();
+    }
+  } done{*this};
+  return s.run_one(now());
+}
+
+// Intake only, at open and once a minute on the writer's thread: journalled
+// events wait unplanned while no engine process serves the state_dir.
+void engine::watch_engines() {
+  const auto t = std::chrono::steady_clock::now();
+  if (engine_seen_ && t - engines_checked_ < std::chrono::minutes(1)) return;
+  engines_checked_ = t;
+  const bool seen = live_engines(cfg_.engine.state_dir, {}) > 0;
+  if (engine_seen_ == seen) return;
+  engine_seen_ = seen;
+  if (seen)
+    log_.log(log_level::info, "role intake: an engine process serves {}", cfg_.engine.state_dir.string());
+  else
+    log_.log(log_level::warning,
+             "role intake: no engine process (role engine or all, e.g. reclaim-scimd) serves {} yet: events are "
+             "journalled and wait for it to plan and dispatch them",
+             cfg_.engine.state_dir.string());
+}
+
+bool engine::others_wrote(sqlite::database &db) {
+  auto &st = db.cached("PRAGMA data_version");
+  const int64_t v = st.step() ? st.integer(0) : 0;
+  st.reset();
+  const bool changed = v != data_version_;
+  data_version_ = v;
+  return changed;
 }
 
 void engine::kick_workers() {
@@ -364,7 +517,7 @@ void engine::worker_loop(int index) {
     }
     try {
       if (!s && recovered_.load(std::memory_order_acquire)) s = std::make_unique<scheduler>(cfg_, log_);
-      while (s && !stopping() && !store_lost_.load(std::memory_order_acquire) && s->run_one(now())) {
+      while (s && !stopping() && !store_lost_.load(std::memory_order_acquire) && act_once(*s)) {
       }
     } catch (const std::exception &e) {
       log_.log(log_level::error, "dispatch worker {} failed (retried): {}", index, e.what());
@@ -524,7 +677,9 @@ bool engine::flush(std::chrono::milliseconds timeout) {
     const uint64_t target = queued_;
     if (!drained_.wait_until(lock, deadline, [&] { return written_ >= target; })) return false;
   }
-  // Then one full planning pass over what was journalled.
+  // Then one full planning pass over what was journalled (an intake-only
+  // process has no planner: another process plans).
+  if (cfg_.engine.role == engine_role::intake) return true;
   std::unique_lock lock(work_mu_);
   const uint64_t target = ++kicks_;
   work_cv_.notify_all();
@@ -591,6 +746,7 @@ void engine::writer_loop() {
     taken.clear();
     taken_buf.clear();
     write_batch(batch);
+    if (cfg_.engine.role == engine_role::intake) watch_engines();
     kick();
     lock.lock();
     written_ += n;

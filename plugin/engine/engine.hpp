@@ -11,6 +11,7 @@
 #include "base/log.hpp"
 #include "policy/planner.hpp"
 #include "dispatch/scheduler.hpp"
+#include "engine/engine_lease.hpp"
 
 #include <atomic>
 #include <sys/types.h>
@@ -36,6 +37,8 @@ struct open_options {
   bool validate_only = false;
   log_sink sink = nullptr;
   void *sink_payload = nullptr;
+  // A host's override of [engine] role (RECLAIM_OPEN_ROLE_*).
+  std::optional<engine_role> role;
 };
 
 class engine {
@@ -46,6 +49,8 @@ public:
   engine &operator=(const engine &) = delete;
 
   const config &cfg() const { return cfg_; }
+  // The role this process plays (cfg().engine.role after the host's override).
+  engine_role role() const { return cfg_.engine.role; }
   const logger &log() const { return log_; }
 
   // Durable before return; true when new.
@@ -95,6 +100,11 @@ private:
   void writer_loop();
   void open_audit(bool say_if_locked);
   void planner_loop();
+  bool others_wrote(sqlite::database &db);
+  void recover_running(bool at_start, journal *j);
+  void requeue_stale(journal &j);
+  bool act_once(scheduler &s);
+  void watch_engines();
   void worker_loop(int index);
   void kick_workers();
   bool stopping();
@@ -149,6 +159,21 @@ private:
   uint64_t dispatch_kicks_ = 0; // a worker that saw no work waits for a newer one (or the poll)
   std::atomic<bool> recovered_{false}; // interrupted actions requeued: workers may claim
   std::thread planner_thread_;
+  int64_t data_version_ = -1; // planner thread only: PRAGMA data_version at the last look
+  // This process's lease among the engines sharing the state_dir (roles all
+  // and engine). Actions another engine left "running" are requeued only
+  // when no other engine lives: a live one may be acting on them.
+  std::unique_ptr<engine_lease> lease_;
+  bool orphans_possible_ = false;                                // planner thread only
+  std::chrono::steady_clock::time_point stale_checked_{};        // planner thread only
+  std::chrono::steady_clock::time_point engines_checked_{};      // planner / writer thread
+  std::optional<bool> engine_seen_;                              // intake: an engine lived at the last look
+  // Workers pause while the planner requeues interrupted actions, so none of
+  // this process's own running actions is requeued under it.
+  std::mutex act_mu_;
+  std::condition_variable act_cv_;
+  int acting_ = 0;
+  bool act_paused_ = false;
   std::vector<std::thread> workers_;
   std::mutex tids_mu_;
   std::vector<pid_t> tids_; // the engine's threads, for leave_background_priority
@@ -178,6 +203,10 @@ private:
 // so the directory, the durable source, fills the gap.
 // Approximate memory a queued change holds (for queue_limit_bytes).
 size_t approx_bytes(const ldap::change &c);
+
+// An action claimed ("running") longer ago than this, while other engine
+// processes share the state_dir, was left by one that stopped.
+inline constexpr std::chrono::minutes stale_running{15};
 
 // Nice level of the engine's own threads (journal writer, planner,
 // dispatch workers) relative to the host's.

@@ -437,6 +437,28 @@ BOOST_AUTO_TEST_CASE(the_engine_gets_its_checkpoints_cosigned) {
   expect(verify({"--witness", w.vkey}), 0, "cosigned by witness.test/w1");
 }
 
+// Two engines on one state_dir (issue 16): only the one holding the audit
+// log's lock runs a witness sender. A second sender would post the same
+// checkpoints from a stale size and be refused (409) by the witness.
+BOOST_AUTO_TEST_CASE(only_the_audit_lock_holder_sends_to_witnesses) {
+  reclaim::open_options o;
+  o.config_path = config(fmt::format("{{ url = \"{}\", key = \"{}\" }}", w.url, w.vkey),
+                         "checkpoint_interval = \"PT1S\"\n");
+  o.sink = &log_capture::sink;
+  o.sink_payload = &cap;
+  json st;
+  {
+    reclaim::engine first(o), second(o);
+    for (int i = 0; i < 100; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      st = w.control("GET", "/_control/state");
+      if (st["stats"].value("cosigned", 0) >= 3) break;
+    }
+  }
+  BOOST_TEST(st["stats"].value("cosigned", 0) >= 3, st.dump() << "\n" << cap.text());
+  BOOST_TEST(st["stats"].value("refused", json::object()).empty(), "a second sender ran: " << st.dump());
+}
+
 BOOST_AUTO_TEST_CASE(bad_witness_config_is_refused_with_its_place) {
   expect(ctl({"--config", config(fmt::format("{{ url = \"{}\", key = \"{}\" }}", w.url, vkey)).string(), "audit",
               "witness"}), 1, "audit.witnesses.key: witness key: this is a log's signing key (type 0x01)");

@@ -233,10 +233,63 @@ BOOST_FIXTURE_TEST_CASE(open_refuses_null_and_wrong_versions, abi_fixture) {
     }
   }
   o.struct_size = sizeof o;
-  o.flags = 0x2u;
+  o.flags = 0x8u;
   BOOST_TEST(open_status(&o) == RECLAIM_ERR_INVALID_ARGUMENT);
   BOOST_TEST(contains(last_error(), "flags"));
+  o.flags = RECLAIM_OPEN_ROLE_ENGINE | RECLAIM_OPEN_ROLE_INTAKE;
+  BOOST_TEST(open_status(&o) == RECLAIM_ERR_INVALID_ARGUMENT);
+  BOOST_TEST(contains(last_error(), "exclude each other"));
   BOOST_TEST(!std::filesystem::exists(journal));
+}
+
+namespace {
+// Lease files of live engines in the state_dir.
+size_t engine_leases(const std::filesystem::path &state) {
+  size_t n = 0;
+  std::error_code ec;
+  for (const auto &e : std::filesystem::directory_iterator(state / "engines", ec))
+    n += e.path().extension() == ".lock";
+  return n;
+}
+// planner_progress.last_seq, -1 when no planner ever ran on the store.
+int64_t planned_upto(const std::string &journal) {
+  sqlite3 *db = nullptr;
+  int64_t v = -1;
+  if (sqlite3_open_v2(journal.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_stmt *st = nullptr;
+    if (sqlite3_prepare_v2(db, "SELECT last_seq FROM planner_progress", -1, &st, nullptr) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+      v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+  }
+  sqlite3_close(db);
+  return v;
+}
+} // namespace
+
+// RECLAIM_OPEN_ROLE_INTAKE: the event is journalled and nothing plans it
+// (no lease, no planner); RECLAIM_OPEN_ROLE_ENGINE on the same config then
+// holds a lease while open and plans what the intake engine journalled.
+BOOST_FIXTURE_TEST_CASE(role_flags_choose_the_work_of_the_process, abi_fixture) {
+  const auto state = dir / "state";
+  {
+    reclaim_engine *intake = open(RECLAIM_OPEN_ROLE_INTAKE);
+    auto ev = termination("role-1");
+    bool recorded = false;
+    BOOST_TEST(reclaim_submit(&recorded, intake, &ev) == RECLAIM_OK, reclaim_error_last());
+    BOOST_TEST(recorded);
+    BOOST_TEST(reclaim_flush(intake, 5000) == RECLAIM_OK);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    BOOST_TEST(engine_leases(state) == 0u);
+    BOOST_TEST(planned_upto(journal) <= 0, "an intake engine planned");
+    reclaim_engine_close(intake);
+  }
+  reclaim_engine *engine = open(RECLAIM_OPEN_ROLE_ENGINE);
+  BOOST_TEST(engine_leases(state) == 1u);
+  for (int i = 0; i < 100 && planned_upto(journal) < 1; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  BOOST_TEST(planned_upto(journal) >= 1, "the engine did not plan the journalled event");
+  reclaim_engine_close(engine);
+  BOOST_TEST(engine_leases(state) == 0u);
 }
 
 BOOST_FIXTURE_TEST_CASE(open_with_a_bad_config_names_file_and_line, abi_fixture) {

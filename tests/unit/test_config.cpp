@@ -159,6 +159,8 @@ BOOST_AUTO_TEST_CASE(bad_values_are_refused) {
        "absolute path"},
       {"log level", "[engine]\nlog_level = \"verbose\"\n" + ldap_ok, "2:13", "engine.log_level",
        "\"verbose\""},
+      {"role", "[engine]\nrole = \"dispatcher\"\n" + ldap_ok, "2:8", "engine.role",
+       "\"dispatcher\" is not one of all, intake, engine"},
       {"queue limit zero", "[engine]\nqueue_limit_bytes = 0\n" + ldap_ok, "2:21", "engine.queue_limit_bytes",
        "between 1 and 2147483648"},
       {"queue limit over 2 GiB", "[engine]\nqueue_limit_bytes = 2147483649\n" + ldap_ok, "2:21",
@@ -315,6 +317,18 @@ BOOST_AUTO_TEST_CASE(defaults_when_keys_are_absent) {
   BOOST_TEST(cfg.ldap.catch_up_margin.count() == std::chrono::milliseconds(5min).count());
   BOOST_TEST(cfg.ldap.rules.empty());
   BOOST_TEST(cfg.sha256.size() == 64u);
+  BOOST_TEST((cfg.engine.role == reclaim::engine_role::all));
+}
+
+BOOST_AUTO_TEST_CASE(engine_roles_are_loaded) {
+  temp_dir dir;
+  for (const auto &[name, role] : {std::pair{"all", reclaim::engine_role::all},
+                                   std::pair{"intake", reclaim::engine_role::intake},
+                                   std::pair{"engine", reclaim::engine_role::engine}}) {
+    const auto cfg = reclaim::unit::load_toml(dir, fmt::format("[engine]\nrole = \"{}\"\n", name) + ldap_ok);
+    BOOST_TEST((cfg.engine.role == role), name);
+    BOOST_TEST(std::string(reclaim::engine_role_name(cfg.engine.role)) == name);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(values_are_loaded) {

@@ -27,9 +27,9 @@ extern "C" {
 /* ---------------------------------------------------------------- versions */
 
 #define RECLAIM_VERSION_MAJOR 0
-#define RECLAIM_VERSION_MINOR 3
+#define RECLAIM_VERSION_MINOR 4
 #define RECLAIM_VERSION_PATCH 0
-#define RECLAIM_VERSION "0.3.0"
+#define RECLAIM_VERSION "0.4.0"
 /* 0xMMmmpp: compare with reclaim_version_num() to check header and library. */
 #define RECLAIM_VERSION_NUM                                                    \
   ((RECLAIM_VERSION_MAJOR << 16) | (RECLAIM_VERSION_MINOR << 8) |             \
@@ -110,6 +110,14 @@ typedef struct reclaim_engine reclaim_engine;
 /* Validate the configuration only: open no store, start no thread. For
  * hosts that load the plugin in offline tools (slaptest, slapadd). */
 #define RECLAIM_OPEN_VALIDATE_ONLY 0x1u
+/* Since 0.4. Which of the engine's work this process does when several
+ * hosts share one state_dir, overriding [engine] role of the config (so
+ * slapd and a second host can read the same file): ROLE_ENGINE plans,
+ * dispatches and appends the audit log for every host sharing the state_dir;
+ * ROLE_INTAKE only journals (no planner, dispatcher or audit threads).
+ * At most one of them; neither: [engine] role decides (default "all"). */
+#define RECLAIM_OPEN_ROLE_ENGINE 0x2u
+#define RECLAIM_OPEN_ROLE_INTAKE 0x4u
 
 typedef struct reclaim_open_options {
   uint32_t struct_size;    /* sizeof(reclaim_open_options) */
