@@ -152,6 +152,25 @@ BOOST_AUTO_TEST_CASE(value_filtered_paths) {
   BOOST_TEST(!u["emails"][1].contains("type"));
 }
 
+BOOST_AUTO_TEST_CASE(a_new_primary_demotes_the_old_one) {
+  // RFC 7644 §3.5.2: setting primary on one value sets it false on the others.
+  json u = user_after(R"([{"op":"add","path":"emails","value":[{"value":"new@x.org","type":"work","primary":true}]}])");
+  BOOST_REQUIRE(u["emails"].size() == 3u);
+  BOOST_TEST(u["emails"][0]["primary"] == false);
+  BOOST_TEST(u["emails"][2]["primary"] == true);
+  u = user_after(R"([{"op":"replace","path":"emails[type eq \"home\"].primary","value":"True"}])");
+  BOOST_TEST(u["emails"][0]["primary"] == false);
+  BOOST_TEST(u["emails"][1]["primary"] == true);
+  u = user_after(R"([{"op":"add","path":"emails[type eq \"other\"].value","value":"o@x.org"},
+                     {"op":"add","path":"emails[type eq \"other\"].primary","value":true}])");
+  BOOST_TEST(u["emails"][0]["primary"] == false);
+  BOOST_TEST(u["emails"][2]["primary"] == true);
+  // Two primaries sent in one value are still refused.
+  expect_error(stored_user(),
+               patch(R"([{"op":"replace","path":"emails","value":[{"value":"a","primary":true},{"value":"b","primary":true}]}])"),
+               resource_kind::user, "invalidValue");
+}
+
 BOOST_AUTO_TEST_CASE(group_membership_okta_and_entra) {
   // Okta: remove by filter and add with display in one request; rename with id echoed back.
   json g = group_after(R"([
