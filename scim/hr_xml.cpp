@@ -421,11 +421,6 @@ node misplaced(node n, std::string_view name, std::string_view ns) {
 
 } // namespace
 
-bool is_kind(std::string_view kind) {
-  return kind == "terminated" || kind == "leave" || kind == "return" || kind == "hire" || kind == "rehire" ||
-         kind == "contract_end";
-}
-
 std::vector<hr_record> parse(std::string_view bytes, const hr_config &cfg, const std::string &fallback_document_id) {
   const auto doc = read_document(bytes, cfg);
   node root = xmlDocGetRootElement(doc.get());

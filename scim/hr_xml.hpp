@@ -76,7 +76,11 @@ struct hr_record {
 // global libxml2 state is changed. Throws parse_error.
 std::vector<hr_record> parse(std::string_view bytes, const hr_config &cfg, const std::string &fallback_document_id);
 
-// "terminated" -> RECLAIM_STATE_TERMINATED …; false for an unknown kind.
-bool is_kind(std::string_view kind);
+// Whether kind names an HR event hr_config.states maps (header-only: the
+// config loader checks [hr] without linking libxml2).
+inline bool is_kind(std::string_view kind) {
+  return kind == "terminated" || kind == "leave" || kind == "return" || kind == "hire" || kind == "rehire" ||
+         kind == "contract_end";
+}
 
 } // namespace reclaim::hr
