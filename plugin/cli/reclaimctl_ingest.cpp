@@ -106,7 +106,7 @@ file_result ingest_file(const config &cfg, journal &j, const std::string &file, 
 std::shared_ptr<ingest_args> add_ingest_command(CLI::App &app) {
   auto a = std::make_shared<ingest_args>();
   a->cmd = app.add_subcommand("ingest", "journal HR XML files (Workday worker data, HR-XML 3 terminations)");
-  a->cmd->add_option("files", a->files, "HR XML files")->required()->check(CLI::ExistingFile);
+  a->cmd->add_option("files", a->files, "HR XML files")->required(); // a missing one is refused like a bad one
   a->cmd->add_flag("--json", a->as_json, "print one JSON object per file");
   return a;
 }

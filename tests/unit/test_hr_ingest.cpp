@@ -73,7 +73,7 @@ struct world {
         "[engine]\nstate_dir = \"{}\"\nperson_keys = [\"employeeNumber\"]\n{}\n"
         "[audit]\norigin = \"unit.example/audit\"\nkey_file = \"{}\"\npseudonym_key_file = \"{}\"\n"
         "[access.person.hrbot]\nunix_users = [\"{}\"]\n[access.person.other]\nunix_users = [\"nobody\"]\n"
-        "[access.roles]\nhr = [{}]\n",
+        "[access.roles]\nhr = [{}]\nprivacy = [\"hrbot\"]\n",
         (dir / "state").string(), reclaim::unit::ldap_section, pem.string(), (dir / "pseudo.key").string(), me(),
         hr_members);
     reclaim::unit::write_file(config_path, text, 0600u);
@@ -117,9 +117,10 @@ BOOST_AUTO_TEST_CASE(files_are_journalled_once_and_a_bad_one_stops_nothing) {
     BOOST_TEST_REQUIRE(j.append(ev));
   }
   const auto first = w.ctl({"ingest", (w.dir / "workday.xml").string(), (w.dir / "xxe.xml").string(),
-                            (w.dir / "hrxml.xml").string()});
+                            (w.dir / "missing.xml").string(), (w.dir / "hrxml.xml").string()});
   BOOST_TEST(first.exit_code == 1, first.output());
   BOOST_TEST(first.err.find("xxe.xml: refused, nothing recorded: a DOCTYPE") != std::string::npos, first.err);
+  BOOST_TEST(first.err.find("missing.xml: refused, nothing recorded: cannot open") != std::string::npos, first.err);
   BOOST_TEST(first.out.find("workday.xml: 1 workers with a status, 1 recorded, 0 already") != std::string::npos, first.out);
   BOOST_TEST(first.out.find("hrxml.xml: 1 workers with a status, 1 recorded, 0 already journalled (document bod-1)") !=
                  std::string::npos,
@@ -149,6 +150,13 @@ BOOST_AUTO_TEST_CASE(files_are_journalled_once_and_a_bad_one_stops_nothing) {
   auto vkey = key.out.substr(0, key.out.find('\n'));
   const auto verify = w.ctl({"audit", "verify", "--key", vkey});
   BOOST_TEST(verify.exit_code == 0, verify.output());
+
+  // Erasing the person erases the key values that joined them.
+  const auto forget = w.ctl({"audit", "forget", "uuid-1"});
+  BOOST_TEST(forget.exit_code == 0, forget.output());
+  reclaim::journal j(w.cfg.journal_path(), reclaim::sqlite::durability::normal);
+  auto st = j.db().prepare("SELECT count(*) FROM person_keys WHERE key LIKE '%21001%' OR subject_id = 'uuid-1'");
+  BOOST_TEST((st.step() && st.integer(0) == 0));
 }
 
 BOOST_AUTO_TEST_CASE(an_operator_without_role_hr_is_refused) {
@@ -158,6 +166,51 @@ BOOST_AUTO_TEST_CASE(an_operator_without_role_hr_is_refused) {
   BOOST_TEST(r.err.find("needs role \"hr\"") != std::string::npos, r.err);
   reclaim::journal j(w.cfg.journal_path(), reclaim::sqlite::durability::normal);
   BOOST_TEST(j.event_count() == 0);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(hr_config)
+
+BOOST_AUTO_TEST_CASE(hr_section_overrides_defaults_and_refuses_mistakes) {
+  temp_dir dir;
+  const auto base = reclaim::unit::config_text(dir);
+  const auto cfg = reclaim::unit::load_toml(
+      dir, "[engine]\nstate_dir = \"" + (dir / "state").string() +
+               "\"\nperson_keys = [\"employeeNumber\", \"mail\"]\n" + reclaim::unit::ldap_section +
+               "\n[hr]\nsubject_ids = [\"User_ID\"]\nmax_depth = 32\n[hr.id_attributes]\nUser_ID = \"uid2\"\n"
+               "[hr.states]\nhire = \"none\"\n[hr.termination_reasons]\nTERMINATE_CONTRACT = \"contract_ended\"\n");
+  BOOST_TEST(cfg.engine.person_keys == (std::vector<std::string>{"employeeNumber", "mail"}));
+  BOOST_TEST(cfg.hr.subject_ids == std::vector<std::string>{"User_ID"});
+  BOOST_TEST(cfg.hr.max_depth == 32u);
+  BOOST_TEST(cfg.hr.max_bytes == (16u << 20)); // default kept
+  BOOST_TEST(cfg.hr.id_attributes.at("User_ID") == "uid2");
+  BOOST_TEST(cfg.hr.id_attributes.at("Employee_ID") == "employeeNumber"); // default kept
+  BOOST_TEST(cfg.hr.states.at("hire") == RECLAIM_STATE_NONE);
+  BOOST_TEST(cfg.hr.states.at("terminated") == RECLAIM_STATE_TERMINATED);
+  BOOST_TEST(cfg.hr.termination_reasons.at("TERMINATE_CONTRACT") == RECLAIM_STATE_CONTRACT_ENDED);
+  // person_keys are read from directory entries too.
+  const auto &needed = cfg.ldap.needed;
+  BOOST_TEST((std::find(needed.begin(), needed.end(), "employeeNumber") != needed.end()));
+
+  const std::pair<const char *, const char *> bad[] = {
+      {"[hr]\nsubject_id = [\"x\"]\n", "hr.subject_id: unknown key"},
+      {"[hr.states]\nfired = \"terminated\"\n", "hr.states.fired: unknown HR event"},
+      {"[hr.states]\nleave = \"away\"\n", "hr.states.leave: unknown or unusable state \"away\""},
+      {"[hr]\nmax_depth = 0\n", "hr.max_depth: must be between 1 and 256"},
+      {"[hr]\nsubject_ids = []\n", "hr.subject_ids: must name at least one id type"},
+      {"[hr.id_attributes]\nEmail = \"\"\n", "hr.id_attributes.Email: must not be empty"},
+  };
+  for (const auto &[text, message] : bad) {
+    BOOST_TEST_CONTEXT(text) {
+      try {
+        reclaim::unit::load_toml(dir, base + "\n" + text);
+        BOOST_ERROR("accepted");
+      } catch (const reclaim::config_error &e) {
+        BOOST_TEST(std::string(e.what()).find(message) != std::string::npos, e.what());
+      }
+    }
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
