@@ -3,6 +3,7 @@
 // subject; keys naming two people are a conflict, never a silent merge; and
 // an HR termination of a person the directory already terminated is planned
 // once, not twice.
+#include "engine/engine.hpp"
 #include "policy/planner.hpp"
 #include "policy_fixture.hpp"
 #include "store/journal.hpp"
@@ -123,6 +124,37 @@ BOOST_AUTO_TEST_CASE(an_hr_termination_of_a_terminated_person_is_planned_once) {
   BOOST_TEST(p.store().actions("", "", 0).size() == actions); // the same person: nothing twice
   BOOST_TEST(p.store().plans("", "21001").empty());
   reclaim::set_fixed_now(std::nullopt);
+}
+
+// Through the engine: a directory add goes the writer thread's way, an HR
+// event reclaim_submit's way (engine::submit); both journals join people.
+BOOST_AUTO_TEST_CASE(the_engine_joins_a_directory_add_and_an_hr_submit) {
+  temp_dir dir;
+  reclaim::unit::write_file(dir / "reclaim.toml",
+                            fmt::format("[engine]\nstate_dir = \"{}\"\nbackground_priority = \"nice\"\n"
+                                        "person_keys = [\"employeeNumber\"]\n{}",
+                                        (dir / "state").string(), reclaim::unit::ldap_section));
+  reclaim::open_options o;
+  o.config_path = dir / "reclaim.toml";
+  reclaim::engine e(o);
+  const auto &names = e.ldap_attribute_names();
+  BOOST_TEST((std::find(names.begin(), names.end(), "employeeNumber") != names.end()));
+  reclaim::ldap::change add;
+  add.op = reclaim::ldap::operation::add;
+  add.after = reclaim::unit::make_entry("uid=ann,ou=People,dc=example,dc=com",
+                                        {{"objectClass", {"inetOrgPerson"}}, {"entryUUID", {"uuid-ann"}},
+                                         {"entryCSN", {"20261127230108.000001Z#000000#000#000000"}},
+                                         {"employeeNumber", {"21001"}}, {"employeeType", {"leaver"}}});
+  add.time = reclaim::now();
+  e.ldap_submit(add);
+  BOOST_TEST_REQUIRE(e.flush(std::chrono::seconds(20)));
+  auto hr = make_event({"hr", "21001", R"({"employeeNumber":[" 21001 "]})", ""}, 1);
+  BOOST_TEST_REQUIRE(e.submit(hr));
+  const auto events = reclaim::read_events(dir / "state" / "journal.sqlite3", {});
+  BOOST_TEST_REQUIRE(events.size() == 2u);
+  BOOST_TEST(events[0].subject_id == "uuid-ann");
+  BOOST_TEST(events[1].source == "hr");
+  BOOST_TEST(events[1].subject_id == "uuid-ann");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
