@@ -141,6 +141,14 @@ BOOST_AUTO_TEST_CASE(files_are_journalled_once_and_a_bad_one_stops_nothing) {
   BOOST_TEST(again.exit_code == 0, again.output());
   BOOST_TEST(again.out.find("workday.xml: 1 workers with a status, 0 recorded, 1 already") != std::string::npos, again.out);
   BOOST_TEST(w.events().size() == 3u);
+  const auto as_json = w.ctl({"ingest", "--json", (w.dir / "hrxml.xml").string(), (w.dir / "xxe.xml").string()});
+  BOOST_TEST(as_json.exit_code == 1, as_json.output());
+  const auto report = nlohmann::json::parse(as_json.out);
+  BOOST_TEST_REQUIRE(report.size() == 2u);
+  BOOST_TEST(report[0].at("already") == 1);
+  BOOST_TEST(report[0].at("document") == "bod-1");
+  BOOST_TEST(report[1].at("ok") == false);
+  BOOST_TEST(report[1].at("error").get<std::string>().find("DOCTYPE") != std::string::npos);
 
   const auto log = slurp(w.cfg.audit.path);
   BOOST_TEST(log.find("\"hr_ingested\"") != std::string::npos);

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace hr = reclaim::hr;
@@ -273,6 +274,34 @@ BOOST_AUTO_TEST_CASE(too_many_workers_are_refused) {
   });
   cfg.max_workers = 2;
   BOOST_TEST(hr::parse(two, cfg, "d").size() == 2u);
+}
+
+// Errors are collected per parser context: threads parsing good and bad
+// documents at once each get their own result and message.
+BOOST_AUTO_TEST_CASE(threads_parse_at_once) {
+  const hr::hr_config cfg;
+  const auto good = workday("<wd:Terminated>1</wd:Terminated><wd:Termination_Date>2026-11-30</wd:Termination_Date>");
+  const std::string bad = "<?xml version=\"1.0\"?>\n<wd:Worker xmlns:wd=\"urn:com.workday/bsvc\">\n\n<x></wd:Worker>";
+  std::vector<int> wrong(4, 0);
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < wrong.size(); ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 200; ++i) {
+        try {
+          if (hr::parse(good, cfg, "d").size() != 1u) ++wrong[t];
+        } catch (...) {
+          ++wrong[t];
+        }
+        try {
+          hr::parse(bad, cfg, "d");
+          ++wrong[t];
+        } catch (const hr::parse_error &e) {
+          if (std::string(e.what()).find("line 4") == std::string::npos) ++wrong[t];
+        }
+      }
+    });
+  for (auto &th : threads) th.join();
+  for (const int w : wrong) BOOST_TEST(w == 0);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
