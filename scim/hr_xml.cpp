@@ -250,6 +250,7 @@ int64_t parse_date(node n, const std::string &s, bool end_of_day) {
     throw bad();
   }
   if (end_of_day) ms += 86400000;
+  if (ms < 1 || ms > 253402300799999) throw bad(); // reclaim_event's range: 1970 to 9999-12-31
   return ms;
 }
 

@@ -245,6 +245,8 @@ BOOST_AUTO_TEST_CASE(bad_documents_are_refused_with_a_clear_message) {
       {"bad boolean", workday("<wd:Terminated>yes</wd:Terminated>"), "wd:Terminated (line"},
       {"bad date", workday("<wd:Terminated>1</wd:Terminated><wd:Termination_Date>30.11.2026</wd:Termination_Date>"),
        "is not an xs:date"},
+      {"date past 9999", workday("<wd:Terminated>1</wd:Terminated><wd:Termination_Date>9999-12-31</wd:Termination_Date>"),
+       "is not an xs:date"},
       {"no status", without(workday(""), "<wd:Worker_Status_Data>", "</wd:Worker_Status_Data>"), "no Worker_Status_Data"},
       {"hr-xml without lifecycle",
        without(hrxml_termination, "<EmploymentLifecycle>", "</EmploymentLifecycle>"),
