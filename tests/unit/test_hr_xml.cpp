@@ -142,6 +142,12 @@ BOOST_AUTO_TEST_CASE(documents_become_records) {
       {"workday without Employee_ID: Worker_ID", workday("<wd:Terminated>1</wd:Terminated>"
                                                           "<wd:Termination_Date>2026-11-30</wd:Termination_Date>", ""),
        RECLAIM_STATE_TERMINATED, "terminated", utc_ms(2026, 12, 1), "21001"},
+      {"workday in a SOAP envelope",
+       "<env:Envelope xmlns:env=\"http://schemas.xmlsoap.org/soap/envelope/\"><env:Body>" +
+           workday("<wd:Terminated>1</wd:Terminated><wd:Termination_Date>2026-11-30</wd:Termination_Date>")
+               .substr(std::string("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n").size()) +
+           "</env:Body></env:Envelope>",
+       RECLAIM_STATE_TERMINATED, "terminated", utc_ms(2026, 12, 1), "21001"},
       {"hr-xml termination", hrxml_termination, RECLAIM_STATE_TERMINATED, "terminated", utc_ms(2026, 12, 16), "30417"},
   };
   const hr::hr_config cfg;
