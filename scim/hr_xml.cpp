@@ -14,7 +14,7 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
-#include <climits>
+#include <cctype>
 #include <memory>
 #include <mutex>
 #include <optional>
