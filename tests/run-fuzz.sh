@@ -16,6 +16,7 @@ cmake --build build-fuzz -j"$jobs" --target fuzz_targets
 
 targets=(checkpoint audit_log proof_bundle canonical time config packed_modify release_schedule witness consistency_bundle saml)
 targets+=(scim_filter scim_patch scim_resource)
+targets+=(hr_xml)
 export TMPDIR="$PWD/build-fuzz/tmp"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

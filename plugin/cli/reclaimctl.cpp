@@ -9,6 +9,7 @@
 #include "reclaim/reclaim.h"
 #include "cli/reclaimctl_access.hpp"
 #include "cli/reclaimctl_audit.hpp"
+#include "cli/reclaimctl_ingest.hpp"
 #include "cli/reclaimctl_policy.hpp"
 #include "cli/reclaimctl_store.hpp"
 
@@ -173,6 +174,7 @@ int main(int argc, char **argv) {
   reclaim::ctl::add_policy_commands(app, policy);
   auto audit = reclaim::ctl::add_audit_commands(app);
   const auto store = reclaim::ctl::add_store_commands(app);
+  const auto ingest = reclaim::ctl::add_ingest_command(app);
 
   try {
     app.parse(argc, argv);
@@ -217,6 +219,7 @@ int main(int argc, char **argv) {
       print_events(reclaim::read_events(cfg.journal_path(), f), as_json);
       return 0;
     }
+    if (auto rc = reclaim::ctl::run_ingest_command(cfg, *ingest, actor)) return *rc;
     if (reclaim::ctl::run_store_command(cfg, store, actor)) {
       reclaim::ctl::drain_audit(cfg);
       return 0;

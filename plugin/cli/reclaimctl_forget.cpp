@@ -250,6 +250,7 @@ int64_t scrub_rows(sqlite::database &db, const std::string &id, const std::strin
   other += run("subjects", "DELETE FROM subjects WHERE subject_id = ?1");
   other += run("subject_log", "DELETE FROM subject_log WHERE subject_id = ?1");
   other += run("ldap_pending_deletes", "DELETE FROM ldap_pending_deletes WHERE subject_id = ?1");
+  other += run("person_keys", "DELETE FROM person_keys WHERE subject_id = ?1"); // [engine] person_keys values
   other += run("inventory_licences", "UPDATE inventory_licences SET subject_id = ?2 WHERE subject_id = ?1");
   other += run("inventory_access", "UPDATE inventory_access SET subject_id = ?2 WHERE subject_id = ?1");
   other += run("outbox", "UPDATE outbox SET subject_id = ?2, body = '{\"erased\":true}' WHERE subject_id = ?1");

@@ -43,6 +43,7 @@ const std::vector<std::pair<std::string_view, std::optional<role>>> verbs = {
     {"audit public-key", std::nullopt},
     {"audit show --resolve", role::auditor}, // decrypts personal data
     {"audit export", role::auditor},
+    {"ingest", role::hr}, // journals HR XML files as lifecycle events
     {"exceptions add", role::hr},
     {"exceptions remove", role::hr},
     {"approve", role::iam},

@@ -4,6 +4,7 @@
 #include "audit/audit_config_toml.hpp"
 #include "config/access_toml.hpp"
 #include "config/config.hpp"
+#include "config/hr_loader.hpp"
 
 #include "ldap/ldap_entry.hpp"
 #include "config/policy_loader.hpp"
@@ -44,7 +45,9 @@ namespace {
 
 void load_engine(const reader &r, const toml::table &t, engine_config &out) {
   r.only_keys(t, "engine",
-              {"state_dir", "log_level", "mode", "queue_limit_bytes", "background_priority", "batch_window", "role"});
+              {"state_dir", "log_level", "mode", "queue_limit_bytes", "background_priority", "batch_window", "role",
+               "person_keys"});
+  if (auto v = r.strings(t, "engine", "person_keys")) out.person_keys = std::move(*v);
   if (auto v = r.str(t, "engine", "role")) {
     if (*v == "all") out.role = engine_role::all;
     else if (*v == "intake") out.role = engine_role::intake;
@@ -241,7 +244,7 @@ config load_config(const std::filesystem::path &path) {
   }
   reader r(path.string());
   r.only_keys(root, "", {"engine", "ldap", "application", "tiers", "policy", "legal_hold", "guard", "scheduler", "audit",
-                         "connector", "access"});
+                         "connector", "access", "hr"});
   auto section = [&](std::string_view name) -> const toml::table * {
     const auto *n = root.get(name);
     if (n == nullptr) return nullptr;
@@ -256,6 +259,7 @@ config load_config(const std::filesystem::path &path) {
   load_policy(r, root, cfg.policy);
   if (const auto *t = section("audit")) audit::load_audit(r, *t, cfg.engine.state_dir, cfg.audit);
   if (const auto *t = section("access")) cfg.access = access::load_access(r, *t);
+  if (const auto *t = section("hr")) load_hr(r, *t, cfg.hr);
   // The policy reads these from events, so the intake must journal them.
   auto &extra = cfg.ldap.extra_attributes;
   if (!cfg.policy.role_attribute.empty()) extra.push_back(cfg.policy.role_attribute);
@@ -269,6 +273,7 @@ config load_config(const std::filesystem::path &path) {
     if (!c.user_attribute.empty()) extra.push_back(c.user_attribute);
   for (const auto &rule : cfg.policy.rules)
     for (const auto &[attr, values] : rule.where) extra.push_back(attr);
+  for (const auto &key : cfg.engine.person_keys) extra.push_back(key); // joined by the journal
   cfg.ldap.needed = ldap::needed_attributes(cfg.ldap);
   return cfg;
 }

@@ -9,6 +9,7 @@
 #include "ldap/ldap_mapping.hpp"
 #include "base/log.hpp"
 #include "policy/policy_model.hpp"
+#include "scim/hr_xml.hpp"
 
 #include <chrono>
 #include <filesystem>
@@ -48,6 +49,9 @@ struct engine_config {
   // The journal writer commits at most once per window.
   std::chrono::milliseconds batch_window{10};
   engine_role role = engine_role::all;
+  // Attributes whose (case- and space-normalised) values name one person
+  // across sources: events sharing a value are journalled under one subject.
+  std::vector<std::string> person_keys;
 };
 
 struct config {
@@ -59,6 +63,7 @@ struct config {
   audit::audit_config audit; // [audit]; disabled when absent
   std::map<std::string, connector_settings> connectors; // [connector.NAME]
   access::access_config access; // [access]: who may do what through reclaimctl
+  hr::hr_config hr;              // [hr]: HR XML intake (reclaimctl ingest)
 
   std::filesystem::path journal_path() const { return engine.state_dir / "journal.sqlite3"; }
 };

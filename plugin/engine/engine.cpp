@@ -58,6 +58,7 @@ engine::engine(const open_options &o)
   if (validate_only_) return;
   try {
     writer_journal_ = std::make_unique<journal>(cfg_.journal_path(), sqlite::durability::normal);
+    writer_journal_->join_people(cfg_.engine.person_keys);
   } catch (const sqlite::store_error &e) {
     const std::string_view what = e.what();
     if (what.find("malformed") != what.npos || what.find("not a database") != what.npos)
@@ -530,7 +531,10 @@ void engine::worker_loop(int index) {
 }
 
 journal &engine::sync_journal() {
-  if (!sync_) sync_ = std::make_unique<journal>(cfg_.journal_path(), sqlite::durability::full);
+  if (!sync_) {
+    sync_ = std::make_unique<journal>(cfg_.journal_path(), sqlite::durability::full);
+    sync_->join_people(cfg_.engine.person_keys);
+  }
   return *sync_;
 }
 
@@ -548,6 +552,7 @@ bool engine::submit(event_record ev) {
   sqlite::transaction tx(j.db());
   const bool inserted = j.append(ev);
   tx.commit();
+  if (!ev.person_conflict.empty()) log_.log(log_level::warning, "event {}: {}", ev.idempotency_key, ev.person_conflict);
   kick();
   return inserted;
 }

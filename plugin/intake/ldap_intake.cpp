@@ -124,6 +124,7 @@ std::vector<std::string> end_date_of(const entry &e, const mapping_config &cfg) 
 
 bool record(journal &j, event_record &ev, const logger &log) {
   const bool inserted = j.append(ev);
+  if (!ev.person_conflict.empty()) log.log(log_level::warning, "event {}: {}", ev.idempotency_key, ev.person_conflict);
   if (inserted)
     log.log(log_level::debug, "event {}: {} {} -> {} ({})", ev.seq, ev.subject_name,
             state_name(ev.previous), state_name(ev.current), ev.source);

@@ -6,7 +6,12 @@
 #include "base/private_files.hpp"
 #include "store/store_health.hpp"
 
+#include "ldap/ldap_entry.hpp"
+
 #include <atomic>
+#include <map>
+#include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
 #include <limits>
 #include <optional>
 #include <fmt/format.h>
@@ -60,6 +65,10 @@ CREATE TABLE IF NOT EXISTS ldap_pending_deletes(
   dn TEXT NOT NULL,
   entry TEXT NOT NULL,
   prepared_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS person_keys(
+  key TEXT PRIMARY KEY, -- "<attribute, lower case>=<normalised value>"
+  subject_id TEXT NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS person_keys_subject ON person_keys(subject_id);
 PRAGMA user_version = 1;
 )sql";
 
@@ -102,7 +111,7 @@ void upgrade(sqlite::database &db) {
 bool is_current(sqlite::database &db) {
   auto st = db.prepare(
       "SELECT (SELECT count(*) FROM sqlite_master WHERE name IN ('events', 'subjects', 'subject_log', 'ldap_progress',"
-      " 'ldap_pending_deletes', 'subjects_ndn', 'subjects_now')) = 7"
+      " 'ldap_pending_deletes', 'subjects_ndn', 'subjects_now', 'person_keys')) = 8"
       " AND NOT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'events_subject')"
       " AND EXISTS (SELECT 1 FROM pragma_table_info('subjects') WHERE name = 'entry')");
   if (!st.step() || st.integer(0) == 0) return false;
@@ -180,6 +189,7 @@ journal::journal(const std::filesystem::path &path, sqlite::durability d)
 }
 
 bool journal::append(event_record &ev) {
+  if (!person_keys_.empty()) resolve_person(ev);
   auto &st = db_.cached(
       "INSERT OR IGNORE INTO events(idempotency_key, subject_id, subject_name, source, state,"
       " previous_state, event_time_ms, recorded_ms, actor, attributes, position)"
@@ -192,6 +202,97 @@ bool journal::append(event_record &ev) {
   if (db_.changes() == 0) return false;
   ev.seq = db_.last_insert_rowid();
   return true;
+}
+
+void journal::join_people(const std::vector<std::string> &keys) {
+  person_keys_.clear();
+  for (const auto &k : keys) person_keys_.push_back(ldap::lower_ascii(k));
+}
+
+namespace {
+// "  Jane.Doe@Example.COM " and "jane.doe@example.com" are one value:
+// ASCII case folded, runs of white space one space, none at the ends.
+std::string person_value(std::string_view v) {
+  std::string out;
+  bool space = false;
+  for (const char c : v) {
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+      space = !out.empty();
+      continue;
+    }
+    if (space) out += ' ';
+    space = false;
+    out += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  }
+  return out;
+}
+
+std::vector<std::string> person_key_values(const std::string &attributes_json, const std::vector<std::string> &names) {
+  std::vector<std::string> out;
+  const auto attrs = nlohmann::json::parse(attributes_json, nullptr, false);
+  if (!attrs.is_object()) return out;
+  for (const auto &[name, values] : attrs.items()) {
+    const auto lname = ldap::lower_ascii(name);
+    if (std::find(names.begin(), names.end(), lname) == names.end()) continue;
+    const auto add = [&](const nlohmann::json &v) {
+      if (!v.is_string()) return;
+      if (auto norm = person_value(v.get_ref<const std::string &>()); !norm.empty())
+        out.push_back(fmt::format("{}={}", lname, norm));
+    };
+    if (values.is_array())
+      for (const auto &v : values) add(v);
+    else
+      add(values);
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+} // namespace
+
+// The first subject a key value was seen with is the person's; later
+// events sharing any key value are journalled under it. Keys that name two
+// people, or an event of a person who has keys of their own resolving to
+// another, are a conflict: never merged silently.
+void journal::resolve_person(event_record &ev) {
+  const auto keys = person_key_values(ev.attributes_json, person_keys_);
+  if (keys.empty()) return;
+  std::map<std::string, std::vector<std::string>> people; // subject -> keys naming it
+  auto &find = db_.cached("SELECT subject_id FROM person_keys WHERE key = ?1");
+  for (const auto &k : keys) {
+    find.bind(1, k);
+    if (find.step()) people[find.text(0)].push_back(k);
+    find.reset();
+  }
+  std::string person = ev.subject_id;
+  if (people.size() == 1 && people.begin()->first != ev.subject_id) {
+    auto &own = db_.cached("SELECT EXISTS (SELECT 1 FROM person_keys WHERE subject_id = ?1)");
+    own.bind(1, ev.subject_id);
+    const bool has_own = own.step() && own.integer(0) != 0;
+    own.reset();
+    if (has_own) people[ev.subject_id].push_back("(its own keys)");
+  }
+  if (people.size() > 1) {
+    std::string what;
+    for (const auto &[subject, ks] : people)
+      what += fmt::format("{}{} -> {}", what.empty() ? "" : "; ", fmt::join(ks, ", "), subject);
+    ev.person_conflict = fmt::format("person keys of {} name different people ({}): not joined", ev.subject_id, what);
+  } else if (people.size() == 1) {
+    person = people.begin()->first;
+  }
+  auto attrs = nlohmann::json::parse(ev.attributes_json, nullptr, false);
+  if (!ev.person_conflict.empty()) {
+    attrs["person_conflict"] = ev.person_conflict;
+    ev.attributes_json = attrs.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    return;
+  }
+  auto &put = db_.cached("INSERT OR IGNORE INTO person_keys(key, subject_id) VALUES (?1, ?2)");
+  for (const auto &k : keys) put.bind(1, k).bind(2, person).run();
+  if (person != ev.subject_id) {
+    attrs["source_subject_id"] = ev.subject_id;
+    ev.attributes_json = attrs.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    ev.subject_id = person;
+  }
 }
 
 void journal::cache_subjects(size_t max) {

@@ -29,6 +29,9 @@ struct event_record {
   std::string actor;
   std::string attributes_json = "{}";
   std::string position; // the source's own order within one millisecond (entryCSN)
+  // Set by append when the event's person keys name two different people:
+  // it is then journalled under its own subject id, not merged (log it).
+  std::string person_conflict;
 };
 
 struct subject_record {
@@ -67,8 +70,14 @@ public:
   // Unique per journal object in this process (keys caches of its data).
   uint64_t instance() const { return instance_; }
 
-  // Inserts unless the idempotency key exists; true when inserted.
+  // Inserts unless the idempotency key exists; true when inserted. With
+  // person keys (join_people), first resolves ev.subject_id to the person
+  // an earlier event with a shared key value named.
   bool append(event_record &ev);
+
+  // [engine] person_keys: attribute names whose values join one person's
+  // events from every source (ldap, scim, hr) under one subject id.
+  void join_people(const std::vector<std::string> &keys);
 
   std::optional<subject_record> subject(const std::string &id);
   // The live subject at a normalised DN (the newest, should two claim it).
@@ -113,6 +122,8 @@ public:
 
 private:
   const char *subjects_source() const;
+  void resolve_person(event_record &ev);
+  std::vector<std::string> person_keys_; // lower case
   size_t log_rows_ = 0;
   bool read_log_ = true;
   std::chrono::steady_clock::time_point folded_at_ = std::chrono::steady_clock::now();
