@@ -158,8 +158,9 @@ private:
     if (ec == http::error::header_limit)
       return send_error(431, "the request header is larger than " + std::to_string(srv_.cfg.limits.max_header_bytes) + " bytes");
     if (ec == beast::error::timeout) {
-      log_line("connection from " + peer_ + " timed out reading a request");
-      return send_error(408, "the request was not received in time");
+      // tcp_stream has closed the socket already: no 408 can be sent.
+      log_line("connection from " + peer_ + " closed: the request did not arrive within the header/body timeout");
+      return close_now();
     }
     if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::operation_aborted ||
         ec == asio::error::connection_reset)

@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <atomic>
 #include <boost/test/unit_test.hpp>
+#include <csignal>
 #include <map>
 #include <mutex>
 #include <netinet/in.h>
@@ -66,24 +67,27 @@ BOOST_AUTO_TEST_CASE(slow_client_is_cut_off) {
     const auto t0 = std::chrono::steady_clock::now();
     const std::string reply = c.read_all();
     const auto waited = std::chrono::steady_clock::now() - t0;
-    BOOST_TEST(reply.find("408") != std::string::npos, reply);
-    BOOST_TEST(waited < 5s);
+    BOOST_TEST(reply.empty(), reply); // closed: tcp_stream's timeout closes the socket
+    BOOST_TEST((waited < 5s));
   }
   {
     raw_socket c(s.port()); // a body that never completes
     c.send("POST /scim/v2/Users HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + provisioner_token +
            "\r\nContent-Length: 100\r\n\r\n{\"userName\":");
-    BOOST_TEST(c.read_all().find("408") != std::string::npos);
+    const auto t0 = std::chrono::steady_clock::now();
+    BOOST_TEST(c.read_all().empty());
+    BOOST_TEST((std::chrono::steady_clock::now() - t0 < 5s));
   }
   {
     raw_socket c(s.port()); // idle keep-alive connection: closed, no reply
     const auto t0 = std::chrono::steady_clock::now();
     BOOST_TEST(c.read_all().empty());
-    BOOST_TEST(std::chrono::steady_clock::now() - t0 < 5s);
+    BOOST_TEST((std::chrono::steady_clock::now() - t0 < 5s));
   }
   auto r = s.request("GET", "/scim/v2/Users");
   BOOST_TEST(r.status == 200, describe(r));
   BOOST_TEST(s.scim_events().empty());
+  BOOST_TEST(s.log().find("did not arrive within") != std::string::npos, s.log());
 }
 
 BOOST_AUTO_TEST_CASE(oversized_header_and_connection_cap) {
@@ -91,6 +95,7 @@ BOOST_AUTO_TEST_CASE(oversized_header_and_connection_cap) {
   s.start();
   auto r = s.request("GET", "/scim/v2/Users", "", provisioner_token, {"X-Padding: " + std::string(4096, 'p')});
   BOOST_TEST(r.status == 431, describe(r));
+  std::this_thread::sleep_for(200ms); // the server ends that connection just after curl returns
   {
     raw_socket a(s.port()), b(s.port());
     std::this_thread::sleep_for(200ms);
