@@ -374,7 +374,9 @@ void collect(const json &scope, const node &n, std::vector<const json *> &out) {
 bool present(const json &v) {
   if (v.is_null())
     return false;
-  if (v.is_string() || v.is_array() || v.is_object())
+  if (v.is_string()) // json::empty() is false for every string
+    return !v.get_ref<const std::string &>().empty();
+  if (v.is_array() || v.is_object())
     return !v.empty();
   return true;
 }

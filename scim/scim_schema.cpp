@@ -453,7 +453,21 @@ json normalise(const json &body, resource_kind kind) {
     fail(400, "invalidSyntax", std::string("a resource must be a JSON object, not ") + body.type_name());
   const schema_def &core = core_schema(kind);
   json out = json::object();
-  std::set<std::string> seen;
+  std::set<std::string> seen; // "<urn>:<name>" in lower case
+  const auto put = [&](const schema_def &s, const attribute_def &a, const json &v) {
+    const std::string canonical(a.name);
+    if (!seen.insert(lowered(std::string(s.urn) + ":" + canonical)).second)
+      fail(400, "invalidSyntax", canonical + " is given twice");
+    if (a.mut == ro || a.ret == returned::never)
+      return; // id, meta, groups: server-assigned; password: never kept
+    json value = attribute_value(v, a, canonical);
+    if (value.is_null())
+      return;
+    if (is_core(kind, s))
+      out[canonical] = std::move(value);
+    else
+      out[std::string(s.urn)][canonical] = std::move(value);
+  };
   for (const auto &[key, v] : body.items()) {
     if (iequals(key, "schemas")) {
       if (!v.is_array() || !std::all_of(v.begin(), v.end(), [](const json &s) { return s.is_string(); }))
@@ -470,22 +484,12 @@ json normalise(const json &body, resource_kind kind) {
         fail(400, "invalidSyntax", std::string(ext->urn) + " must be an object");
       if (!seen.insert(lowered(ext->urn)).second)
         fail(400, "invalidSyntax", std::string(ext->urn) + " is given twice");
-      json part = json::object();
       for (const auto &[name, ev] : v.items()) {
         const attribute_def *a = find_in(ext->attributes, name);
         if (!a)
           fail(400, "invalidSyntax", std::string(ext->urn) + " has no attribute '" + name + "'");
-        const std::string canonical(a->name);
-        if (part.contains(canonical))
-          fail(400, "invalidSyntax", canonical + " is given twice");
-        if (a->mut == ro)
-          continue;
-        json value = attribute_value(ev, *a, canonical);
-        if (!value.is_null())
-          part[canonical] = std::move(value);
+        put(*ext, *a, ev);
       }
-      if (!part.empty())
-        out[std::string(ext->urn)] = std::move(part);
       continue;
     }
     if (key.rfind("urn:", 0) == 0 || key.rfind("URN:", 0) == 0) {
@@ -493,18 +497,12 @@ json normalise(const json &body, resource_kind kind) {
         continue;
       fail(400, "invalidSyntax", "unknown schema extension '" + key + "'");
     }
-    const auto found = find_attribute(kind, core.urn, key);
+    // An empty URN also finds extension attributes sent at the root: Entra's
+    // create bodies carry "manager": null there.
+    const auto found = find_attribute(kind, "", key);
     if (!found)
       fail(400, "invalidSyntax", "unknown attribute '" + key + "' for " + std::string(core.name));
-    const attribute_def &a = *found->attribute;
-    const std::string canonical(a.name);
-    if (!seen.insert(lowered(canonical)).second)
-      fail(400, "invalidSyntax", canonical + " is given twice");
-    if (a.mut == ro || a.ret == returned::never)
-      continue; // id, meta, groups: server-assigned; password: never kept
-    json value = attribute_value(v, a, canonical);
-    if (!value.is_null())
-      out[canonical] = std::move(value);
+    put(*found->schema, *found->attribute, v);
   }
   for (const auto &a : core.attributes)
     if (a.required && !out.contains(std::string(a.name)))

@@ -15,6 +15,7 @@ CC=clang CXX=clang++ cmake -S . -B build-fuzz -DRECLAIM_FUZZ=ON -DRECLAIM_DEVELO
 cmake --build build-fuzz -j"$jobs" --target fuzz_targets
 
 targets=(checkpoint audit_log proof_bundle canonical time config packed_modify release_schedule witness consistency_bundle)
+targets+=(scim_filter scim_patch scim_resource)
 export TMPDIR="$PWD/build-fuzz/tmp"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

@@ -12,7 +12,7 @@ echo "== build (ThreadSanitizer)"
 start=$SECONDS
 cmake -S . -B build-tsan -DRECLAIM_DEVELOPER=ON -DRECLAIM_TSAN=ON \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build-tsan -j"$jobs" --target unit_tests abi_unit_tests audit_cli_tests audit_witness_tests access_cli_tests connectors_tests c_test \
+cmake --build build-tsan -j"$jobs" --target unit_tests abi_unit_tests audit_cli_tests audit_witness_tests access_cli_tests connectors_tests scim_sp_tests c_test \
   reclaimctl reclaim
 echo "   built in $((SECONDS - start)) s"
 
