@@ -14,7 +14,7 @@ packages=(
   libcurl4-openssl-dev
   clang libclang-rt-14-dev
 )
-[[ ${1:-} == --bench ]] && packages+=(389-ds-base)
+[[ ${1:-} == --bench ]] && packages+=(389-ds-base wrk)
 
 missing=()
 for p in "${packages[@]}"; do
