@@ -198,6 +198,28 @@ http_response scim_service::handle(const http_request &req) {
   }
 }
 
+// RFC 7643 §4.2: a deleted User leaves every Group it was a member of. Runs
+// inside the caller's transaction, under mu_.
+void scim_service::drop_member(const std::string &user_id, const std::string &group_location) {
+  for (auto &g : store_.all(resource_kind::group)) {
+    auto members = g.resource.find("members");
+    if (members == g.resource.end() || !members->is_array()) continue;
+    const auto before = members->size();
+    json kept = json::array();
+    for (auto &m : *members)
+      if (!(m.is_object() && m.value("value", "") == user_id)) kept.push_back(m);
+    if (kept.size() == before) continue;
+    if (kept.empty()) g.resource.erase("members");
+    else g.resource["members"] = std::move(kept);
+    ++g.version;
+    json &meta = g.resource["meta"];
+    meta["lastModified"] = now_text();
+    meta["version"] = etag_of(g.version);
+    meta["location"] = group_location + g.id;
+    store_.update(resource_kind::group, g);
+  }
+}
+
 http_response scim_service::dispatch(const http_request &req, const caller &who) {
   const auto t = split_target(req.target);
   const std::string &m = req.method;
@@ -399,6 +421,7 @@ http_response scim_service::dispatch(const http_request &req, const caller &who)
     store_.begin();
     try {
       store_.remove(kind->store_kind, id);
+      if (kind->store_kind == resource_kind::user) drop_member(id, base + "/Groups/");
       if (kind->store_kind == resource_kind::user && engine_ != nullptr)
         if (auto ev = map_change(cfg_.mapping, before->resource, std::nullopt)) engine_->submit(*ev, "scim", actor);
       store_.commit();

@@ -53,6 +53,7 @@ private:
 
   std::optional<caller> authenticate(const http_request &req) const;
   http_response dispatch(const http_request &req, const caller &who);
+  void drop_member(const std::string &user_id, const std::string &group_location);
 };
 
 } // namespace reclaim::scimd

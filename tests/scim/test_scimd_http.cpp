@@ -290,10 +290,22 @@ BOOST_AUTO_TEST_CASE(groups) {
   r = s.request("PATCH", "/scim/v2/Groups/" + gid, patch({{{"op", "Remove"}, {"path", "members"}, {"value", {{{"value", uid}}}}}}));
   BOOST_TEST_REQUIRE(r.status == 200, describe(r));
   BOOST_TEST(r.json().value("members", json::array()).empty());
+  // Okta's add by path with a member array, then the User is deleted: it
+  // leaves the group (RFC 7643 §4.2) and the group's version moves on.
+  r = s.request("PATCH", "/scim/v2/Groups/" + gid, patch({{{"op", "add"}, {"path", "members"}, {"value", {{{"value", uid}}}}}}));
+  BOOST_TEST_REQUIRE(r.status == 200, describe(r));
+  BOOST_TEST(r.json()["members"].size() == 1u);
+  const std::string etag = r.header("etag");
+  r = s.request("DELETE", "/scim/v2/Users/" + uid);
+  BOOST_TEST_REQUIRE(r.status == 204, describe(r));
+  r = s.request("GET", "/scim/v2/Groups/" + gid);
+  BOOST_TEST_REQUIRE(r.status == 200, describe(r));
+  BOOST_TEST(r.json().value("members", json::array()).empty(), r.body);
+  BOOST_TEST(r.header("etag") != etag);
   r = s.request("DELETE", "/scim/v2/Groups/" + gid);
   BOOST_TEST(r.status == 204, describe(r));
-  // Groups journal nothing; the one user's create does.
-  BOOST_TEST(s.scim_events().size() == 1u);
+  // Groups journal nothing; the user's create and delete do.
+  BOOST_TEST(states_of(s.scim_events(), uid) == (std::vector<std::string>{"active", "deleted"}), describe(s.scim_events()));
 }
 
 BOOST_AUTO_TEST_CASE(bad_input_is_refused_and_nothing_recorded) {
