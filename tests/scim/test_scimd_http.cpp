@@ -359,3 +359,33 @@ BOOST_AUTO_TEST_CASE(restart_loses_nothing_and_a_replayed_patch_journals_nothing
   BOOST_TEST(r.status == 200, describe(r));
   BOOST_TEST(states_of(s.scim_events(), id) == (std::vector<std::string>{"active", "terminated"}), describe(s.scim_events()));
 }
+
+// The reclaim lifecycle extension: a leave instead of a termination, a legal
+// hold journalled with the [legal_hold] attribute the policy knows, and a
+// contract end date as a contract_ended event at that date.
+BOOST_AUTO_TEST_CASE(lifecycle_extension) {
+  started s("", "[legal_hold]\nattribute = \"businessCategory\"\nvalue = \"legal-hold\"\n");
+  const std::string lc = "urn:reclaim:params:scim:schemas:extension:lifecycle:2.0:User";
+  auto r = s.request("POST", "/scim/v2/Users", new_user("life@example.com"));
+  BOOST_TEST_REQUIRE(r.status == 201, describe(r));
+  const std::string id = r.json()["id"];
+  r = s.request("PATCH", "/scim/v2/Users/" + id,
+                patch({{{"op", "replace"}, {"value", {{"active", false}, {lc + ":state", "leave"}}}}}));
+  BOOST_TEST_REQUIRE(r.status == 200, describe(r));
+  r = s.request("PATCH", "/scim/v2/Users/" + id, patch({{{"op", "add"}, {"path", lc + ":legalHold"}, {"value", true}}}));
+  BOOST_TEST_REQUIRE(r.status == 200, describe(r));
+  r = s.request("PATCH", "/scim/v2/Users/" + id,
+                patch({{{"op", "replace"}, {"value", {{"active", true}, {lc + ":state", "active"}}}}}));
+  BOOST_TEST_REQUIRE(r.status == 200, describe(r));
+  r = s.request("PATCH", "/scim/v2/Users/" + id,
+                patch({{{"op", "add"}, {"path", lc + ":contractEndDate"}, {"value", "2027-03-31T17:00:00Z"}}}));
+  BOOST_TEST_REQUIRE(r.status == 200, describe(r));
+  const auto events = s.scim_events();
+  BOOST_TEST(states_of(events, id) ==
+                 (std::vector<std::string>{"active", "leave", "leave", "reactivated", "contract_ended"}),
+             describe(events));
+  BOOST_TEST_REQUIRE(events.size() == 5u);
+  BOOST_TEST(events[2].attributes.dump().find("legal-hold") != std::string::npos, events[2].attributes.dump());
+  BOOST_TEST(events[2].attributes.dump().find("businessCategory") != std::string::npos, events[2].attributes.dump());
+  BOOST_TEST(events[4].time.find("2027-03-31T17:00:00") == 0u, events[4].raw.dump());
+}
