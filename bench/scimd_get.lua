@@ -14,5 +14,5 @@ function request()
 end
 
 function done(summary, latency, requests)
-  io.write(string.format("p99 %.2f ms\n", latency:percentile(99) / 1000))
+  io.write(string.format("GET: %d requests, p99 %.2f ms\n", summary.requests, latency:percentile(99) / 1000))
 end

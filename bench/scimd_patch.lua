@@ -33,11 +33,14 @@ function request()
   return wrk.format("PATCH", "/scim/v2/Users/" .. id, headers, body)
 end
 
-local errors = 0
+errors = 0
 function response(status, headers, body)
   if status ~= 200 then errors = errors + 1 end
 end
 
 function done(summary, latency, requests)
-  io.write(string.format("non-2xx/3xx by status: see wrk's 'Non-2xx' line; p99 %.2f ms\n", latency:percentile(99) / 1000))
+  local failed = 0
+  for _, t in ipairs(threads) do failed = failed + (t:get("errors") or 0) end
+  io.write(string.format("PATCH: %d requests, %d not 200, p99 %.2f ms\n", summary.requests, failed,
+                         latency:percentile(99) / 1000))
 end
