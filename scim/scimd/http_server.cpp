@@ -36,11 +36,14 @@ struct http_server::impl {
   http_handler handler;
   error_responder errors;
   asio::io_context io;
+  // The acceptor and the drain timer are used from several I/O threads
+  // (accept, stop, the last session's end): all through this strand.
+  asio::strand<asio::io_context::executor_type> strand{asio::make_strand(io)};
   std::optional<ssl::context> tls;
-  tcp::acceptor acceptor{io};
+  tcp::acceptor acceptor{strand};
   std::atomic<bool> draining{false};
   std::atomic<std::size_t> active{0};
-  asio::steady_timer drain_timer{io};
+  asio::steady_timer drain_timer{strand};
   std::mutex mu;
   std::uint64_t next_id = 0;
   std::unordered_map<std::uint64_t, std::weak_ptr<session_base>> sessions;
@@ -238,7 +241,7 @@ void http_server::impl::on_session_end(std::uint64_t id) {
     sessions.erase(id);
     left = --active;
   }
-  if (draining && left == 0) asio::post(io, [this] { drain_timer.cancel(); });
+  if (draining && left == 0) asio::post(strand, [this] { drain_timer.cancel(); });
 }
 
 void http_server::impl::accept() {
@@ -344,7 +347,7 @@ void http_server::run() {
 }
 
 void http_server::stop() {
-  asio::post(impl_->io, [this] {
+  asio::post(impl_->strand, [this] {
     if (impl_->draining.exchange(true)) return;
     beast::error_code ec;
     impl_->acceptor.close(ec);
