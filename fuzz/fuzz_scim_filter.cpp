@@ -1,6 +1,6 @@
 // fuzz_scim_filter.cpp — filter::parse on arbitrary text for Users and
 // Groups, then matching on fixed resources: only scim_error may escape, and
-// a filter that parses evaluates without throwing.
+// a filter that parses evaluates without throwing; every error serialises.
 #include "scim/scim_filter.hpp"
 
 #include <cstdint>
@@ -41,6 +41,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     try {
       f = filter::parse(text, kind);
     } catch (const scim_error &e) {
+      (void)error_body(e).dump(); // the host must be able to send every error
       if (e.status != 400 || e.scim_type != "invalidFilter")
         std::abort();
       continue;

@@ -41,7 +41,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   json body;
   try {
     body = parse_body(std::string_view(reinterpret_cast<const char *>(data), size), 64);
-  } catch (const scim_error &) {
+  } catch (const scim_error &e) {
+    (void)error_body(e).dump(); // the host must be able to send every error
     return 0;
   }
   for (const auto kind : {resource_kind::user, resource_kind::group}) {
@@ -50,6 +51,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     try {
       out = apply_patch(r, body, kind);
     } catch (const scim_error &e) {
+      (void)error_body(e).dump(); // the host must be able to send every error
       if (e.status != 400 || e.scim_type.empty())
         std::abort();
       continue;

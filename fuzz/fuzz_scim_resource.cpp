@@ -15,6 +15,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   try {
     body = parse_body(std::string_view(reinterpret_cast<const char *>(data), size), 64);
   } catch (const scim_error &e) {
+    (void)error_body(e).dump(); // the host must be able to send every error
     if (e.status != 400 || e.scim_type != "invalidSyntax")
       std::abort();
     return 0;
@@ -24,6 +25,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     try {
       stored = normalise(body, kind);
     } catch (const scim_error &e) {
+      (void)error_body(e).dump(); // the host must be able to send every error
       if (e.status != 400 || (e.scim_type != "invalidSyntax" && e.scim_type != "invalidValue"))
         std::abort();
       continue;

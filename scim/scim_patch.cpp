@@ -136,8 +136,10 @@ private:
         json &target = c[p.attribute];
         if (!target.is_array())
           target = target.is_null() ? json::array() : json::array({target});
+        const std::size_t first_new = target.size();
         for (const auto &e : as_array(*value))
           target.push_back(canonical_keys(e, *p.def));
+        demote_other_primaries(target, [&](std::size_t i) { return i >= first_new; });
         return;
       }
       [[fallthrough]];
@@ -235,6 +237,8 @@ private:
       if (!p.sub_attribute.empty())
         element[p.sub_attribute] = *value;
       target.push_back(std::move(element));
+      const std::size_t last = target.size() - 1;
+      demote_other_primaries(target, [&](std::size_t i) { return i == last; });
       return;
     }
     for (std::size_t i : hits) {
@@ -248,6 +252,27 @@ private:
         target[i] = canonical_keys(value->is_array() && value->size() == 1 ? (*value)[0] : *value, *p.def);
       }
     }
+    demote_other_primaries(target, [&](std::size_t i) { return std::binary_search(hits.begin(), hits.end(), i); });
+  }
+
+  static bool is_primary(const json &e) {
+    if (!e.is_object())
+      return false;
+    const auto it = e.find("primary");
+    return it != e.end() && (*it == true || (it->is_string() && iequals(it->get<std::string>(), "true")));
+  }
+
+  // RFC 7644 §3.5.2: a PATCH that makes a value primary makes the others
+  // non-primary (an IdP adding a new primary email must not get a 400).
+  template <class Touched> static void demote_other_primaries(json &target, Touched touched) {
+    bool new_primary = false;
+    for (std::size_t i = 0; i < target.size(); ++i)
+      new_primary = new_primary || (touched(i) && is_primary(target[i]));
+    if (!new_primary)
+      return;
+    for (std::size_t i = 0; i < target.size(); ++i)
+      if (!touched(i) && is_primary(target[i]))
+        target[i]["primary"] = false;
   }
 
   // Removes the elements whose "value" is listed: [{"value":"id"}, ...] or ["id", ...].

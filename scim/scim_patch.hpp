@@ -19,7 +19,8 @@ inline constexpr std::size_t max_patch_operations = 1000;
 // invalidPath (unknown or malformed path), invalidFilter (bad value filter),
 // noTarget (remove without path; replace whose value filter matches nothing),
 // invalidValue (wrong type, missing value), mutability (writing id or meta,
-// removing a required attribute).
+// removing a required attribute). A remove that matches nothing succeeds; a
+// value made primary demotes the attribute's other values (RFC 7644 §3.5.2).
 nlohmann::json apply_patch(const nlohmann::json &resource, const nlohmann::json &patch_body, resource_kind kind);
 
 } // namespace reclaim::scim

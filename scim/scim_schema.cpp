@@ -330,7 +330,8 @@ json attribute_value(const json &v, const attribute_def &def, const std::string 
     return nullptr;
   if (def.multi_valued) {
     json out = json::array();
-    const json items = v.is_array() ? v : json::array({v});
+    const json lone = v.is_array() ? json() : json::array({v});
+    const json &items = v.is_array() ? v : lone;
     std::set<std::string> seen;
     // Members and groups are references: one per id, whatever their display.
     const bool by_value = def.name == "members" || def.name == "groups";

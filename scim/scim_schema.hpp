@@ -83,8 +83,11 @@ void check_depth(const nlohmann::json &value, std::size_t max_depth);
 // common attributes at the root, each extension's attributes under its URN,
 // "schemas" = core URN plus the extensions that hold values, every name in
 // canonical case. Accepted dialects: booleans as "True"/"False" strings,
-// manager as a bare string or a one-element array, null and [] meaning
-// unassigned (dropped), unknown URNs listed only in "schemas" (ignored).
+// manager as a bare string or a one-element array, an extension attribute
+// sent at the root (Entra's "manager": null), a lone value for a
+// multi-valued attribute, null and [] meaning unassigned (dropped), unknown
+// URNs listed only in "schemas" (ignored). Exact duplicates in a
+// multi-valued attribute (members and groups: the same "value") are dropped.
 // Ignored: readOnly attributes (id, meta, groups) and password (never stored).
 // Refused: non-object (400 invalidSyntax), unknown attribute or unknown
 // extension URN carrying values (400 invalidSyntax), an attribute given twice
