@@ -15,7 +15,7 @@ packages=(
   clang libclang-rt-14-dev
   libxmlsec1-dev libxmlsec1-openssl xmlsec1
 )
-[[ ${1:-} == --bench ]] && packages+=(389-ds-base)
+[[ ${1:-} == --bench ]] && packages+=(389-ds-base wrk)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -23,9 +23,10 @@ cmake -S . -B build-asan -DRECLAIM_DEVELOPER=ON -DRECLAIM_SANITIZE=ON \
   -DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build build-asan -j"$jobs" --target unit_tests abi_unit_tests audit_cli_tests audit_witness_tests access_cli_tests connectors_tests scim_sp_tests c_test reclaimctl reclaim \
   saml_tests hr_tests
-echo "== unit, ABI and connector tests under sanitizers"
+cmake --build build-asan -j"$jobs" --target reclaim-scimd scimd_unit_tests scimd_http_tests
+echo "== unit, ABI, connector and reclaim-scimd tests under sanitizers"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build-asan --output-on-failure -j"$jobs" -R '^(unit|abi|connectors$)' --timeout 600
+  ctest --test-dir build-asan --output-on-failure -j"$jobs" -R '^(unit|abi|connectors$|scim\.)' --timeout 600
 bash tests/run-fuzz.sh
 bash tests/run-tsan.sh
 echo "== all tests passed"

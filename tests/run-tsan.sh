@@ -14,6 +14,7 @@ cmake -S . -B build-tsan -DRECLAIM_DEVELOPER=ON -DRECLAIM_TSAN=ON \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build-tsan -j"$jobs" --target unit_tests abi_unit_tests audit_cli_tests audit_witness_tests access_cli_tests connectors_tests scim_sp_tests c_test saml_tests hr_tests \
   reclaimctl reclaim
+cmake --build build-tsan -j"$jobs" --target reclaim-scimd scimd_unit_tests scimd_http_tests
 echo "   built in $((SECONDS - start)) s"
 
 reports=$(mktemp -d)
@@ -46,7 +47,7 @@ echo "== unit, ABI and connector tests under ThreadSanitizer"
 start=$SECONDS
 status=0
 TSAN_OPTIONS="$options" "${wrap[@]}" \
-  ctest --test-dir build-tsan --output-on-failure -j"$jobs" -R '^(unit|abi|connectors$)' --timeout 600 || status=$?
+  ctest --test-dir build-tsan --output-on-failure -j"$jobs" -R '^(unit|abi|connectors$|scim\.)' --timeout 600 || status=$?
 echo "   tests ran in $((SECONDS - start)) s"
 if [ -n "$(ls -A "$reports")" ]; then
   echo "ThreadSanitizer reports:" >&2

@@ -244,7 +244,7 @@ config load_config(const std::filesystem::path &path) {
   }
   reader r(path.string());
   r.only_keys(root, "", {"engine", "ldap", "application", "tiers", "policy", "legal_hold", "guard", "scheduler", "audit",
-                         "connector", "access", "hr"});
+                         "connector", "access", "hr", "scim_server"});
   auto section = [&](std::string_view name) -> const toml::table * {
     const auto *n = root.get(name);
     if (n == nullptr) return nullptr;

@@ -20,6 +20,10 @@ cases=(
   'ldap/csn.cpp|#include "slapi/slapi_compat.h"'
   'abi/include/reclaim/reclaim.h|#include <string.h>'
   'plugin/engine/engine.cpp|#include "ldap/slapi/slapi_compat.h"'
+  'scim/scimd/main.cpp|#include "store/journal.hpp"'
+  'scim/scimd/main.cpp|#include "ldap/ldap_entry.hpp"'
+  'scim/scimd/main.cpp|#include "plugin/base/clock.hpp"'
+  'plugin/engine/engine.cpp|#include "scim/scimd/scim_service.hpp"'
 )
 for c in "${cases[@]}"; do
   file=${c%%|*}; line=${c#*|}

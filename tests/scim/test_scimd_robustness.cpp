@@ -1,0 +1,188 @@
+// test_scimd_robustness.cpp — reclaim-scimd under hostile or unlucky
+// conditions: a slow client, an oversized header, the connection cap,
+// SIGTERM with a request in flight (drained, exit 0), and kill -9 during a
+// burst of PATCHes (every 2xx's event journalled after restart, none twice).
+#include "process.hpp"
+#include "scimd_harness.hpp"
+
+#include <arpa/inet.h>
+#include <atomic>
+#include <boost/test/unit_test.hpp>
+#include <csignal>
+#include <map>
+#include <mutex>
+#include <netinet/in.h>
+#include <set>
+#include <sys/socket.h>
+#include <thread>
+#include <unistd.h>
+
+using namespace reclaim::test;
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct raw_socket {
+  int fd = -1;
+  explicit raw_socket(std::uint16_t port) {
+    fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr *>(&a), sizeof a) != 0) throw std::runtime_error("connect failed");
+    timeval tv{20, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
+  ~raw_socket() { ::close(fd); }
+  void send(const std::string &s) const { (void)::send(fd, s.data(), s.size(), MSG_NOSIGNAL); }
+  // Everything until the peer closes (or 20 s pass).
+  std::string read_all() const {
+    std::string out;
+    char buf[4096];
+    for (;;) {
+      const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      out.append(buf, static_cast<std::size_t>(n));
+    }
+    return out;
+  }
+};
+
+std::string user_body(const std::string &name) {
+  return json{{"schemas", {"urn:ietf:params:scim:schemas:core:2.0:User"}}, {"userName", name}, {"active", true}}.dump();
+}
+
+std::string describe(const http_reply &r) { return std::to_string(r.status) + " " + r.error + " " + r.body; }
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(slow_client_is_cut_off) {
+  scimd_instance s("[scim_server.limits]\nheader_timeout_ms = 300\nbody_timeout_ms = 300\nidle_timeout_ms = 300\n");
+  s.start();
+  {
+    raw_socket c(s.port());
+    c.send("POST /scim/v2/Users HTTP/1.1\r\nHost: x\r\n"); // and nothing more
+    const auto t0 = std::chrono::steady_clock::now();
+    const std::string reply = c.read_all();
+    const auto waited = std::chrono::steady_clock::now() - t0;
+    BOOST_TEST(reply.empty(), reply); // closed: tcp_stream's timeout closes the socket
+    BOOST_TEST((waited < 5s));
+  }
+  {
+    raw_socket c(s.port()); // a body that never completes
+    c.send("POST /scim/v2/Users HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + provisioner_token +
+           "\r\nContent-Length: 100\r\n\r\n{\"userName\":");
+    const auto t0 = std::chrono::steady_clock::now();
+    BOOST_TEST(c.read_all().empty());
+    BOOST_TEST((std::chrono::steady_clock::now() - t0 < 5s));
+  }
+  {
+    raw_socket c(s.port()); // idle keep-alive connection: closed, no reply
+    const auto t0 = std::chrono::steady_clock::now();
+    BOOST_TEST(c.read_all().empty());
+    BOOST_TEST((std::chrono::steady_clock::now() - t0 < 5s));
+  }
+  auto r = s.request("GET", "/scim/v2/Users");
+  BOOST_TEST(r.status == 200, describe(r));
+  BOOST_TEST(s.scim_events().empty());
+  BOOST_TEST(s.log().find("did not arrive within") != std::string::npos, s.log());
+}
+
+BOOST_AUTO_TEST_CASE(oversized_header_and_connection_cap) {
+  scimd_instance s("[scim_server.limits]\nmax_header_bytes = 2048\nmax_connections = 2\n");
+  s.start();
+  auto r = s.request("GET", "/scim/v2/Users", "", provisioner_token, {"X-Padding: " + std::string(4096, 'p')});
+  BOOST_TEST(r.status == 431, describe(r));
+  std::this_thread::sleep_for(200ms); // the server ends that connection just after curl returns
+  {
+    raw_socket a(s.port()), b(s.port());
+    std::this_thread::sleep_for(200ms);
+    raw_socket c(s.port());
+    BOOST_TEST(c.read_all().find("503") != std::string::npos);
+  }
+  std::this_thread::sleep_for(200ms);
+  r = s.request("GET", "/scim/v2/Users");
+  BOOST_TEST(r.status == 200, describe(r));
+}
+
+BOOST_AUTO_TEST_CASE(sigterm_drains_the_request_in_flight) {
+  scimd_instance s;
+  s.start();
+  const std::string body = user_body("drain@example.com");
+  raw_socket c(s.port());
+  c.send("POST /scim/v2/Users HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + provisioner_token +
+         "\r\nContent-Type: application/scim+json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
+         body.substr(0, 10));
+  std::this_thread::sleep_for(300ms);
+  ::kill(s.pid(), SIGTERM);
+  std::this_thread::sleep_for(500ms);
+  BOOST_TEST_REQUIRE(process_alive(s.pid()));
+  c.send(body.substr(10));
+  const std::string reply = c.read_all();
+  BOOST_TEST(reply.find("HTTP/1.1 201") == 0u, reply);
+  BOOST_TEST(reply.find("Connection: close") != std::string::npos, reply);
+  BOOST_TEST(s.stop_term() == 0, s.log());
+  BOOST_TEST(s.log().find("drained") != std::string::npos, s.log());
+  BOOST_TEST(s.scim_events().size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(kill9_during_a_patch_burst_loses_no_acknowledged_event) {
+  scimd_instance s;
+  s.start();
+  constexpr int users = 8;
+  std::vector<std::string> ids;
+  for (int i = 0; i < users; ++i) {
+    auto r = s.request("POST", "/scim/v2/Users", user_body("burst" + std::to_string(i) + "@example.com"));
+    BOOST_TEST_REQUIRE(r.status == 201, describe(r));
+    ids.push_back(r.json()["id"]);
+  }
+  std::mutex mu;
+  std::vector<std::pair<std::string, std::string>> acknowledged; // id, version
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 4; ++t)
+    clients.emplace_back([&, t] {
+      bool active = true;
+      while (!stop) {
+        for (int i = t; i < users && !stop; i += 4) {
+          const auto body = json{{"schemas", {"urn:ietf:params:scim:api:messages:2.0:PatchOp"}},
+                                 {"Operations", {{{"op", "replace"}, {"path", "active"}, {"value", !active}}}}}
+                                .dump();
+          auto r = s.request("PATCH", "/scim/v2/Users/" + ids[static_cast<std::size_t>(i)], body);
+          if (r.status == 200) {
+            std::string v = r.header("etag");
+            std::lock_guard lock(mu);
+            acknowledged.emplace_back(ids[static_cast<std::size_t>(i)], v.substr(3, v.size() - 4));
+          }
+        }
+        active = !active;
+      }
+    });
+  std::this_thread::sleep_for(1500ms);
+  s.kill9();
+  stop = true;
+  for (auto &c : clients) c.join();
+  BOOST_TEST_MESSAGE(acknowledged.size() << " PATCHes acknowledged before kill -9");
+  BOOST_TEST_REQUIRE(acknowledged.size() > 10u);
+  s.start();
+  const auto events = s.scim_events();
+  std::map<std::string, int> by_key;
+  for (const auto &e : events) {
+    // scim/<id>/v<version>/<digest>: one event per resulting version.
+    const auto slash = e.idempotency_key.rfind('/');
+    ++by_key[e.idempotency_key.substr(0, slash)];
+  }
+  for (const auto &[key, n] : by_key) BOOST_TEST(n == 1, key);
+  for (const auto &[id, version] : acknowledged)
+    BOOST_TEST(by_key.count("scim/" + id + "/v" + version) == 1u, "acknowledged " << id << " v" << version);
+  // The store and the journal agree after the restart.
+  for (const auto &id : ids) {
+    auto r = s.request("GET", "/scim/v2/Users/" + id);
+    BOOST_TEST_REQUIRE(r.status == 200, describe(r));
+    const std::string v = r.header("etag");
+    const std::string version = v.substr(3, v.size() - 4);
+    if (version != "1") BOOST_TEST(by_key.count("scim/" + id + "/v" + version) == 1u, id << " v" << version);
+  }
+}
