@@ -3,6 +3,7 @@
 // serves SCIM (unless [scim_server] enabled = false: engine-only) and on
 // SIGTERM/SIGINT stops accepting, drains, closes the engine and exits 0.
 #include "engine_lib.hpp"
+#include "hr_endpoint.hpp"
 #include "http_server.hpp"
 #include "resource_store.hpp"
 #include "scim_service.hpp"
@@ -35,8 +36,7 @@ int run(const std::string &config_path, const std::string &library, const std::s
   say("engine " + engine.version() + " open (" + config_path + ")");
   resource_store store(cfg.state_dir);
   scim_service service(cfg, store, &engine);
-  // /hr/v1/workers (role hr) and the SAML ManageNameID endpoint are wired
-  // here with service.add_route(...).
+  service.add_route("/hr/v1/workers", role::hr, hr_workers_handler(load_hr_config(config_path), engine));
 
   if (!cfg.enabled) {
     say("[scim_server] enabled = false: engine only, no listener");
