@@ -6,6 +6,7 @@
 #include "hr_endpoint.hpp"
 #include "http_server.hpp"
 #include "resource_store.hpp"
+#include "saml_endpoint.hpp"
 #include "scim_service.hpp"
 #include "scimd_config.hpp"
 
@@ -37,6 +38,10 @@ int run(const std::string &config_path, const std::string &library, const std::s
   resource_store store(cfg.state_dir);
   scim_service service(cfg, store, &engine);
   service.add_route("/hr/v1/workers", role::hr, hr_workers_handler(load_hr_config(config_path), engine));
+  // The SAML endpoint is served before bearer authentication: the IdP's
+  // signature authenticates it (docs/scim.md).
+  std::unique_ptr<saml_endpoint> saml;
+  if (auto settings = load_saml_settings(config_path)) saml = std::make_unique<saml_endpoint>(std::move(*settings), cfg, engine);
 
   if (!cfg.enabled) {
     say("[scim_server] enabled = false: engine only, no listener");
@@ -47,7 +52,11 @@ int run(const std::string &config_path, const std::string &library, const std::s
   }
 
   http_server server(
-      cfg, [&](const http_request &req) { return service.handle(req); },
+      cfg,
+      [&](const http_request &req) {
+        if (saml && req.target.substr(0, req.target.find('?')) == saml->path()) return saml->handle(req);
+        return service.handle(req);
+      },
       [](int status, const std::string &detail) { return scim_service::error(status, "", detail); });
   say("listening on " + cfg.listen_host + ":" + std::to_string(server.port()) + (cfg.tls() ? " (https)" : " (http, loopback)"));
   if (!port_file.empty()) {
