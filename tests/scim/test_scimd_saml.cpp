@@ -191,4 +191,25 @@ BOOST_AUTO_TEST_CASE(unsigned_and_tampered_requests_are_refused) {
   BOOST_TEST(saml_events(d).empty());
 }
 
+BOOST_AUTO_TEST_CASE(subject_by_scim_user_name) {
+  idp i;
+  scimd_instance d(saml_section(i) + "subject = \"userName\"\n");
+  d.start();
+  const std::string user = R"({"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"dave@example.org","active":true})";
+  const auto created = d.request("POST", "/scim/v2/Users", user);
+  BOOST_TEST_REQUIRE(created.status == 201, describe(created));
+  const std::string scim_id = created.json()["id"];
+
+  const auto unknown = d.request("POST", "/saml/nameid", soap(i.request("_req-x", "nobody@example.org")), "", soap_type);
+  BOOST_TEST(unknown.status == 403, describe(unknown));
+  BOOST_TEST(unknown.body.find("unknown_subject") != std::string::npos, unknown.body);
+
+  const auto r = d.request("POST", "/saml/nameid", soap(i.request("_req-d", "DAVE@example.org")), "", soap_type);
+  BOOST_TEST_REQUIRE(r.status == 200, describe(r) + d.log());
+  const auto events = saml_events(d);
+  BOOST_TEST_REQUIRE(events.size() == 1u, describe(events));
+  BOOST_TEST(events[0].subject_id == scim_id); // [scim_server] subject_key = "id"
+  BOOST_TEST(events[0].attributes["samlNameID"][0] == "DAVE@example.org");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
