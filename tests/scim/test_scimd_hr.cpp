@@ -5,6 +5,8 @@
 #include "scimd_harness.hpp"
 
 #include <boost/test/unit_test.hpp>
+#include <cstdlib>
+#include <fstream>
 
 using namespace reclaim::test;
 
@@ -94,6 +96,24 @@ BOOST_AUTO_TEST_CASE(wrong_media_type_and_wrong_role_are_refused) {
   const auto none = d.request("POST", "/hr/v1/workers", workday_doc, "", xml_type);
   BOOST_TEST(none.status == 401, describe(none));
   BOOST_TEST(hr_events(d).empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_file_ingested_by_reclaimctl_and_the_same_document_posted_are_one_event) {
+  scimd_instance d; // the test config gives the operator running reclaimctl role hr
+  d.start();
+  const auto file = d.state_dir().parent_path() / "workday.xml";
+  std::ofstream(file) << workday_doc;
+  const char *ctl = std::getenv("RECLAIM_TEST_RECLAIMCTL");
+  BOOST_TEST_REQUIRE(ctl != nullptr);
+  const std::string cmd = std::string(ctl) + " --config " + d.config().string() + " ingest " + file.string() + " >/dev/null";
+  BOOST_TEST_REQUIRE(std::system(cmd.c_str()) == 0, cmd);
+  BOOST_TEST_REQUIRE(hr_events(d).size() == 1u);
+
+  const auto posted = d.request("POST", "/hr/v1/workers", workday_doc, hr_token, xml_type);
+  BOOST_TEST_REQUIRE(posted.status == 200, describe(posted));
+  BOOST_TEST(posted.json()["recorded"] == 0);
+  BOOST_TEST(posted.json()["duplicates"] == 1);
+  BOOST_TEST(hr_events(d).size() == 1u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
