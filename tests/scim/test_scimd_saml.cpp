@@ -212,4 +212,21 @@ BOOST_AUTO_TEST_CASE(subject_by_scim_user_name) {
   BOOST_TEST(events[0].attributes["samlNameID"][0] == "DAVE@example.org");
 }
 
+BOOST_AUTO_TEST_CASE(responses_are_signed_with_the_sp_key) {
+  idp i;
+  const auto sp_key = i.dir.path() / "sp.key", sp_cert = i.dir.path() / "sp.crt";
+  run(fmt::format("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=sp -keyout {} -out {} 2>/dev/null",
+                  sp_key.string(), sp_cert.string()));
+  scimd_instance d(saml_section(i) + fmt::format("sp_key = \"{}\"\nsp_cert = \"{}\"\n", sp_key.string(), sp_cert.string()));
+  d.start();
+  const auto r = d.request("POST", "/saml/nameid", form_post(i.request("_req-s", "erin@example.org")), "", form_type);
+  BOOST_TEST_REQUIRE(r.status == 200, describe(r) + d.log());
+  const auto resp = i.dir.path() / "response.xml";
+  std::ofstream(resp) << r.body;
+  // The xmlsec1 CLI checks the signature with the SP certificate.
+  run(fmt::format("xmlsec1 --verify --pubkey-cert-pem {} --id-attr:ID urn:oasis:names:tc:SAML:2.0:protocol:ManageNameIDResponse "
+                  "{} 2>/dev/null",
+                  sp_cert.string(), resp.string()));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
