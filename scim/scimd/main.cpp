@@ -3,8 +3,10 @@
 // serves SCIM (unless [scim_server] enabled = false: engine-only) and on
 // SIGTERM/SIGINT stops accepting, drains, closes the engine and exits 0.
 #include "engine_lib.hpp"
+#include "hr_endpoint.hpp"
 #include "http_server.hpp"
 #include "resource_store.hpp"
+#include "saml_endpoint.hpp"
 #include "scim_service.hpp"
 #include "scimd_config.hpp"
 
@@ -35,8 +37,11 @@ int run(const std::string &config_path, const std::string &library, const std::s
   say("engine " + engine.version() + " open (" + config_path + ")");
   resource_store store(cfg.state_dir);
   scim_service service(cfg, store, &engine);
-  // /hr/v1/workers (role hr) and the SAML ManageNameID endpoint are wired
-  // here with service.add_route(...).
+  service.add_route("/hr/v1/workers", role::hr, hr_workers_handler(load_hr_config(config_path), engine));
+  // The SAML endpoint is served before bearer authentication: the IdP's
+  // signature authenticates it (docs/scim.md).
+  std::unique_ptr<saml_endpoint> saml;
+  if (auto settings = load_saml_settings(config_path)) saml = std::make_unique<saml_endpoint>(std::move(*settings), cfg, engine);
 
   if (!cfg.enabled) {
     say("[scim_server] enabled = false: engine only, no listener");
@@ -47,7 +52,11 @@ int run(const std::string &config_path, const std::string &library, const std::s
   }
 
   http_server server(
-      cfg, [&](const http_request &req) { return service.handle(req); },
+      cfg,
+      [&](const http_request &req) {
+        if (saml && req.target.substr(0, req.target.find('?')) == saml->path()) return saml->handle(req);
+        return service.handle(req);
+      },
       [](int status, const std::string &detail) { return scim_service::error(status, "", detail); });
   say("listening on " + cfg.listen_host + ":" + std::to_string(server.port()) + (cfg.tls() ? " (https)" : " (http, loopback)"));
   if (!port_file.empty()) {

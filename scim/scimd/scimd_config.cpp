@@ -180,7 +180,7 @@ scimd_config load_config(const std::string &path) {
   if (s == nullptr) r.fail(sn->source(), "scim_server", "must be a table");
   const std::string p = "scim_server";
   r.only_keys(*s, p, {"enabled", "listen", "tls_cert", "tls_key", "client_ca", "tokens", "tokens_file", "subject_key",
-                      "base_url", "mapping", "limits"});
+                      "base_url", "mapping", "limits", "saml"});
   if (const auto *n = s->get("enabled")) {
     if (!n->is_boolean()) r.fail(n->source(), "scim_server.enabled", "must be true or false");
     cfg.enabled = n->as_boolean()->get();

@@ -9,6 +9,8 @@
 #include <curl/curl.h>
 #include <stdexcept>
 #include <thread>
+#include <algorithm>
+#include <strings.h>
 
 namespace reclaim::test {
 namespace {
@@ -117,7 +119,11 @@ http_reply scimd_instance::request(const std::string &method, const std::string 
   const std::string url = "http://127.0.0.1:" + std::to_string(port_) + path;
   curl_slist *h = nullptr;
   if (!token.empty()) h = curl_slist_append(h, ("Authorization: Bearer " + token).c_str());
-  if (!body.empty()) h = curl_slist_append(h, "Content-Type: application/scim+json");
+  // A Content-Type among headers replaces the default (curl would send both).
+  const bool own_type = std::any_of(headers.begin(), headers.end(), [](const std::string &x) {
+    return x.size() >= 13 && strncasecmp(x.c_str(), "content-type:", 13) == 0;
+  });
+  if (!body.empty() && !own_type) h = curl_slist_append(h, "Content-Type: application/scim+json");
   h = curl_slist_append(h, "Expect:");
   for (const auto &x : headers) h = curl_slist_append(h, x.c_str());
   curl_easy_setopt(c, CURLOPT_URL, url.c_str());
