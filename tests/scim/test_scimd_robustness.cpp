@@ -283,3 +283,32 @@ BOOST_AUTO_TEST_CASE(concurrent_patches_are_group_committed_in_order) {
     BOOST_TEST(r.json().value("active", !a.active) == a.active, id);
   }
 }
+
+// A batch the journal refuses answers every request in it 503 and keeps
+// nothing of it in scim.sqlite3.
+BOOST_AUTO_TEST_CASE(a_failed_group_commit_answers_503_and_keeps_nothing) {
+  scimd_instance s;
+  s.start();
+  std::vector<std::string> ids;
+  for (int i = 0; i < 4; ++i) {
+    auto r = s.request("POST", "/scim/v2/Users", user_body("lost" + std::to_string(i) + "@example.com"));
+    BOOST_TEST_REQUIRE(r.status == 201, describe(r));
+    ids.push_back(r.json()["id"]);
+  }
+  std::filesystem::rename(s.state_dir() / "journal.sqlite3", s.state_dir() / "journal.sqlite3.aside");
+  const auto body = json{{"schemas", {"urn:ietf:params:scim:api:messages:2.0:PatchOp"}},
+                         {"Operations", {{{"op", "replace"}, {"path", "active"}, {"value", false}}}}}
+                        .dump();
+  std::vector<long> status(ids.size());
+  std::vector<std::thread> clients;
+  for (std::size_t i = 0; i < ids.size(); ++i)
+    clients.emplace_back([&, i] { status[i] = s.request("PATCH", "/scim/v2/Users/" + ids[i], body).status; });
+  for (auto &c : clients) c.join();
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    BOOST_TEST(status[i] == 503, ids[i]);
+    auto r = s.request("GET", "/scim/v2/Users/" + ids[i]);
+    BOOST_TEST_REQUIRE(r.status == 200, describe(r));
+    BOOST_TEST(r.header("etag") == "W/\"1\"", ids[i]);
+    BOOST_TEST(r.json().value("active", false) == true, ids[i]);
+  }
+}
