@@ -244,47 +244,75 @@ void reclaim_event_init(reclaim_event *event) {
   if (event != nullptr) *event = RECLAIM_EVENT_INIT;
 }
 
+namespace {
+
+// Validates *event and converts it; on a bad event returns the error code
+// (reclaim_error_last() set, its message prefixed by `where`) and leaves out.
+int convert_event(reclaim::event_record &out, const reclaim_event *event, const std::string &where) {
+  if (int rc = check_struct(event, where.c_str()); rc != RECLAIM_OK) return rc;
+  auto required = [](const char *s) { return s != nullptr && *s != '\0'; };
+  auto bad = [&](const std::string &what) { return fail(RECLAIM_ERR_INVALID_ARGUMENT, where + "." + what); };
+  if (!required(event->subject_id)) return bad("subject_id is required");
+  if (!required(event->source)) return bad("source is required");
+  if (!required(event->idempotency_key)) return bad("idempotency_key is required");
+  if (!valid_state(event->state) || event->state == RECLAIM_STATE_NONE)
+    return bad("state " + std::to_string(event->state) + " is not a lifecycle state");
+  if (!valid_state(event->previous_state))
+    return bad("previous_state " + std::to_string(event->previous_state) + " is not a lifecycle state");
+  if (event->attribute_count > 0 && event->attributes == nullptr)
+    return bad("attributes is NULL but attribute_count > 0");
+  reclaim::event_record ev;
+  ev.subject_id = event->subject_id;
+  ev.source = event->source;
+  ev.idempotency_key = event->idempotency_key;
+  ev.current = static_cast<reclaim::state>(event->state);
+  ev.previous = static_cast<reclaim::state>(event->previous_state);
+  ev.time = time_or_now(event->time_unix_ms, (where + ".time_unix_ms").c_str());
+  if (event->subject_name) ev.subject_name = event->subject_name;
+  if (event->actor) ev.actor = event->actor;
+  nlohmann::json attrs = nlohmann::json::object();
+  for (size_t i = 0; i < event->attribute_count; ++i) {
+    const auto &a = event->attributes[i];
+    if (a.name == nullptr) return bad("attribute name is NULL");
+    if (a.value_count > 0 && a.values == nullptr)
+      return bad(std::string("attribute ") + a.name + ": values is NULL but value_count > 0");
+    auto &values = attrs[a.name] = nlohmann::json::array();
+    for (size_t v = 0; v < a.value_count; ++v)
+      if (a.values[v] != nullptr) values.push_back(a.values[v]);
+  }
+  ev.attributes_json = attrs.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  out = std::move(ev);
+  return RECLAIM_OK;
+}
+
+} // namespace
+
 int reclaim_submit(bool *out_recorded, reclaim_engine *engine, const reclaim_event *event) {
   if (out_recorded != nullptr) *out_recorded = false;
   return guarded([&] {
     if (engine == nullptr) return fail(RECLAIM_ERR_INVALID_ARGUMENT, "engine is NULL");
-    if (int rc = check_struct(event, "event"); rc != RECLAIM_OK) return rc;
-    auto required = [](const char *s) { return s != nullptr && *s != '\0'; };
-    if (!required(event->subject_id)) return fail(RECLAIM_ERR_INVALID_ARGUMENT, "event.subject_id is required");
-    if (!required(event->source)) return fail(RECLAIM_ERR_INVALID_ARGUMENT, "event.source is required");
-    if (!required(event->idempotency_key))
-      return fail(RECLAIM_ERR_INVALID_ARGUMENT, "event.idempotency_key is required");
-    if (!valid_state(event->state) || event->state == RECLAIM_STATE_NONE)
-      return fail(RECLAIM_ERR_INVALID_ARGUMENT,
-                  "event.state " + std::to_string(event->state) + " is not a lifecycle state");
-    if (!valid_state(event->previous_state))
-      return fail(RECLAIM_ERR_INVALID_ARGUMENT,
-                  "event.previous_state " + std::to_string(event->previous_state) + " is not a lifecycle state");
-    if (event->attribute_count > 0 && event->attributes == nullptr)
-      return fail(RECLAIM_ERR_INVALID_ARGUMENT, "event.attributes is NULL but attribute_count > 0");
     reclaim::event_record ev;
-    ev.subject_id = event->subject_id;
-    ev.source = event->source;
-    ev.idempotency_key = event->idempotency_key;
-    ev.current = static_cast<reclaim::state>(event->state);
-    ev.previous = static_cast<reclaim::state>(event->previous_state);
-    ev.time = time_or_now(event->time_unix_ms, "event.time_unix_ms");
-    if (event->subject_name) ev.subject_name = event->subject_name;
-    if (event->actor) ev.actor = event->actor;
-    nlohmann::json attrs = nlohmann::json::object();
-    for (size_t i = 0; i < event->attribute_count; ++i) {
-      const auto &a = event->attributes[i];
-      if (a.name == nullptr) return fail(RECLAIM_ERR_INVALID_ARGUMENT, "attribute name is NULL");
-      if (a.value_count > 0 && a.values == nullptr)
-        return fail(RECLAIM_ERR_INVALID_ARGUMENT,
-                    std::string("attribute ") + a.name + ": values is NULL but value_count > 0");
-      auto &values = attrs[a.name] = nlohmann::json::array();
-      for (size_t v = 0; v < a.value_count; ++v)
-        if (a.values[v] != nullptr) values.push_back(a.values[v]);
-    }
-    ev.attributes_json = attrs.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    if (int rc = convert_event(ev, event, "event"); rc != RECLAIM_OK) return rc;
     const bool inserted = engine->impl->submit(std::move(ev));
     if (out_recorded != nullptr) *out_recorded = inserted;
+    return RECLAIM_OK;
+  });
+}
+
+int reclaim_submit_batch(bool *out_recorded, reclaim_engine *engine, const reclaim_event *events, size_t count) {
+  if (out_recorded != nullptr)
+    for (size_t i = 0; i < count; ++i) out_recorded[i] = false;
+  return guarded([&] {
+    if (engine == nullptr) return fail(RECLAIM_ERR_INVALID_ARGUMENT, "engine is NULL");
+    if (count == 0) return RECLAIM_OK;
+    if (events == nullptr) return fail(RECLAIM_ERR_INVALID_ARGUMENT, "events is NULL but count > 0");
+    std::vector<reclaim::event_record> batch(count);
+    for (size_t i = 0; i < count; ++i)
+      if (int rc = convert_event(batch[i], &events[i], "events[" + std::to_string(i) + "]"); rc != RECLAIM_OK)
+        return rc;
+    const std::vector<bool> inserted = engine->impl->submit_many(std::move(batch));
+    if (out_recorded != nullptr)
+      for (size_t i = 0; i < count; ++i) out_recorded[i] = inserted[i];
     return RECLAIM_OK;
   });
 }

@@ -557,6 +557,28 @@ bool engine::submit(event_record ev) {
   return inserted;
 }
 
+std::vector<bool> engine::submit_many(std::vector<event_record> evs) {
+  if (validate_only_) throw usage_error("engine opened with RECLAIM_OPEN_VALIDATE_ONLY");
+  const auto recorded = now();
+  for (auto &ev : evs) ev.recorded = recorded;
+  std::vector<bool> inserted(evs.size(), false);
+  std::lock_guard lock(sync_mu_);
+  auto &j = sync_journal();
+  if (store_lost(j.db())) {
+    say_store_lost();
+    throw sqlite::store_error(fmt::format("{}: the state store was deleted or replaced while the engine runs; "
+                                          "nothing is recorded until the directory server is restarted",
+                                          cfg_.journal_path().string()));
+  }
+  sqlite::transaction tx(j.db());
+  for (size_t i = 0; i < evs.size(); ++i) inserted[i] = j.append(evs[i]);
+  tx.commit();
+  for (const auto &ev : evs)
+    if (!ev.person_conflict.empty()) log_.log(log_level::warning, "event {}: {}", ev.idempotency_key, ev.person_conflict);
+  kick();
+  return inserted;
+}
+
 void engine::ldap_submit(ldap::change c) {
   if (validate_only_) throw usage_error("engine opened with RECLAIM_OPEN_VALIDATE_ONLY");
   if (c.op == ldap::operation::remove && c.when == ldap::phase::prepare) {

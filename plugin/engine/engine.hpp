@@ -55,6 +55,9 @@ public:
 
   // Durable before return; true when new.
   bool submit(event_record ev);
+  // All in one transaction, all or nothing; element i true when evs[i] was
+  // new (a key repeated within evs counts once, for its first occurrence).
+  std::vector<bool> submit_many(std::vector<event_record> evs);
 
   // Queues a committed change (or commits a delete's pre-image now).
   void ldap_submit(ldap::change c);

@@ -48,6 +48,8 @@ engine_lib::engine_lib(const std::string &library_path, const std::string &confi
   fn_.engine_close = reinterpret_cast<void (*)(reclaim_engine *)>(sym("reclaim_engine_close"));
   fn_.event_init = reinterpret_cast<void (*)(reclaim_event *)>(sym("reclaim_event_init"));
   fn_.submit = reinterpret_cast<int (*)(bool *, reclaim_engine *, const reclaim_event *)>(sym("reclaim_submit"));
+  fn_.submit_batch = reinterpret_cast<int (*)(bool *, reclaim_engine *, const reclaim_event *, size_t)>(
+      dlsym(handle_, "reclaim_submit_batch"));
 
   reclaim_open_options opts;
   fn_.open_options_init(&opts);
@@ -70,35 +72,62 @@ engine_lib::~engine_lib() {
 
 std::string engine_lib::version() const { return fn_.version(); }
 
-bool engine_lib::submit(const mapped_event &ev, const std::string &source, const std::string &actor) {
+// A reclaim_event pointing into ev and the storage kept here.
+struct engine_lib::converted {
+  std::vector<std::vector<const char *>> values;
+  std::vector<reclaim_attribute> attrs;
+  reclaim_event e;
+};
+
+void engine_lib::convert(converted &c, const mapped_event &ev, const std::string &source, const std::string &actor) {
   int state = 0, previous = 0;
   if (fn_.state_parse(&state, ev.state.c_str()) != RECLAIM_OK) throw engine_error("unknown state " + ev.state);
   if (fn_.state_parse(&previous, ev.previous_state.c_str()) != RECLAIM_OK) previous = RECLAIM_STATE_NONE;
-  std::vector<std::vector<const char *>> values;
-  std::vector<reclaim_attribute> attrs;
-  values.reserve(ev.attributes.size());
-  attrs.reserve(ev.attributes.size());
+  c.values.reserve(ev.attributes.size());
+  c.attrs.reserve(ev.attributes.size());
   for (const auto &[name, vals] : ev.attributes) {
-    auto &ptrs = values.emplace_back();
+    auto &ptrs = c.values.emplace_back();
     for (const auto &v : vals) ptrs.push_back(v.c_str());
-    attrs.push_back(reclaim_attribute{name.c_str(), ptrs.data(), ptrs.size()});
+    c.attrs.push_back(reclaim_attribute{name.c_str(), ptrs.data(), ptrs.size()});
   }
-  reclaim_event e;
-  fn_.event_init(&e);
-  e.subject_id = ev.subject_id.c_str();
-  e.source = source.c_str();
-  e.state = state;
-  e.previous_state = previous;
-  e.attributes = attrs.empty() ? nullptr : attrs.data();
-  e.attribute_count = attrs.size();
-  e.time_unix_ms = ev.time_unix_ms;
-  e.idempotency_key = ev.idempotency_key.c_str();
-  e.subject_name = ev.subject_name.empty() ? nullptr : ev.subject_name.c_str();
-  e.actor = actor.empty() ? nullptr : actor.c_str();
+  fn_.event_init(&c.e);
+  c.e.subject_id = ev.subject_id.c_str();
+  c.e.source = source.c_str();
+  c.e.state = state;
+  c.e.previous_state = previous;
+  c.e.attributes = c.attrs.empty() ? nullptr : c.attrs.data();
+  c.e.attribute_count = c.attrs.size();
+  c.e.time_unix_ms = ev.time_unix_ms;
+  c.e.idempotency_key = ev.idempotency_key.c_str();
+  c.e.subject_name = ev.subject_name.empty() ? nullptr : ev.subject_name.c_str();
+  c.e.actor = actor.empty() ? nullptr : actor.c_str();
+}
+
+bool engine_lib::submit(const mapped_event &ev, const std::string &source, const std::string &actor) {
+  converted c;
+  convert(c, ev, source, actor);
   bool recorded = false;
-  const int rc = fn_.submit(&recorded, engine_, &e);
+  const int rc = fn_.submit(&recorded, engine_, &c.e);
   if (rc != RECLAIM_OK) throw engine_error(std::string("reclaim_submit: ") + fn_.strerror(rc) + ": " + fn_.error_last());
   return recorded;
+}
+
+void engine_lib::submit_batch(const std::vector<batch_item> &items, const std::string &source) {
+  if (items.empty()) return;
+  if (fn_.submit_batch == nullptr) {
+    for (const auto &it : items) submit(*it.event, source, *it.actor);
+    return;
+  }
+  std::vector<converted> conv(items.size());
+  std::vector<reclaim_event> events;
+  events.reserve(items.size());
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    convert(conv[i], *items[i].event, source, *items[i].actor);
+    events.push_back(conv[i].e);
+  }
+  const int rc = fn_.submit_batch(nullptr, engine_, events.data(), events.size());
+  if (rc != RECLAIM_OK)
+    throw engine_error(std::string("reclaim_submit_batch: ") + fn_.strerror(rc) + ": " + fn_.error_last());
 }
 
 } // namespace reclaim::scimd

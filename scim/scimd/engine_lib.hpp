@@ -8,6 +8,7 @@
 #include <reclaim/reclaim.h>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace reclaim::scimd {
 
@@ -31,6 +32,15 @@ public:
   // was new. Throws engine_error with reclaim_error_last() on failure.
   bool submit(const mapped_event &ev, const std::string &source, const std::string &actor);
 
+  // Every event in one journal transaction (reclaim_submit_batch, 0.5), all
+  // or nothing; with an older library reclaim_submit per event (then an
+  // error part-way leaves the earlier ones journalled). Throws engine_error.
+  struct batch_item {
+    const mapped_event *event;
+    const std::string *actor;
+  };
+  void submit_batch(const std::vector<batch_item> &items, const std::string &source);
+
 private:
   struct table {
     int (*version_num)(void);
@@ -43,7 +53,10 @@ private:
     void (*engine_close)(reclaim_engine *);
     void (*event_init)(reclaim_event *);
     int (*submit)(bool *, reclaim_engine *, const reclaim_event *);
+    int (*submit_batch)(bool *, reclaim_engine *, const reclaim_event *, size_t); // null before 0.5
   };
+  struct converted;
+  void convert(converted &c, const mapped_event &ev, const std::string &source, const std::string &actor);
   void *handle_ = nullptr;
   table fn_{};
   reclaim_engine *engine_ = nullptr;

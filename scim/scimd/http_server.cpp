@@ -36,6 +36,8 @@ struct http_server::impl {
   http_handler handler;
   error_responder errors;
   asio::io_context io;
+  // Runs the request handlers (see session::handle).
+  asio::thread_pool workers{64};
   // The acceptor and the drain timer are used from several I/O threads
   // (accept, stop, the last session's end): all through this strand.
   asio::strand<asio::io_context::executor_type> strand{asio::make_strand(io)};
@@ -193,17 +195,26 @@ private:
     }
     in.body = std::move(req.body());
     in.peer = peer_;
-    http_response out;
-    try {
-      out = srv_.handler(in);
-    } catch (const std::exception &e) {
-      log_line(std::string("request failed: ") + e.what());
-      out = srv_.errors(500, "internal error");
-    } catch (...) {
-      out = srv_.errors(500, "internal error");
-    }
-    const bool keep = req.keep_alive() && !srv_.draining;
-    write(std::move(out), keep, req.version());
+    const bool keep_alive = req.keep_alive();
+    const unsigned version = req.version();
+    // Handlers block (a write waits for its group commit), so they run on
+    // the handler pool, not on an I/O thread; the work guard keeps io.run()
+    // going until the response is posted back.
+    asio::post(srv_.workers, [self = this->shared_from_this(), in = std::move(in), keep_alive, version,
+                              work = asio::make_work_guard(srv_.io)]() mutable {
+      auto out = std::make_shared<http_response>();
+      try {
+        *out = self->srv_.handler(in);
+      } catch (const std::exception &e) {
+        log_line(std::string("request failed: ") + e.what());
+        *out = self->srv_.errors(500, "internal error");
+      } catch (...) {
+        *out = self->srv_.errors(500, "internal error");
+      }
+      asio::post(self->stream_.get_executor(), [self, out, keep_alive, version] {
+        self->write(std::move(*out), keep_alive && !self->srv_.draining, version);
+      });
+    });
   }
 
   void write(http_response r, bool keep_alive, unsigned version) {
@@ -344,6 +355,7 @@ void http_server::run() {
     log_line(std::string("I/O thread: ") + e.what());
   }
   for (auto &t : extra) t.join();
+  impl_->workers.join();
 }
 
 void http_server::stop() {

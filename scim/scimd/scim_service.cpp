@@ -1,7 +1,9 @@
 // scim_service.cpp — routing and CRUD of reclaim-scimd. Protocol work
 // (filters, PATCH, schemas, projection) is done by the scim/ pieces; this
 // file does HTTP semantics (status, ETag, Location), the store and the
-// engine. Every write holds mu_: BEGIN, write, reclaim_submit, COMMIT.
+// engine. Every write holds mu_; PUT/PATCH queue on group_commit and wait
+// for their batch, other writes drain it first and do BEGIN, write,
+// reclaim_submit, COMMIT themselves.
 #include "scim_service.hpp"
 
 #include "scim/scim_error.hpp"
@@ -139,7 +141,9 @@ std::size_t parse_count(const std::string &text, std::size_t fallback, const cha
 } // namespace
 
 scim_service::scim_service(const scimd_config &cfg, resource_store &store, engine_lib *engine)
-    : cfg_(cfg), store_(store), engine_(engine) {}
+    : cfg_(cfg), store_(store), engine_(engine), commits_(std::make_unique<group_commit>(cfg.state_dir, engine)) {}
+
+scim_service::~scim_service() = default;
 
 http_response scim_service::error(int status, const std::string &scim_type, const std::string &detail) {
   return json_response(status, scim::error_body(status, scim_type, detail));
@@ -360,6 +364,7 @@ http_response scim_service::dispatch(const http_request &req, const caller &who)
     s.resource = resource;
     {
       std::lock_guard lock(mu_);
+      commits_->drain();
       store_.begin();
       try {
         store_.insert(kind->store_kind, s);
@@ -411,13 +416,15 @@ http_response scim_service::dispatch(const http_request &req, const caller &who)
   if (m != "DELETE") body = scim::parse_body(req.body, cfg_.limits.max_json_depth);
   const std::string if_match = req.header("if-match");
 
-  std::lock_guard lock(mu_);
-  auto before = store_.get(kind->store_kind, id);
+  std::unique_lock lock(mu_);
+  auto viewed = commits_->view(kind->store_kind, id, store_);
+  auto &before = viewed.resource;
   if (!before) return not_found();
   if (!if_match.empty() && !etag_matches(if_match, before->version))
     return error(412, "", "If-Match does not match the current version " + etag_of(before->version));
 
   if (m == "DELETE") {
+    commits_->drain(); // the row is now as viewed: we hold mu_, only we queue
     store_.begin();
     try {
       store_.remove(kind->store_kind, id);
@@ -436,7 +443,15 @@ http_response scim_service::dispatch(const http_request &req, const caller &who)
 
   json next = m == "PUT" ? scim::normalise(body, kind->scim_kind) : scim::apply_patch(before->resource, body, kind->scim_kind);
   next["id"] = before->id;
-  if (without_meta(next) == without_meta(before->resource)) return one(200, *before); // nothing changed: no event
+  if (without_meta(next) == without_meta(before->resource)) { // nothing changed: no event
+    if (viewed.queued) {
+      // Answer only with a durable state: wait for the queued change.
+      commits_->drain();
+      if (commits_->view(kind->store_kind, id, store_).generation != viewed.generation)
+        throw store_error("a concurrent change of the resource failed to commit");
+    }
+    return one(200, *before);
+  }
   stored_resource after;
   after.id = before->id;
   after.version = before->version + 1;
@@ -446,6 +461,20 @@ http_response scim_service::dispatch(const http_request &req, const caller &who)
   meta["location"] = location_base + after.id;
   next["meta"] = meta;
   after.resource = std::move(next);
+  const auto user_name = [](const json &r) { return r.value("userName", std::string()); };
+  if (kind->store_kind == resource_kind::group || user_name(after.resource) == user_name(before->resource)) {
+    // Group commit: durable when the future is ready. A rename may clash
+    // with another userName and so must not fail a batch: it takes the
+    // synchronous path below.
+    std::optional<mapped_event> ev;
+    if (kind->store_kind == resource_kind::user && engine_ != nullptr)
+      ev = map_change(cfg_.mapping, before->resource, after.resource);
+    auto done = commits_->commit(viewed.generation, kind->store_kind, after, std::move(ev), actor);
+    lock.unlock();
+    done.get();
+    return one(200, after);
+  }
+  commits_->drain();
   store_.begin();
   try {
     store_.update(kind->store_kind, after);

@@ -1,16 +1,19 @@
 // scim_service.hpp — the SCIM 2.0 service provider of reclaim-scimd: bearer
 // authentication and roles, routing under /scim/v2, CRUD and list on the
 // resource store, and for every User change that maps to a lifecycle event,
-// reclaim_submit before the store commits (so a 2xx means both are durable).
+// the event journalled before the store commits (a 2xx means both are
+// durable; PUT/PATCH through group_commit).
 // Other intake endpoints (/hr/v1/workers, SAML) register with add_route().
 #pragma once
 
 #include "engine_lib.hpp"
+#include "group_commit.hpp"
 #include "http_server.hpp"
 #include "resource_store.hpp"
 #include "scimd_config.hpp"
 
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -27,6 +30,7 @@ class scim_service {
 public:
   // engine may be null only in tests that need no events.
   scim_service(const scimd_config &cfg, resource_store &store, engine_lib *engine);
+  ~scim_service(); // commits what is queued
 
   http_response handle(const http_request &req);
 
@@ -48,7 +52,8 @@ private:
   const scimd_config &cfg_;
   resource_store &store_;
   engine_lib *engine_;
-  std::mutex mu_; // the store's one connection and the submit/commit order
+  std::mutex mu_; // the store's read connection, and the order of changes
+  std::unique_ptr<group_commit> commits_; // PUT/PATCH (see scim_service.cpp)
   std::vector<route> routes_;
 
   std::optional<caller> authenticate(const http_request &req) const;

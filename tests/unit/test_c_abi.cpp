@@ -446,6 +446,47 @@ BOOST_FIXTURE_TEST_CASE(submit_time_zero_means_now, engine_fixture) {
   BOOST_TEST(reclaim::to_unix_ms(events[0].time) <= reclaim::to_unix_ms(reclaim::now()));
 }
 
+// Group commit (0.5): one bad event anywhere refuses the whole batch, by index.
+BOOST_FIXTURE_TEST_CASE(submit_batch_with_a_bad_event_records_nothing, engine_fixture) {
+  reclaim_event evs[3] = {event("b-0"), event("b-1"), event("b-2")};
+  evs[1].idempotency_key = nullptr;
+  bool recorded[3] = {true, true, true};
+  BOOST_TEST(reclaim_submit_batch(recorded, engine, evs, 3) == RECLAIM_ERR_INVALID_ARGUMENT);
+  BOOST_TEST(contains(last_error(), "events[1]"), last_error());
+  BOOST_TEST(contains(last_error(), "idempotency_key"), last_error());
+  BOOST_TEST((!recorded[0] && !recorded[1] && !recorded[2]));
+  evs[1] = event("b-1");
+  evs[2].time_unix_ms = -5; // an out-of-range time is refused before anything is written
+  BOOST_TEST(reclaim_submit_batch(recorded, engine, evs, 3) == RECLAIM_ERR_INVALID_ARGUMENT);
+  BOOST_TEST(contains(last_error(), "events[2]"), last_error());
+  BOOST_TEST(reclaim::read_events(journal, {}).empty());
+  BOOST_TEST(reclaim_submit_batch(recorded, engine, nullptr, 2) == RECLAIM_ERR_INVALID_ARGUMENT);
+  BOOST_TEST(reclaim_submit_batch(recorded, nullptr, evs, 2) == RECLAIM_ERR_INVALID_ARGUMENT);
+  BOOST_TEST(reclaim_submit_batch(nullptr, engine, nullptr, 0) == RECLAIM_OK);
+  BOOST_TEST(reclaim::read_events(journal, {}).empty());
+}
+
+BOOST_FIXTURE_TEST_CASE(submit_batch_reports_each_event_and_dedups_within_the_batch, engine_fixture) {
+  reclaim_event first = event("dup-0");
+  BOOST_TEST(reclaim_submit(nullptr, engine, &first) == RECLAIM_OK, last_error());
+  // dup-0 journalled before; dup-1 twice in the batch: only its first counts.
+  reclaim_event evs[4] = {event("dup-1"), event("dup-0"), event("dup-1"), event("dup-2")};
+  evs[2].state = RECLAIM_STATE_LEAVE;
+  bool recorded[4] = {false, true, true, false};
+  BOOST_TEST(reclaim_submit_batch(recorded, engine, evs, 4) == RECLAIM_OK, last_error());
+  BOOST_TEST(recorded[0]);
+  BOOST_TEST(!recorded[1]);
+  BOOST_TEST(!recorded[2]);
+  BOOST_TEST(recorded[3]);
+  const auto events = reclaim::read_events(journal, {});
+  BOOST_TEST_REQUIRE(events.size() == 3u);
+  BOOST_TEST(events[1].idempotency_key == "dup-1");
+  BOOST_TEST(events[1].current == reclaim::state::terminated); // the first of the two, not the LEAVE
+  BOOST_TEST(events[2].idempotency_key == "dup-2");
+  BOOST_TEST(reclaim_submit_batch(nullptr, engine, evs, 4) == RECLAIM_OK, last_error());
+  BOOST_TEST(reclaim::read_events(journal, {}).size() == 3u);
+}
+
 BOOST_FIXTURE_TEST_CASE(submit_refuses_bad_arguments, engine_fixture) {
   struct row {
     const char *name;

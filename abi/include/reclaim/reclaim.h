@@ -27,9 +27,9 @@ extern "C" {
 /* ---------------------------------------------------------------- versions */
 
 #define RECLAIM_VERSION_MAJOR 0
-#define RECLAIM_VERSION_MINOR 4
+#define RECLAIM_VERSION_MINOR 5
 #define RECLAIM_VERSION_PATCH 0
-#define RECLAIM_VERSION "0.4.0"
+#define RECLAIM_VERSION "0.5.0"
 /* 0xMMmmpp: compare with reclaim_version_num() to check header and library. */
 #define RECLAIM_VERSION_NUM                                                    \
   ((RECLAIM_VERSION_MAJOR << 16) | (RECLAIM_VERSION_MINOR << 8) |             \
@@ -186,6 +186,17 @@ RECLAIM_API void reclaim_event_init(reclaim_event *event);
  * THREADS: any. */
 RECLAIM_API int reclaim_submit(bool *out_recorded, reclaim_engine *engine,
                                const reclaim_event *event);
+
+/* Group commit (since 0.5): journals events[0 .. count) in ONE synchronous
+ * transaction, all or nothing. Every event is validated first; when one is
+ * bad nothing is recorded and reclaim_error_last() names its index. Within
+ * the batch, as across calls, a repeated idempotency key is not recorded
+ * again. out_recorded (may be NULL) is an array of count: out_recorded[i] as
+ * reclaim_submit's *out_recorded for events[i]. count 0 is a no-op.
+ * OWNERSHIP: everything in events is copied before return.
+ * THREADS: any. */
+RECLAIM_API int reclaim_submit_batch(bool *out_recorded, reclaim_engine *engine,
+                                     const reclaim_event *events, size_t count);
 
 /* --------------------------------------------------------- LDAP change intake */
 
