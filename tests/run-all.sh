@@ -27,6 +27,6 @@ cmake --build build-asan -j"$jobs" --target reclaim-scimd scimd_unit_tests scimd
 echo "== unit, ABI, connector and reclaim-scimd tests under sanitizers"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure -j"$jobs" -R '^(unit|abi|connectors$|scim\.)' --timeout 600
-bash tests/run-fuzz.sh 12   # seconds per harness (16 harnesses); longer runs by hand: docs/fuzzing.md
+bash tests/run-fuzz.sh 12   # seconds per harness (15 harnesses); longer runs by hand: docs/fuzzing.md
 bash tests/run-tsan.sh
 echo "== all tests passed"
