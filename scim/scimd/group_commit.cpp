@@ -5,12 +5,32 @@
 // and drops the view, so nothing is built on a change that was not kept.
 #include "group_commit.hpp"
 
+#include <chrono>
 #include <exception>
+#include <thread>
+#include <stdexcept>
+#include <string>
 
 namespace reclaim::scimd {
 namespace {
 
 constexpr std::size_t max_batch = 64;
+
+// A new exception of the same kind (the service answers engine and store
+// failures with 503, anything else as an internal error) and message.
+std::exception_ptr copy_of(const std::exception_ptr &failure) {
+  try {
+    std::rethrow_exception(failure);
+  } catch (const engine_error &e) {
+    return std::make_exception_ptr(engine_error(e.what()));
+  } catch (const store_error &e) {
+    return std::make_exception_ptr(store_error(e.what()));
+  } catch (const std::exception &e) {
+    return std::make_exception_ptr(std::runtime_error(e.what()));
+  } catch (...) {
+    return std::make_exception_ptr(std::runtime_error("the group commit failed"));
+  }
+}
 
 } // namespace
 
@@ -71,8 +91,17 @@ void group_commit::drain() {
 }
 
 void group_commit::run() {
+  // Nothing may leave this thread (std::terminate would end reclaim-scimd
+  // with every handler still waiting): a batch that cannot even be taken
+  // is failed like one whose commit failed.
   for (;;) {
     std::vector<std::unique_ptr<change>> batch;
+    try {
+      batch.reserve(max_batch); // so taking changes below cannot throw
+    } catch (...) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      continue;
+    }
     {
       std::unique_lock lock(mu_);
       wake_.wait(lock, [&] { return stop_ || !queue_.empty(); });
@@ -83,7 +112,14 @@ void group_commit::run() {
       }
       busy_ = true;
     }
-    write(batch);
+    try {
+      write(batch);
+    } catch (...) {
+      // Only the answering itself can get here (an allocation); a change
+      // whose promise was not set answers its handler with broken_promise
+      // when the batch is destroyed, which the server turns into an error.
+    }
+    batch.clear();
     {
       std::lock_guard lock(mu_);
       busy_ = false;
@@ -130,8 +166,16 @@ void group_commit::write(std::vector<std::unique_ptr<change>> &batch) {
       }
     }
   }
-  for (auto &c : batch) failure ? c->done.set_exception(failure) : c->done.set_value();
-  for (auto &c : failed) c->done.set_exception(failure);
+  if (!failure) {
+    for (auto &c : batch) c->done.set_value();
+    return;
+  }
+  // Each waiting handler gets an exception of its own (same type, same
+  // message): they rethrow and destroy it on their own threads, and one
+  // shared exception object is freed by whichever thread finishes last, a
+  // race ThreadSanitizer reports.
+  for (auto &c : batch) c->done.set_exception(copy_of(failure));
+  for (auto &c : failed) c->done.set_exception(copy_of(failure));
 }
 
 } // namespace reclaim::scimd
