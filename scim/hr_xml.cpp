@@ -10,6 +10,7 @@
 #include <libxml/parserInternals.h>
 #include <libxml/tree.h>
 #include <libxml/xmlstring.h>
+#include <openssl/evp.h>
 
 #include <algorithm>
 #include <charconv>
@@ -421,6 +422,16 @@ node misplaced(node n, std::string_view name, std::string_view ns) {
 }
 
 } // namespace
+
+std::string document_digest(std::string_view bytes) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned len = 0;
+  if (EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr) != 1)
+    throw std::runtime_error("SHA-256 failed");
+  std::string out = "sha256:";
+  for (unsigned k = 0; k < len; ++k) out += fmt::format("{:02x}", md[k]);
+  return out;
+}
 
 std::vector<hr_record> parse(std::string_view bytes, const hr_config &cfg, const std::string &fallback_document_id) {
   const auto doc = read_document(bytes, cfg);

@@ -76,6 +76,11 @@ struct hr_record {
 // global libxml2 state is changed. Throws parse_error.
 std::vector<hr_record> parse(std::string_view bytes, const hr_config &cfg, const std::string &fallback_document_id);
 
+// "sha256:<hex>" of a document's bytes: the fallback id every intake passes
+// (reclaimctl ingest and reclaim-scimd's endpoint must agree on it, or one
+// document would be two events). Throws std::runtime_error if OpenSSL fails.
+std::string document_digest(std::string_view bytes);
+
 // Whether kind names an HR event hr_config.states maps (header-only: the
 // config loader checks [hr] without linking libxml2).
 inline bool is_kind(std::string_view kind) {

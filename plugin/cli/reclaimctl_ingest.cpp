@@ -12,7 +12,6 @@
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
-#include <openssl/evp.h>
 
 #include <cstdio>
 #include <cstring>
@@ -30,16 +29,6 @@ struct file_result {
   size_t workers = 0, recorded = 0, already = 0;
   std::vector<std::string> conflicts;
 };
-
-std::string sha256_of(const std::string &bytes) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned len = 0;
-  if (EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr) != 1)
-    throw std::runtime_error("SHA-256 failed");
-  std::string hex;
-  for (unsigned i = 0; i < len; ++i) hex += fmt::format("{:02x}", md[i]);
-  return hex;
-}
 
 std::string read_limited(const std::string &file, size_t max) {
   std::ifstream in(file, std::ios::binary);
@@ -74,7 +63,7 @@ file_result ingest_file(const config &cfg, journal &j, const std::string &file, 
   std::vector<hr::hr_record> records;
   try {
     const auto bytes = read_limited(file, cfg.hr.max_bytes);
-    out.document = "sha256:" + sha256_of(bytes);
+    out.document = hr::document_digest(bytes);
     records = hr::parse(bytes, cfg.hr, out.document);
     if (!records.empty()) out.document = records.front().document_id;
   } catch (const hr::parse_error &e) {

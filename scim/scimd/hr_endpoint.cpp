@@ -6,7 +6,6 @@
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
-#include <openssl/evp.h>
 #include <toml++/toml.h>
 
 #include <algorithm>
@@ -67,16 +66,6 @@ size_t limit_of(const std::string &file, const toml::node &n, const std::string 
 const toml::table &table_of(const std::string &file, const toml::node &n, const std::string &key) {
   if (!n.is_table()) fail(file, n.source(), key, "must be a table");
   return *n.as_table();
-}
-
-std::string sha256_hex(const std::string &bytes) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned len = 0;
-  if (EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr) != 1)
-    throw std::runtime_error("SHA-256 failed");
-  std::string hex;
-  for (unsigned i = 0; i < len; ++i) hex += fmt::format("{:02x}", md[i]);
-  return hex;
 }
 
 http_response json_reply(int status, const json &body) {
@@ -153,7 +142,7 @@ scim_service::route_handler hr_workers_handler(hr::hr_config cfg, engine_lib &en
       return json_reply(415, {{"error", "Content-Type must be application/xml or text/xml"}});
     std::vector<hr::hr_record> records;
     try {
-      records = hr::parse(req.body, cfg, "sha256:" + sha256_hex(req.body));
+      records = hr::parse(req.body, cfg, hr::document_digest(req.body));
     } catch (const hr::parse_error &e) {
       std::fprintf(stderr, "reclaim-scimd: hr: document from %s refused: %s\n", who.name.c_str(), e.what());
       return json_reply(400, {{"error", std::string("document refused, nothing recorded: ") + e.what()}});
