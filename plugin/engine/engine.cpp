@@ -539,22 +539,9 @@ journal &engine::sync_journal() {
 }
 
 bool engine::submit(event_record ev) {
-  if (validate_only_) throw usage_error("engine opened with RECLAIM_OPEN_VALIDATE_ONLY");
-  ev.recorded = now();
-  std::lock_guard lock(sync_mu_);
-  auto &j = sync_journal();
-  if (store_lost(j.db())) {
-    say_store_lost();
-    throw sqlite::store_error(fmt::format("{}: the state store was deleted or replaced while the engine runs; "
-                                          "nothing is recorded until the directory server is restarted",
-                                          cfg_.journal_path().string()));
-  }
-  sqlite::transaction tx(j.db());
-  const bool inserted = j.append(ev);
-  tx.commit();
-  if (!ev.person_conflict.empty()) log_.log(log_level::warning, "event {}: {}", ev.idempotency_key, ev.person_conflict);
-  kick();
-  return inserted;
+  std::vector<event_record> one;
+  one.push_back(std::move(ev));
+  return submit_many(std::move(one)).front();
 }
 
 std::vector<bool> engine::submit_many(std::vector<event_record> evs) {
